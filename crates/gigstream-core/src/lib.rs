@@ -1,0 +1,22 @@
+//! gigstream's shared vocabulary.
+//!
+//! Data flows `bytes -> Event -> Projection::apply -> TableData -> sink`. This crate owns the
+//! middle of that line: the event types every topic carries ([`event`]), exact money
+//! ([`money`]), event-time helpers ([`time`]), the reference data the rules read from files
+//! ([`refdata`]), the aggregate table model that sinks write ([`table`]), event validation
+//! ([`validate`]) and the [`Projection`] trait the three services implement. Nothing here does
+//! I/O except loading reference data.
+
+pub mod event;
+pub mod money;
+pub mod projection;
+pub mod refdata;
+pub mod table;
+pub mod time;
+pub mod validate;
+
+pub use event::{Event, Topic};
+pub use money::Decimal;
+pub use projection::{Projection, Rejection};
+pub use refdata::RefData;
+pub use table::{ColumnDef, ColumnType, TableData, TableDef, Value};

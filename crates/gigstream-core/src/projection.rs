@@ -1,0 +1,67 @@
+//! The contract between the runtime and a service's projection.
+//!
+//! A projection is a pure, deterministic fold: [`Projection::apply`] changes in-memory state from
+//! one event and does no I/O; [`Projection::tables`] renders the state as aggregate rows. The
+//! runtime does everything around it: reading, decoding, validating, dropping repeated event
+//! ids, enforcing the allowed lateness, dead-lettering, writing the tables together with the
+//! offsets they reflect, and checkpointing the state.
+//!
+//! Events of different partitions may be interleaved in any order, so every aggregate that mixes
+//! entities must be order-independent (sums, counts, mergeable sketches, min/max); per-entity
+//! state (a deal, a subscription) sees its own events in log order because they share a key and
+//! so a partition. Floats are never summed; money is [`crate::Decimal`].
+
+use crate::event::{Event, Topic};
+use crate::refdata::RefData;
+use crate::table::{TableData, TableDef};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt;
+
+/// Why a well-formed event could not be applied; it goes to the dead letters with this reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// A stable, short code (`unknown_contract`, `invalid_transition`, ...), used as the metric
+    /// label and DLQ header.
+    pub code: &'static str,
+    /// What exactly was wrong, naming the ids involved.
+    pub detail: String,
+}
+
+impl Rejection {
+    pub fn new(code: &'static str, detail: impl Into<String>) -> Rejection {
+        Rejection { code, detail: detail.into() }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.detail)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// A service's fold over its topics. State is serialisable so the runtime can checkpoint it
+/// together with the offsets it reflects.
+pub trait Projection: Serialize + DeserializeOwned + Send + 'static {
+    /// The service name (`billing`, `sla`, `market`); also its consumer group.
+    const NAME: &'static str;
+
+    /// The topics it consumes.
+    fn topics() -> &'static [Topic];
+
+    /// The tables it writes, in a fixed order.
+    fn table_defs() -> &'static [&'static TableDef];
+
+    /// An empty state.
+    fn new(refdata: &RefData) -> Self;
+
+    /// Folds one valid, deduplicated, on-time event into the state. Must not do I/O. An error
+    /// leaves the state unchanged.
+    fn apply(&mut self, refdata: &RefData, event: &Event) -> Result<(), Rejection>;
+
+    /// Renders the state as the full content of every table in [`Projection::table_defs`],
+    /// each sorted by its key. Deterministic: the same state gives the same rows.
+    fn tables(&self, refdata: &RefData) -> Vec<TableData>;
+}
