@@ -7,6 +7,7 @@
 //! ([`validate`]) and the [`Projection`] trait the three services implement. Nothing here does
 //! I/O except loading reference data.
 
+pub mod availability;
 pub mod event;
 pub mod money;
 pub mod projection;
