@@ -1,0 +1,100 @@
+//! The monthly SLA report of one service: merged latency sketch, error budget, availability
+//! and credit tier, incidents and MTTR.
+
+use crate::incidents::{mttr_minutes, Incident};
+use crate::minute::{MinuteAgg, MinuteSeries};
+use crate::sketch::LatencySketch;
+use crate::violations::pct;
+use crate::Sla;
+use chrono::NaiveDate;
+use gigstream_core::availability::MonthUptime;
+use gigstream_core::table::Value;
+use gigstream_core::time::{date_of, month_start};
+use gigstream_core::RefData;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Rows of `sla_monthly` for one service, in month order: every month with a request, a probe
+/// or an incident opening.
+pub fn monthly_rows(
+    sla: &Sla,
+    rd: &RefData,
+    service: &str,
+    series: &MinuteSeries,
+) -> Vec<Vec<Value>> {
+    let month_of = |ts: i64| month_start(date_of(ts));
+    let mut requests: BTreeMap<NaiveDate, Vec<&MinuteAgg>> = BTreeMap::new();
+    for (m, agg) in series.iter() {
+        requests.entry(month_of(m)).or_default().push(agg);
+    }
+    let uptimes: BTreeMap<NaiveDate, MonthUptime> = sla
+        .probes()
+        .monthly(service)
+        .into_iter()
+        .map(|u| (u.month, u))
+        .collect();
+    let mut incidents: BTreeMap<NaiveDate, Vec<&Incident>> = BTreeMap::new();
+    for i in sla.incidents().of_service(service) {
+        if let Some(opened) = i.opened_at {
+            incidents.entry(month_of(opened)).or_default().push(i);
+        }
+    }
+    let months: BTreeSet<NaiveDate> = requests
+        .keys()
+        .chain(uptimes.keys())
+        .chain(incidents.keys())
+        .copied()
+        .collect();
+
+    let targets = rd.sla.targets_for(service);
+    let budget_pct = 100.0 - targets.request_slo_pct;
+    months
+        .into_iter()
+        .map(|month| {
+            let minutes = requests.get(&month).map(Vec::as_slice).unwrap_or(&[]);
+            let n: u64 = minutes.iter().map(|a| a.requests).sum();
+            let errors: u64 = minutes.iter().map(|a| a.errors).sum();
+            let sketch = LatencySketch::merged(minutes.iter().map(|a| &a.latency));
+            let (p50, p95, p99) = (
+                sketch.quantile(0.5),
+                sketch.quantile(0.95),
+                sketch.quantile(0.99),
+            );
+            let error_rate = pct(errors, n);
+            let up = uptimes
+                .get(&month)
+                .copied()
+                .unwrap_or_else(|| sla.probes().month(service, month));
+            let remaining =
+                (budget_pct > 0.0).then(|| 100.0 * (1.0 - error_rate.unwrap_or(0.0) / budget_pct));
+            let opened = incidents.get(&month).map(Vec::as_slice).unwrap_or(&[]);
+            vec![
+                service.into(),
+                month.into(),
+                n.into(),
+                errors.into(),
+                error_rate.into(),
+                p50.into(),
+                p95.into(),
+                p99.into(),
+                Value::U32(up.minutes_in_month as u32),
+                Value::U32(up.probed_minutes as u32),
+                Value::U32(up.unavailable_minutes as u32),
+                up.uptime_pct.into(),
+                targets.availability_pct.into(),
+                (up.uptime_pct >= targets.availability_pct).into(),
+                p95.is_none_or(|p| p <= targets.p95_ms).into(),
+                p99.is_none_or(|p| p <= targets.p99_ms).into(),
+                error_rate
+                    .is_none_or(|r| r <= targets.error_rate_pct)
+                    .into(),
+                budget_pct.into(),
+                remaining.into(),
+                rd.sla
+                    .credit_pct(up.uptime_pct, targets.availability_pct)
+                    .into(),
+                Value::U32(opened.len() as u32),
+                mttr_minutes(opened.iter().copied()).into(),
+            ]
+        })
+        .collect()
+}

@@ -1,0 +1,311 @@
+//! A mergeable latency histogram with fixed log-linear buckets.
+//!
+//! Buckets are fixed in advance, so two sketches merge by adding counts: the sketch of a window
+//! or a month is the sum of its minutes' sketches, whatever order the events arrived in.
+//!
+//! Layout over integer milliseconds `0..=60_000`:
+//! - `0..=127`: one bucket per millisecond, so these values are exact;
+//! - from 128 up: every power of two `[2^e, 2^(e+1))` is cut into 64 equal buckets, so a bucket
+//!   is at most 1/64 of its lower bound wide and its middle is within 1/128 (0.78%) of any value
+//!   in it;
+//! - values above 60,000 ms are clamped into the last bucket and counted in
+//!   [`LatencySketch::clamped`].
+//!
+//! Each bucket is represented by one integer value (its middle, rounded down, clipped to the
+//! range), [`bucket_value`]. Tables store the non-empty buckets as parallel arrays of
+//! representative values and counts, so SQL gets the same quantile as [`LatencySketch::quantile`]
+//! over any set of rows with `quantileExactWeighted(q)(v, c)` after `ARRAY JOIN`.
+
+use serde::{Deserialize, Serialize};
+
+/// Largest latency kept apart; larger values land in the last bucket.
+pub const MAX_MS: u32 = 60_000;
+/// Values below this have a bucket each.
+const LINEAR: u32 = 128;
+/// log2 of the buckets per power of two above [`LINEAR`].
+const SUB_BITS: u32 = 6;
+const SUB: u32 = 1 << SUB_BITS;
+/// `log2(LINEAR)`: the first power of two cut into sub-buckets.
+const FIRST_EXP: u32 = 7;
+
+/// Number of buckets: the index of [`MAX_MS`] plus one (694).
+pub const BUCKETS: usize = bucket_index(MAX_MS) as usize + 1;
+
+/// The bucket holding `ms` (clamped to [`MAX_MS`]).
+pub const fn bucket_index(ms: u32) -> u16 {
+    let v = if ms > MAX_MS { MAX_MS } else { ms };
+    if v < LINEAR {
+        return v as u16;
+    }
+    let exp = 31 - v.leading_zeros();
+    let sub = (v >> (exp - SUB_BITS)) & (SUB - 1);
+    (LINEAR + (exp - FIRST_EXP) * SUB + sub) as u16
+}
+
+/// Lowest and highest millisecond value of bucket `index` (the last one ends at [`MAX_MS`]).
+pub const fn bucket_range(index: u16) -> (u32, u32) {
+    let i = index as u32;
+    if i < LINEAR {
+        return (i, i);
+    }
+    let exp = FIRST_EXP + (i - LINEAR) / SUB;
+    let sub = (i - LINEAR) % SUB;
+    let shift = exp - SUB_BITS;
+    let lo = (SUB + sub) << shift;
+    let hi = lo + (1 << shift) - 1;
+    (lo, if hi > MAX_MS { MAX_MS } else { hi })
+}
+
+/// The value that represents bucket `index`: the middle of its range, rounded down.
+pub const fn bucket_value(index: u16) -> u32 {
+    let (lo, hi) = bucket_range(index);
+    lo + (hi - lo) / 2
+}
+
+/// A sparse latency histogram: the non-empty buckets in index order and their counts.
+///
+/// Sparse because a service keeps one sketch per minute for months; a minute of real traffic
+/// touches a few hundred of the 694 buckets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencySketch {
+    /// Indices of non-empty buckets, strictly increasing.
+    index: Vec<u16>,
+    /// `counts[i]` values fell into bucket `index[i]`.
+    counts: Vec<u64>,
+    total: u64,
+    clamped: u64,
+}
+
+impl LatencySketch {
+    pub fn new() -> LatencySketch {
+        LatencySketch::default()
+    }
+
+    /// Counts one latency. Allocates only when a bucket is used for the first time.
+    #[inline]
+    pub fn record(&mut self, ms: u32) {
+        let b = bucket_index(ms);
+        self.total += 1;
+        self.clamped += u64::from(ms > MAX_MS);
+        match self.index.binary_search(&b) {
+            Ok(pos) => self.counts[pos] += 1,
+            Err(pos) => {
+                self.index.insert(pos, b);
+                self.counts.insert(pos, 1);
+            }
+        }
+    }
+
+    /// Values recorded.
+    pub fn count(&self) -> u64 {
+        self.total
+    }
+
+    /// Values above [`MAX_MS`] that were counted in the last bucket.
+    pub fn clamped(&self) -> u64 {
+        self.clamped
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Adds `other`'s counts: the result is the sketch of the union of both inputs.
+    pub fn merge(&mut self, other: &LatencySketch) {
+        let mut index = Vec::with_capacity(self.index.len() + other.index.len());
+        let mut counts = Vec::with_capacity(index.capacity());
+        let (mut i, mut j) = (0, 0);
+        while i < self.index.len() || j < other.index.len() {
+            let a = self.index.get(i).copied().unwrap_or(u16::MAX);
+            let b = other.index.get(j).copied().unwrap_or(u16::MAX);
+            if a < b {
+                index.push(a);
+                counts.push(self.counts[i]);
+                i += 1;
+            } else if b < a {
+                index.push(b);
+                counts.push(other.counts[j]);
+                j += 1;
+            } else {
+                index.push(a);
+                counts.push(self.counts[i] + other.counts[j]);
+                i += 1;
+                j += 1;
+            }
+        }
+        self.index = index;
+        self.counts = counts;
+        self.total += other.total;
+        self.clamped += other.clamped;
+    }
+
+    /// The sum of many sketches, through a dense scratch array (cheaper than pairwise merges
+    /// when a month of minutes is merged).
+    pub fn merged<'a>(sketches: impl IntoIterator<Item = &'a LatencySketch>) -> LatencySketch {
+        let mut dense = vec![0u64; BUCKETS];
+        let mut out = LatencySketch::new();
+        for s in sketches {
+            for (&b, &c) in s.index.iter().zip(&s.counts) {
+                dense[b as usize] += c;
+            }
+            out.total += s.total;
+            out.clamped += s.clamped;
+        }
+        for (b, c) in dense.into_iter().enumerate().filter(|(_, c)| *c > 0) {
+            out.index.push(b as u16);
+            out.counts.push(c);
+        }
+        out
+    }
+
+    /// The `q` quantile (0 ≤ q ≤ 1), `None` when empty.
+    ///
+    /// Definition: with `n` values, rank `r = ceil(q × n)` computed in `f64` and kept within
+    /// `1..=n`; the result is the representative value of the first bucket (ascending) where the
+    /// cumulative count reaches `r`. This is exactly what ClickHouse's
+    /// `quantileExactWeighted(q)(v, c)` returns over the stored `(value, count)` pairs, so a
+    /// dashboard can recompute any window's quantile from `sla_minute` rows.
+    pub fn quantile(&self, q: f64) -> Option<u32> {
+        if self.total == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).clamp(1, self.total);
+        let mut cum = 0u64;
+        for (&b, &c) in self.index.iter().zip(&self.counts) {
+            cum += c;
+            if cum >= rank {
+                return Some(bucket_value(b));
+            }
+        }
+        self.index.last().map(|&b| bucket_value(b))
+    }
+
+    /// `(representative value ms, count)` of every non-empty bucket, values ascending.
+    pub fn buckets(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.index
+            .iter()
+            .zip(&self.counts)
+            .map(|(&b, &c)| (bucket_value(b), c))
+    }
+
+    /// The representative values of the non-empty buckets, ascending (`latency_values`).
+    pub fn values(&self) -> Vec<u32> {
+        self.index.iter().map(|&b| bucket_value(b)).collect()
+    }
+
+    /// The counts matching [`LatencySketch::values`] (`latency_counts`).
+    pub fn counts(&self) -> Vec<u64> {
+        self.counts.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn layout_is_exact_below_128_and_within_one_percent_above() {
+        assert_eq!(BUCKETS, 694);
+        for v in 0..=100 {
+            assert_eq!(bucket_value(bucket_index(v)), v, "value {v} is exact");
+        }
+        let mut prev = None;
+        for v in 0..=MAX_MS {
+            let b = bucket_index(v);
+            let (lo, hi) = bucket_range(b);
+            assert!(lo <= v && v <= hi, "{v} in bucket {b} [{lo}, {hi}]");
+            let rep = bucket_value(b);
+            let err = (rep as f64 - v as f64).abs() / v.max(1) as f64;
+            assert!(err <= 0.01, "value {v} represented by {rep}: error {err}");
+            if let Some(p) = prev {
+                assert!(b == p || b == p + 1, "buckets are contiguous at {v}");
+            }
+            prev = Some(b);
+        }
+        assert_eq!(bucket_index(MAX_MS + 1), bucket_index(MAX_MS));
+        assert_eq!(bucket_index(u32::MAX) as usize, BUCKETS - 1);
+    }
+
+    /// The value of rank `ceil(q × n)` in sorted data: the definition the sketch approximates.
+    fn exact_quantile(sorted: &[u32], q: f64) -> u32 {
+        let n = sorted.len() as u64;
+        let rank = ((q * n as f64).ceil() as u64).clamp(1, n);
+        sorted[rank as usize - 1]
+    }
+
+    #[test]
+    fn quantiles_are_within_one_percent_of_exact_ones() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for round in 0..50 {
+            let n = rng.random_range(1..5_000);
+            let mut data: Vec<u32> = (0..n)
+                .map(|_| match rng.random_range(0..10) {
+                    0 => rng.random_range(0..100),
+                    1 => rng.random_range(0..70_000), // some clamp
+                    _ => (rng.random::<f64>().powi(3) * 3_000.0) as u32,
+                })
+                .collect();
+            let mut s = LatencySketch::new();
+            for &v in &data {
+                s.record(v);
+            }
+            data.iter_mut().for_each(|v| *v = (*v).min(MAX_MS));
+            data.sort_unstable();
+            assert_eq!(s.count(), n);
+            for q in [0.0, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0] {
+                let exact = exact_quantile(&data, q);
+                let got = s.quantile(q).unwrap();
+                let err = (got as f64 - exact as f64).abs() / exact.max(1) as f64;
+                assert!(
+                    err <= 0.01,
+                    "round {round} q {q}: sketch {got} exact {exact}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn merge_equals_the_sketch_of_the_union() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let a_data: Vec<u32> = (0..3_000).map(|_| rng.random_range(0..2_000)).collect();
+        let b_data: Vec<u32> = (0..2_000).map(|_| rng.random_range(50..90_000)).collect();
+        let (mut a, mut b, mut union) = (
+            LatencySketch::new(),
+            LatencySketch::new(),
+            LatencySketch::new(),
+        );
+        a_data.iter().for_each(|&v| a.record(v));
+        b_data.iter().for_each(|&v| b.record(v));
+        a_data.iter().chain(&b_data).for_each(|&v| union.record(v));
+        let mut ab = a.clone();
+        ab.merge(&b);
+        let mut ba = b.clone();
+        ba.merge(&a);
+        assert_eq!(ab, union);
+        assert_eq!(ba, union);
+        assert_eq!(LatencySketch::merged([&b, &a]), union);
+        assert_eq!(
+            LatencySketch::merged([&a, &LatencySketch::new(), &b]),
+            union
+        );
+        assert!(union.clamped() > 0);
+    }
+
+    #[test]
+    fn quantile_follows_the_ceil_rank_definition() {
+        let mut s = LatencySketch::new();
+        assert_eq!(s.quantile(0.5), None);
+        for v in [10, 20, 30, 40] {
+            s.record(v);
+        }
+        // n = 4: q 0.5 -> rank 2 -> 20; q 0.51 -> rank 3 -> 30; q 0 -> rank 1.
+        assert_eq!(s.quantile(0.5), Some(20));
+        assert_eq!(s.quantile(0.51), Some(30));
+        assert_eq!(s.quantile(0.0), Some(10));
+        assert_eq!(s.quantile(1.0), Some(40));
+        assert_eq!(s.values(), vec![10, 20, 30, 40]);
+        assert_eq!(s.counts(), vec![1, 1, 1, 1]);
+    }
+}
