@@ -12,6 +12,15 @@ use std::collections::BTreeMap;
 
 const WEEK_MS: i64 = 7 * DAY_MS;
 
+/// The exact mean of `n` durations summing to `total_ms`, without overflow: every duration fits
+/// an `i64`, so the integer part of the mean does too, and the remainder is below `n`.
+fn mean_ms(total_ms: i128, n: u64) -> Decimal {
+    let n128 = i128::from(n.max(1));
+    let whole = i64::try_from(total_ms / n128).unwrap_or(i64::MAX);
+    let rem = u64::try_from(total_ms % n128).unwrap_or(0);
+    Decimal::from(whole) + Decimal::from(rem) / Decimal::from(n.max(1))
+}
+
 pub fn churn_table(deals: &BTreeMap<String, Deal>) -> TableData {
     // month × outcome × reason → (contracts, summed engagement ms)
     let mut by_key: BTreeMap<(NaiveDate, &str, &str), (u64, i128)> = BTreeMap::new();
@@ -32,8 +41,7 @@ pub fn churn_table(deals: &BTreeMap<String, Deal>) -> TableData {
     let rows = by_key
         .into_iter()
         .map(|((month, outcome, reason), (n, ms))| {
-            let avg_weeks = Decimal::from_i128_with_scale(ms, 0)
-                / Decimal::from_i128_with_scale(i128::from(n) * i128::from(WEEK_MS), 0);
+            let avg_weeks = mean_ms(ms, n) / Decimal::from(WEEK_MS);
             vec![
                 Value::from(month),
                 Value::from(outcome),
@@ -52,6 +60,18 @@ pub fn churn_table(deals: &BTreeMap<String, Deal>) -> TableData {
 mod tests {
     use crate::testkit::*;
     use gigstream_core::table::Value;
+
+    #[test]
+    fn mean_keeps_the_remainder() {
+        assert_eq!(super::mean_ms(3, 2), dec("1.5"));
+        assert_eq!(super::mean_ms(10, 4), dec("2.5"));
+        // Two durations near i64::MAX: their sum needs an i128, their mean does not.
+        let big = i128::from(i64::MAX - 1);
+        assert_eq!(
+            super::mean_ms(2 * big, 2),
+            gigstream_core::Decimal::from(i64::MAX - 1)
+        );
+    }
 
     #[test]
     fn ended_contracts_per_month_outcome_and_reason() {

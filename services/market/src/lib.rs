@@ -15,14 +15,14 @@
 //! `market_response_times_daily`, `market_hours`, `market_effective_daily`, `market_churn`,
 //! `market_demand_growth`, `market_demand_growth_platform`.
 
-pub mod churn;
+mod churn;
 pub mod deal;
-pub mod funnel;
-pub mod growth;
-pub mod hours;
+mod funnel;
+mod growth;
+mod hours;
 mod pairs;
-pub mod prices;
-pub mod responses;
+mod prices;
+mod responses;
 pub mod tables;
 
 #[cfg(test)]
