@@ -53,7 +53,7 @@ pub use error::LogError;
 pub use partitioner::{murmur2, partition_for};
 pub use producer::Producer;
 pub use reader::PartitionReader;
-pub use record::{Batch, HeaderIter, Headers, RecordRef, MAX_RECORD_BYTES};
+pub use record::{Batch, BatchIter, HeaderIter, Headers, RecordRef, MAX_RECORD_BYTES};
 
 use error::IoContext;
 
@@ -111,9 +111,14 @@ impl Log {
                 "index_interval_bytes must be at least 1".to_string(),
             ));
         }
+        let fresh = !dir.join("topics").is_dir();
         for sub in ["topics", "groups"] {
             let path = dir.join(sub);
             fs::create_dir_all(&path).ctx("create log directory", &path)?;
+        }
+        if fresh {
+            // Make the new layout itself durable, not only what is later written into it.
+            segment::sync_dir(dir)?;
         }
         Ok(Log {
             inner: Arc::new(Inner {

@@ -95,7 +95,6 @@ impl Producer {
         headers: &[(&str, &[u8])],
     ) -> Result<u64, LogError> {
         let config = self.log.config();
-        let root = self.log.dir().to_path_buf();
         let partitions = writers_of(&mut self.topics, &self.log, topic)?;
         let count = partitions.len() as u32;
         let slot =
@@ -109,7 +108,7 @@ impl Producer {
         let writer = match slot {
             Some(w) => w,
             None => slot.insert(PartitionWriter::open(
-                partition_dir(&root, topic, partition),
+                partition_dir(self.log.dir(), topic, partition),
                 config.index_interval_bytes,
             )?),
         };

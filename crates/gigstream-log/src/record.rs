@@ -213,8 +213,11 @@ impl Batch {
     }
 
     /// The records, in offset order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = RecordRef<'_>> + '_ {
-        self.slots.iter().map(|s| self.record(s))
+    pub fn iter(&self) -> BatchIter<'_> {
+        BatchIter {
+            batch: self,
+            slots: self.slots.iter(),
+        }
     }
 
     /// The record at `index` within the batch.
@@ -242,12 +245,33 @@ impl Batch {
 
 impl<'a> IntoIterator for &'a Batch {
     type Item = RecordRef<'a>;
-    type IntoIter = Box<dyn ExactSizeIterator<Item = RecordRef<'a>> + 'a>;
+    type IntoIter = BatchIter<'a>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
+    fn into_iter(self) -> BatchIter<'a> {
+        self.iter()
     }
 }
+
+/// Iterator over the records of a [`Batch`].
+#[derive(Debug, Clone)]
+pub struct BatchIter<'a> {
+    batch: &'a Batch,
+    slots: std::slice::Iter<'a, Slot>,
+}
+
+impl<'a> Iterator for BatchIter<'a> {
+    type Item = RecordRef<'a>;
+
+    fn next(&mut self) -> Option<RecordRef<'a>> {
+        self.slots.next().map(|s| self.batch.record(s))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.slots.size_hint()
+    }
+}
+
+impl ExactSizeIterator for BatchIter<'_> {}
 
 /// One record, borrowed from a [`Batch`].
 #[derive(Debug, Clone, Copy)]

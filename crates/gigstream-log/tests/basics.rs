@@ -335,3 +335,13 @@ fn committed_positions_survive_reopen() {
     assert_eq!(sla, expected);
     assert_eq!(log.committed("billing").expect("committed").len(), 2);
 }
+
+#[test]
+fn handles_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Log>();
+    send::<gigstream_log::Producer>();
+    send::<gigstream_log::PartitionReader>();
+    send::<Batch>();
+}

@@ -4,6 +4,7 @@ mod common;
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,26 @@ fn write_records(log: &Log, topic: &str, n: u64) {
 fn append_bytes(path: &std::path::Path, bytes: &[u8]) {
     let mut f = OpenOptions::new().append(true).open(path).expect("open");
     f.write_all(bytes).expect("write");
+}
+
+/// Collects what tracing prints, to check warnings.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("capture lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("capture lock")).into_owned()
+    }
 }
 
 #[test]
@@ -54,10 +75,25 @@ fn torn_tail_is_truncated_and_appends_continue() {
         assert_eq!(log.end_offset("t", 0).expect("end"), 20, "{case}");
 
         let mut producer = log.producer().expect("producer");
-        let o = producer
-            .send_to("t", 0, b"k", b"after crash", 0, &[])
-            .expect("send");
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        // The partition is opened, and its tail recovered, on the first send.
+        let o = tracing::subscriber::with_default(subscriber, || {
+            producer.send_to("t", 0, b"k", b"after crash", 0, &[])
+        })
+        .expect("send");
         assert_eq!(o, 20, "{case}");
+        let warning = captured.text();
+        assert!(
+            warning.contains("WARN")
+                && warning.contains(&seg.display().to_string())
+                && warning.contains(&format!("bytes_cut={}", tail.len())),
+            "{case}: {warning}"
+        );
         producer.flush().expect("flush");
         drop(producer);
         // The tail was cut: the file is the good part plus exactly the new frame
