@@ -1,0 +1,77 @@
+//! The codec's error types: registry loading, decoding (with stable codes) and encoding.
+
+use crate::SchemaId;
+use gigstream_core::Topic;
+use std::path::PathBuf;
+
+/// Loading the schema registry failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid schema catalog: {0}; fix schemas/catalog.json")]
+    Catalog(String),
+    #[error("invalid schema {file}: {message}")]
+    Schema { file: String, message: String },
+}
+
+/// Why a message could not be decoded. [`DecodeError::code`] is stable for metrics and
+/// dead-letter headers; the message says what failed, with the field path when known.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("bad magic byte 0x{0:02x}: expected 0x00 (confluent), 0xc3 0x01 (avro single-object) or '{{' (json line); check the producer's serializer")]
+    BadMagic(u8),
+    #[error("unknown writer schema {0}: add it to schemas/catalog.json or upgrade this consumer")]
+    UnknownSchema(String),
+    #[error("truncated message: {0}")]
+    Truncated(String),
+    #[error("invalid avro data: {0}")]
+    InvalidAvro(String),
+    #[error("invalid json line: {0}")]
+    InvalidJson(String),
+    #[error("schema {id} is for topic {schema_topic}, the message came from {topic}: check the producer's topic")]
+    SchemaTopicMismatch {
+        id: SchemaId,
+        schema_topic: Topic,
+        topic: Topic,
+    },
+    #[error("cannot read container file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl DecodeError {
+    /// A stable, snake_case code for this kind of failure.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::BadMagic(_) => "bad_magic",
+            DecodeError::UnknownSchema(_) => "unknown_schema",
+            DecodeError::Truncated(_) => "truncated",
+            DecodeError::InvalidAvro(_) => "invalid_avro",
+            DecodeError::InvalidJson(_) => "invalid_json",
+            DecodeError::SchemaTopicMismatch { .. } => "schema_topic_mismatch",
+            DecodeError::Io(_) => "io",
+        }
+    }
+}
+
+/// Why an event could not be encoded.
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    #[error("unknown schema {0}: use an id from schemas/catalog.json")]
+    UnknownSchema(SchemaId),
+    #[error("schema {id} is for topic {schema_topic}, the event belongs to {topic}")]
+    TopicMismatch {
+        id: SchemaId,
+        schema_topic: Topic,
+        topic: Topic,
+    },
+    #[error("cannot encode with schema {id}: {message}")]
+    Value { id: SchemaId, message: String },
+    #[error("cannot write json line: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("cannot write container file: {0}")]
+    Io(#[from] std::io::Error),
+}
