@@ -1,0 +1,190 @@
+//! Invalid copies: a share of the log's records replaced by copies broken in one way each
+//! ([`BadKind`]), spread over kinds and topics, each failing `validate` (except `TooLate`, which
+//! is well-formed but beyond the allowed lateness).
+
+use crate::assemble::{event_id_mut, set_time};
+use crate::dist::{self, Rng8};
+use crate::{BadKind, Generated};
+use gigstream_core::event::{OrderEvent, TelemetryEvent, Topic, UsageEvent};
+use gigstream_core::time::{DAY_MS, HOUR_MS};
+use gigstream_core::{Decimal, Event, RefData};
+use std::collections::HashMap;
+
+/// Candidate records per (kind, topic), in log order.
+struct Pools {
+    by: Vec<(BadKind, Topic, Vec<usize>)>,
+    /// For `TooLate` candidates: the newest event time of the key before the record.
+    key_max: HashMap<usize, i64>,
+}
+
+pub(crate) fn inject(r: &mut Rng8, out: &mut [Generated], ratio: f64, rd: &RefData, start_ms: i64) {
+    let k = (ratio * out.len() as f64).round() as usize;
+    if k == 0 {
+        return;
+    }
+    let lateness = rd.pipeline.allowed_lateness_ms();
+    let pools = pools(out, lateness, start_ms);
+    let mut j = 0usize;
+    let mut done = 0usize;
+    let mut misses = 0usize;
+    while done < k && misses < 10 * k + 100 {
+        let kind = BadKind::ALL[j % BadKind::ALL.len()];
+        let round = j / BadKind::ALL.len();
+        j += 1;
+        let options: Vec<&(BadKind, Topic, Vec<usize>)> = pools.by.iter().filter(|p| p.0 == kind && !p.2.is_empty()).collect();
+        if options.is_empty() {
+            misses += 1;
+            continue;
+        }
+        let pool = &options[round % options.len()].2;
+        let Some(i) = (0..20).map(|_| *dist::pick(r, pool)).find(|&i| out[i].bad.is_none()) else {
+            misses += 1;
+            continue;
+        };
+        let g = &mut out[i];
+        let append = g.append_ts;
+        match kind {
+            BadKind::NegativeAmount => negate(&mut g.event),
+            BadKind::UnknownCurrency => set_currency(&mut g.event, *dist::pick(r, &["RMB", "US$", "usd", "XBT"])),
+            BadKind::UnknownPlatform => set_platform(&mut g.event, *dist::pick(r, &["zbj", "freelancer_com", "yuanjisong"])),
+            BadKind::FutureTimestamp => set_time(&mut g.event, append + dist::int(r, 2 * DAY_MS, 10 * DAY_MS)),
+            BadKind::MissingField => blank(&mut g.event),
+            BadKind::TooLate => {
+                let max = pools.key_max[&i];
+                // A day of margin below the newest event, in case that one is replaced too.
+                set_time(&mut g.event, max - lateness - DAY_MS - dist::int(r, HOUR_MS, 3 * DAY_MS));
+            }
+        }
+        g.bad = Some(kind);
+        done += 1;
+    }
+}
+
+fn pools(out: &[Generated], lateness: i64, start_ms: i64) -> Pools {
+    let mut by: Vec<(BadKind, Topic, Vec<usize>)> = Vec::new();
+    for kind in BadKind::ALL {
+        for topic in Topic::ALL {
+            by.push((kind, topic, Vec::new()));
+        }
+    }
+    let slot = |kind: BadKind, topic: Topic| {
+        BadKind::ALL.iter().position(|k| *k == kind).expect("invariant: every kind is listed") * 3
+            + Topic::ALL.iter().position(|t| *t == topic).expect("invariant: every topic is listed")
+    };
+    let mut newest: HashMap<(Topic, String), i64> = HashMap::new();
+    let mut key_max = HashMap::new();
+    for (i, g) in out.iter().enumerate() {
+        let topic = g.event.topic();
+        by[slot(BadKind::FutureTimestamp, topic)].2.push(i);
+        by[slot(BadKind::MissingField, topic)].2.push(i);
+        let (money, platform, leaf) = match &g.event {
+            Event::Order(r) => match &r.payload {
+                OrderEvent::LeadPosted(_) | OrderEvent::ContractSigned(_) => (true, true, false),
+                OrderEvent::ClientResponded(_) | OrderEvent::ContractEnded(_) => (false, false, false),
+                OrderEvent::WorkLogged(_) => (false, false, true),
+                _ => (true, false, false),
+            },
+            Event::Usage(r) => (matches!(r.payload, UsageEvent::UsageRecorded(_)), false, matches!(r.payload, UsageEvent::UsageRecorded(_))),
+            Event::Telemetry(r) => (false, false, !matches!(r.payload, TelemetryEvent::IncidentOpened(_) | TelemetryEvent::IncidentResolved(_))),
+        };
+        if money {
+            by[slot(BadKind::NegativeAmount, topic)].2.push(i);
+            if topic == Topic::Orders {
+                by[slot(BadKind::UnknownCurrency, topic)].2.push(i);
+            }
+        }
+        if platform {
+            by[slot(BadKind::UnknownPlatform, topic)].2.push(i);
+        }
+        let key = (topic, g.event.key().to_string());
+        if let Some(&max) = newest.get(&key) {
+            if leaf && max - lateness - 4 * DAY_MS >= start_ms {
+                by[slot(BadKind::TooLate, topic)].2.push(i);
+                key_max.insert(i, max);
+            }
+        }
+        let t = g.event.occurred_at();
+        let e = newest.entry(key).or_insert(t);
+        *e = (*e).max(t);
+    }
+    Pools { by, key_max }
+}
+
+fn neg(d: &mut Decimal) {
+    *d = if d.is_zero() { Decimal::new(-100, 2) } else { -d.abs() };
+}
+
+fn negate(e: &mut Event) {
+    match e {
+        Event::Order(r) => match &mut r.payload {
+            OrderEvent::LeadPosted(p) => neg(&mut p.budget_min),
+            OrderEvent::ProposalSubmitted(p) => neg(&mut p.quote),
+            OrderEvent::ContractSigned(p) => match (&mut p.amount, &mut p.hourly_rate) {
+                (Some(a), _) | (None, Some(a)) => neg(a),
+                (None, None) => p.amount = Some(Decimal::new(-100, 2)),
+            },
+            OrderEvent::MilestoneDelivered(p) => neg(&mut p.amount),
+            OrderEvent::InvoiceIssued(p) => neg(&mut p.gross),
+            OrderEvent::PaymentSettled(p) => neg(&mut p.gross),
+            _ => blank(e),
+        },
+        Event::Usage(r) => match &mut r.payload {
+            UsageEvent::UsageRecorded(p) => neg(&mut p.quantity),
+            UsageEvent::SubscriptionChanged(_) => blank(e),
+        },
+        Event::Telemetry(_) => blank(e),
+    }
+}
+
+fn set_currency(e: &mut Event, code: &str) {
+    if let Event::Order(r) = e {
+        let slot = match &mut r.payload {
+            OrderEvent::LeadPosted(p) => &mut p.currency,
+            OrderEvent::ProposalSubmitted(p) => &mut p.currency,
+            OrderEvent::ContractSigned(p) => &mut p.currency,
+            OrderEvent::MilestoneDelivered(p) => &mut p.currency,
+            OrderEvent::InvoiceIssued(p) => &mut p.currency,
+            OrderEvent::PaymentSettled(p) => &mut p.currency,
+            _ => return blank(e),
+        };
+        *slot = code.to_string();
+    }
+}
+
+fn set_platform(e: &mut Event, id: &str) {
+    if let Event::Order(r) = e {
+        match &mut r.payload {
+            OrderEvent::LeadPosted(p) => p.platform = id.to_string(),
+            OrderEvent::ContractSigned(p) => p.platform = id.to_string(),
+            _ => blank(e),
+        }
+    }
+}
+
+/// Empties an id: the payload's own id where it has one, else the event id.
+fn blank(e: &mut Event) {
+    let slot: &mut String = match e {
+        Event::Order(r) => match &mut r.payload {
+            OrderEvent::LeadPosted(p) => &mut p.client_id,
+            OrderEvent::ProposalSubmitted(p) => &mut p.freelancer_id,
+            OrderEvent::ClientResponded(p) => &mut p.freelancer_id,
+            OrderEvent::ContractSigned(p) => &mut p.contract_id,
+            OrderEvent::WorkLogged(p) => &mut p.freelancer_id,
+            OrderEvent::MilestoneDelivered(p) => &mut p.milestone_id,
+            OrderEvent::InvoiceIssued(p) => &mut p.invoice_id,
+            OrderEvent::PaymentSettled(p) => &mut p.invoice_id,
+            OrderEvent::ContractEnded(p) => &mut p.contract_id,
+        },
+        Event::Usage(r) => match &mut r.payload {
+            UsageEvent::SubscriptionChanged(p) => &mut p.tenant_id,
+            UsageEvent::UsageRecorded(p) => &mut p.meter,
+        },
+        Event::Telemetry(r) => match &mut r.payload {
+            TelemetryEvent::ProbeResult(p) => &mut p.probe_region,
+            TelemetryEvent::IncidentOpened(p) => &mut p.incident_id,
+            TelemetryEvent::IncidentResolved(p) => &mut p.incident_id,
+            TelemetryEvent::RequestObserved(_) => return event_id_mut(e).clear(),
+        },
+    };
+    slot.clear();
+}
