@@ -200,12 +200,19 @@ fn text(rng: &mut impl Rng) -> String {
     (0..n).map(|_| PARTS[rng.random_range(0..PARTS.len())]).collect()
 }
 
+/// A decimal that fits decimal(precision, max_scale), with a random scale up to `max_scale`.
+fn decimal(rng: &mut impl Rng, precision: u32, max_scale: u32) -> Decimal {
+    let scale = rng.random_range(0..=max_scale);
+    let bound = 10_i64.pow(precision - max_scale + scale);
+    Decimal::new(rng.random_range(-bound + 1..bound), scale)
+}
+
 fn money(rng: &mut impl Rng) -> Decimal {
-    Decimal::new(rng.random_range(-10_i64.pow(15)..10_i64.pow(15)), rng.random_range(0..=2))
+    decimal(rng, 18, 2)
 }
 
 fn qty(rng: &mut impl Rng) -> Decimal {
-    Decimal::new(rng.random_range(-10_i64.pow(17)..10_i64.pow(17)), rng.random_range(0..=4))
+    decimal(rng, 18, 4)
 }
 
 fn day(rng: &mut impl Rng) -> NaiveDate {
@@ -305,7 +312,7 @@ pub fn random_event(rng: &mut impl Rng, topic: Topic) -> Event {
                     service_id: text(rng),
                     plan_id: text(rng),
                     status: pick(rng, SubscriptionStatus::ALL),
-                    revenue_share_pct: Decimal::new(rng.random_range(-9_999_999..=9_999_999), rng.random_range(0..=4)),
+                    revenue_share_pct: decimal(rng, 7, 4),
                     settlement: pick(rng, Settlement::ALL),
                 }),
                 _ => UsageEvent::UsageRecorded(UsageRecorded {
