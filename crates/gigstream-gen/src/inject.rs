@@ -11,11 +11,7 @@ use gigstream_core::{Decimal, Event, RefData};
 use std::collections::HashMap;
 
 /// Candidate records per (kind, topic), in log order.
-struct Pools {
-    by: Vec<(BadKind, Topic, Vec<usize>)>,
-    /// For `TooLate` candidates: the newest event time of the key before the record.
-    key_max: HashMap<usize, i64>,
-}
+type Pools = Vec<(BadKind, Topic, Vec<usize>)>;
 
 pub(crate) fn inject(r: &mut Rng8, out: &mut [Generated], ratio: f64, rd: &RefData, start_ms: i64) {
     let k = (ratio * out.len() as f64).round() as usize;
@@ -27,11 +23,12 @@ pub(crate) fn inject(r: &mut Rng8, out: &mut [Generated], ratio: f64, rd: &RefDa
     let mut j = 0usize;
     let mut done = 0usize;
     let mut misses = 0usize;
+    let mut too_late = Vec::new();
     while done < k && misses < 10 * k + 100 {
         let kind = BadKind::ALL[j % BadKind::ALL.len()];
         let round = j / BadKind::ALL.len();
         j += 1;
-        let options: Vec<&(BadKind, Topic, Vec<usize>)> = pools.by.iter().filter(|p| p.0 == kind && !p.2.is_empty()).collect();
+        let options: Vec<&(BadKind, Topic, Vec<usize>)> = pools.iter().filter(|p| p.0 == kind && !p.2.is_empty()).collect();
         if options.is_empty() {
             misses += 1;
             continue;
@@ -49,14 +46,38 @@ pub(crate) fn inject(r: &mut Rng8, out: &mut [Generated], ratio: f64, rd: &RefDa
             BadKind::UnknownPlatform => set_platform(&mut g.event, *dist::pick(r, &["zbj", "freelancer_com", "yuanjisong"])),
             BadKind::FutureTimestamp => set_time(&mut g.event, append + dist::int(r, 2 * DAY_MS, 10 * DAY_MS)),
             BadKind::MissingField => blank(&mut g.event),
-            BadKind::TooLate => {
-                let max = pools.key_max[&i];
-                // A day of margin below the newest event, in case that one is replaced too.
-                set_time(&mut g.event, max - lateness - DAY_MS - dist::int(r, HOUR_MS, 3 * DAY_MS));
-            }
+            BadKind::TooLate => too_late.push(i),
         }
         g.bad = Some(kind);
         done += 1;
+    }
+    // Too-late copies last, in log order, measured against the valid events of their key
+    // appended before them (what the pipeline's watermark sees).
+    too_late.sort_unstable();
+    let mut next = too_late.into_iter().peekable();
+    let mut newest: HashMap<(Topic, &str), i64> = HashMap::new();
+    let mut moved: Vec<(usize, Option<i64>)> = Vec::new();
+    for (i, g) in out.iter().enumerate() {
+        let key = (g.event.topic(), g.event.key());
+        if next.peek() == Some(&i) {
+            next.next();
+            let to = newest.get(&key).map(|max| max - lateness - dist::int(r, HOUR_MS, 3 * DAY_MS)).filter(|&t| t >= start_ms);
+            moved.push((i, to));
+        } else if g.bad.is_none() {
+            let t = g.event.occurred_at();
+            let e = newest.entry(key).or_insert(t);
+            *e = (*e).max(t);
+        }
+    }
+    for (i, to) in moved {
+        match to {
+            Some(t) => set_time(&mut out[i].event, t),
+            // No history old enough after all: make it a missing-field copy instead.
+            None => {
+                blank(&mut out[i].event);
+                out[i].bad = Some(BadKind::MissingField);
+            }
+        }
     }
 }
 
@@ -71,8 +92,7 @@ fn pools(out: &[Generated], lateness: i64, start_ms: i64) -> Pools {
         BadKind::ALL.iter().position(|k| *k == kind).expect("invariant: every kind is listed") * 3
             + Topic::ALL.iter().position(|t| *t == topic).expect("invariant: every topic is listed")
     };
-    let mut newest: HashMap<(Topic, String), i64> = HashMap::new();
-    let mut key_max = HashMap::new();
+    let mut newest: HashMap<(Topic, &str), i64> = HashMap::new();
     for (i, g) in out.iter().enumerate() {
         let topic = g.event.topic();
         by[slot(BadKind::FutureTimestamp, topic)].2.push(i);
@@ -96,18 +116,17 @@ fn pools(out: &[Generated], lateness: i64, start_ms: i64) -> Pools {
         if platform {
             by[slot(BadKind::UnknownPlatform, topic)].2.push(i);
         }
-        let key = (topic, g.event.key().to_string());
+        let key = (topic, g.event.key());
         if let Some(&max) = newest.get(&key) {
             if leaf && max - lateness - 4 * DAY_MS >= start_ms {
                 by[slot(BadKind::TooLate, topic)].2.push(i);
-                key_max.insert(i, max);
             }
         }
         let t = g.event.occurred_at();
         let e = newest.entry(key).or_insert(t);
         *e = (*e).max(t);
     }
-    Pools { by, key_max }
+    by
 }
 
 fn neg(d: &mut Decimal) {

@@ -60,17 +60,21 @@ pub(crate) fn generate(sc: &Scenario, seed: u64, target: u64) -> Vec<Draft> {
         }
     }
 
-    // Probes: incident mode first (fixed count), then the base cadence fills the probe share.
-    let incident_probes: i64 = incidents
+    // Probes: incident mode first (at most a quarter of the probes; every 30 s unless the data
+    // set is too small for that), then the base cadence fills the probe share.
+    let probe_budget = target as f64 * PROBE_SHARE;
+    let incident_region_ms: f64 = incidents
         .iter()
-        .map(|(_, si, w)| ((w.end.min(sc.end_ms) - w.start) / INCIDENT_PROBE_MS + 1) * sc.services[*si].regions.len() as i64)
+        .map(|(_, si, w)| (w.end.min(sc.end_ms) - w.start) as f64 * sc.services[*si].regions.len() as f64)
         .sum();
-    let base_budget = ((target as f64 * PROBE_SHARE) as i64 - incident_probes).max(sc.services.len() as i64);
+    let incident_interval = ((incident_region_ms / (0.25 * probe_budget).max(1.0)) as i64).max(INCIDENT_PROBE_MS);
+    let incident_probes = (incident_region_ms / incident_interval as f64) as i64 + incidents.len() as i64;
+    let base_budget = (probe_budget as i64 - incident_probes).max(sc.services.len() as i64);
     let per_service = base_budget as f64 / sc.services.len() as f64;
     for (si, s) in sc.services.iter().enumerate() {
         let ticks = (per_service / s.regions.len() as f64).max(1.0);
         let interval = ((sc.span_ms() as f64 / ticks) as i64).max(10_000);
-        probes(&mut r, sc, s, &windows[si], interval, &mut |t, p| push(&mut out, s, t, p));
+        probes(&mut r, sc, s, &windows[si], (interval, incident_interval), &mut |t, p| push(&mut out, s, t, p));
     }
 
     // Requests fill the rest exactly.
@@ -87,7 +91,7 @@ pub(crate) fn generate(sc: &Scenario, seed: u64, target: u64) -> Vec<Draft> {
     out
 }
 
-fn probes(r: &mut Rng8, sc: &Scenario, s: &ServiceSpec, windows: &[Window], interval: i64, emit: &mut dyn FnMut(i64, TelemetryEvent)) {
+fn probes(r: &mut Rng8, sc: &Scenario, s: &ServiceSpec, windows: &[Window], (interval, incident_interval): (i64, i64), emit: &mut dyn FnMut(i64, TelemetryEvent)) {
     let p_blip = BLIPS_PER_MONTH * interval as f64 / (30 * DAY_MS) as f64;
     let rtt: Vec<f64> = s.regions.iter().map(|_| dist::uniform(r, 15.0, 180.0)).collect();
     let probe = |r: &mut Rng8, region: usize, ok: bool, slow: f64| {
@@ -110,7 +114,7 @@ fn probes(r: &mut Rng8, sc: &Scenario, s: &ServiceSpec, windows: &[Window], inte
         }
         t += interval;
     }
-    // Incident mode: every region every 30 s while the incident is open.
+    // Incident mode: every region every `incident_interval` (30 s) while the incident is open.
     for w in windows.iter().filter(|w| w.severity.is_some()) {
         let mut t = w.start;
         while t <= w.end.min(sc.end_ms - 1) {
@@ -119,7 +123,7 @@ fn probes(r: &mut Rng8, sc: &Scenario, s: &ServiceSpec, windows: &[Window], inte
                 let ok = !w.is_down(at) && !dist::chance(r, 0.05);
                 emit(at, probe(r, region, ok, w.p95_ms / s.p95_ms));
             }
-            t += INCIDENT_PROBE_MS;
+            t += incident_interval;
         }
     }
 }
