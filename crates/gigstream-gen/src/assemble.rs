@@ -23,7 +23,11 @@ const MAX_LATE_MS: i64 = 20 * DAY_MS;
 pub(crate) fn run(cfg: &GenConfig, rd: &RefData) -> Vec<Generated> {
     let cfg = GenConfig {
         days: cfg.days.max(1),
-        bad_ratio: if cfg.bad_ratio.is_nan() { 0.0 } else { cfg.bad_ratio.clamp(0.0, 1.0) },
+        bad_ratio: if cfg.bad_ratio.is_nan() {
+            0.0
+        } else {
+            cfg.bad_ratio.clamp(0.0, 1.0)
+        },
         ..cfg.clone()
     };
     let sc = scenario::scenario(&cfg);
@@ -36,14 +40,25 @@ pub(crate) fn run(cfg: &GenConfig, rd: &RefData) -> Vec<Generated> {
 
     // Ingestion delays; a few orders/usage events arrive late.
     let mut r = dist::rng(cfg.seed, 40);
-    let business = drafts.iter().filter(|d| !matches!(d.event, Event::Telemetry(_))).count();
+    let business = drafts
+        .iter()
+        .filter(|d| !matches!(d.event, Event::Telemetry(_)))
+        .count();
     let eligible = drafts.iter().filter(|d| d.late_ok).count();
-    let p_late = if eligible == 0 { 0.0 } else { (LATE_SHARE * business as f64 / eligible as f64).min(1.0) };
+    let p_late = if eligible == 0 {
+        0.0
+    } else {
+        (LATE_SHARE * business as f64 / eligible as f64).min(1.0)
+    };
     for d in &mut drafts {
         let t = d.event.occurred_at();
         let delay = match d.event {
-            Event::Telemetry(_) => dist::lognormal_mean(&mut r, 200.0, 0.8).clamp(2.0, 5_000.0) as i64,
-            Event::Order(_) => dist::lognormal_mean(&mut r, 800.0, 1.0).clamp(20.0, 10_000.0) as i64,
+            Event::Telemetry(_) => {
+                dist::lognormal_mean(&mut r, 200.0, 0.8).clamp(2.0, 5_000.0) as i64
+            }
+            Event::Order(_) => {
+                dist::lognormal_mean(&mut r, 800.0, 1.0).clamp(20.0, 10_000.0) as i64
+            }
             Event::Usage(_) => dist::int(&mut r, 1_000, 30_000),
         };
         d.append_ts = t + delay;
@@ -62,10 +77,20 @@ pub(crate) fn run(cfg: &GenConfig, rd: &RefData) -> Vec<Generated> {
         .map(|(i, d)| {
             let mut event = d.event;
             *event_id_mut(&mut event) = format!("{:x}-{:012}", cfg.seed, i);
-            Generated { event, append_ts: d.append_ts, bad: None }
+            Generated {
+                event,
+                append_ts: d.append_ts,
+                bad: None,
+            }
         })
         .collect();
-    inject::inject(&mut dist::rng(cfg.seed, 50), &mut out, cfg.bad_ratio, rd, sc.start_ms);
+    inject::inject(
+        &mut dist::rng(cfg.seed, 50),
+        &mut out,
+        cfg.bad_ratio,
+        rd,
+        sc.start_ms,
+    );
     out
 }
 

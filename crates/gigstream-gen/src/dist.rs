@@ -79,7 +79,10 @@ pub(crate) fn weighted<T: Copy>(r: &mut Rng8, items: &[(T, f64)]) -> T {
         }
         x -= w;
     }
-    items.last().expect("invariant: weighted() is given a non-empty table").0
+    items
+        .last()
+        .expect("invariant: weighted() is given a non-empty table")
+        .0
 }
 
 pub(crate) fn pick<'a, T>(r: &mut Rng8, items: &'a [T]) -> &'a T {

@@ -28,13 +28,19 @@ pub(crate) fn inject(r: &mut Rng8, out: &mut [Generated], ratio: f64, rd: &RefDa
         let kind = BadKind::ALL[j % BadKind::ALL.len()];
         let round = j / BadKind::ALL.len();
         j += 1;
-        let options: Vec<&(BadKind, Topic, Vec<usize>)> = pools.iter().filter(|p| p.0 == kind && !p.2.is_empty()).collect();
+        let options: Vec<&(BadKind, Topic, Vec<usize>)> = pools
+            .iter()
+            .filter(|p| p.0 == kind && !p.2.is_empty())
+            .collect();
         if options.is_empty() {
             misses += 1;
             continue;
         }
         let pool = &options[round % options.len()].2;
-        let Some(i) = (0..20).map(|_| *dist::pick(r, pool)).find(|&i| out[i].bad.is_none()) else {
+        let Some(i) = (0..20)
+            .map(|_| *dist::pick(r, pool))
+            .find(|&i| out[i].bad.is_none())
+        else {
             misses += 1;
             continue;
         };
@@ -42,9 +48,17 @@ pub(crate) fn inject(r: &mut Rng8, out: &mut [Generated], ratio: f64, rd: &RefDa
         let append = g.append_ts;
         match kind {
             BadKind::NegativeAmount => negate(&mut g.event),
-            BadKind::UnknownCurrency => set_currency(&mut g.event, *dist::pick(r, &["RMB", "US$", "usd", "XBT"])),
-            BadKind::UnknownPlatform => set_platform(&mut g.event, *dist::pick(r, &["zbj", "freelancer_com", "yuanjisong"])),
-            BadKind::FutureTimestamp => set_time(&mut g.event, append + dist::int(r, 2 * DAY_MS, 10 * DAY_MS)),
+            BadKind::UnknownCurrency => set_currency(
+                &mut g.event,
+                dist::pick::<&str>(r, &["RMB", "US$", "usd", "XBT"]),
+            ),
+            BadKind::UnknownPlatform => set_platform(
+                &mut g.event,
+                dist::pick::<&str>(r, &["zbj", "freelancer_com", "yuanjisong"]),
+            ),
+            BadKind::FutureTimestamp => {
+                set_time(&mut g.event, append + dist::int(r, 2 * DAY_MS, 10 * DAY_MS))
+            }
             BadKind::MissingField => blank(&mut g.event),
             BadKind::TooLate => too_late.push(i),
         }
@@ -61,7 +75,10 @@ pub(crate) fn inject(r: &mut Rng8, out: &mut [Generated], ratio: f64, rd: &RefDa
         let key = (g.event.topic(), g.event.key());
         if next.peek() == Some(&i) {
             next.next();
-            let to = newest.get(&key).map(|max| max - lateness - dist::int(r, HOUR_MS, 3 * DAY_MS)).filter(|&t| t >= start_ms);
+            let to = newest
+                .get(&key)
+                .map(|max| max - lateness - dist::int(r, HOUR_MS, 3 * DAY_MS))
+                .filter(|&t| t >= start_ms);
             moved.push((i, to));
         } else if g.bad.is_none() {
             let t = g.event.occurred_at();
@@ -89,8 +106,15 @@ fn pools(out: &[Generated], lateness: i64, start_ms: i64) -> Pools {
         }
     }
     let slot = |kind: BadKind, topic: Topic| {
-        BadKind::ALL.iter().position(|k| *k == kind).expect("invariant: every kind is listed") * 3
-            + Topic::ALL.iter().position(|t| *t == topic).expect("invariant: every topic is listed")
+        BadKind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .expect("invariant: every kind is listed")
+            * 3
+            + Topic::ALL
+                .iter()
+                .position(|t| *t == topic)
+                .expect("invariant: every topic is listed")
     };
     let mut newest: HashMap<(Topic, &str), i64> = HashMap::new();
     for (i, g) in out.iter().enumerate() {
@@ -100,12 +124,25 @@ fn pools(out: &[Generated], lateness: i64, start_ms: i64) -> Pools {
         let (money, platform, leaf) = match &g.event {
             Event::Order(r) => match &r.payload {
                 OrderEvent::LeadPosted(_) | OrderEvent::ContractSigned(_) => (true, true, false),
-                OrderEvent::ClientResponded(_) | OrderEvent::ContractEnded(_) => (false, false, false),
+                OrderEvent::ClientResponded(_) | OrderEvent::ContractEnded(_) => {
+                    (false, false, false)
+                }
                 OrderEvent::WorkLogged(_) => (false, false, true),
                 _ => (true, false, false),
             },
-            Event::Usage(r) => (matches!(r.payload, UsageEvent::UsageRecorded(_)), false, matches!(r.payload, UsageEvent::UsageRecorded(_))),
-            Event::Telemetry(r) => (false, false, !matches!(r.payload, TelemetryEvent::IncidentOpened(_) | TelemetryEvent::IncidentResolved(_))),
+            Event::Usage(r) => (
+                matches!(r.payload, UsageEvent::UsageRecorded(_)),
+                false,
+                matches!(r.payload, UsageEvent::UsageRecorded(_)),
+            ),
+            Event::Telemetry(r) => (
+                false,
+                false,
+                !matches!(
+                    r.payload,
+                    TelemetryEvent::IncidentOpened(_) | TelemetryEvent::IncidentResolved(_)
+                ),
+            ),
         };
         if money {
             by[slot(BadKind::NegativeAmount, topic)].2.push(i);
@@ -130,7 +167,11 @@ fn pools(out: &[Generated], lateness: i64, start_ms: i64) -> Pools {
 }
 
 fn neg(d: &mut Decimal) {
-    *d = if d.is_zero() { Decimal::new(-100, 2) } else { -d.abs() };
+    *d = if d.is_zero() {
+        Decimal::new(-100, 2)
+    } else {
+        -d.abs()
+    };
 }
 
 fn negate(e: &mut Event) {

@@ -99,7 +99,9 @@ pub enum GenError {
     NoDays(u32),
     #[error("bad_ratio must be between 0 and 1, got {0}: give a fraction such as 0.01")]
     BadRatio(f64),
-    #[error("the span of {days} days ending {end} starts before 1970: give fewer days or a later end")]
+    #[error(
+        "the span of {days} days ending {end} starts before 1970: give fewer days or a later end"
+    )]
     BeforeEpoch { days: u32, end: NaiveDate },
 }
 
@@ -114,7 +116,10 @@ impl GenConfig {
         }
         let start = self.end - chrono::Duration::days(self.days as i64);
         if start < NaiveDate::from_ymd_opt(1970, 1, 2).expect("valid date") {
-            return Err(GenError::BeforeEpoch { days: self.days, end: self.end });
+            return Err(GenError::BeforeEpoch {
+                days: self.days,
+                end: self.end,
+            });
         }
         Ok(())
     }

@@ -48,32 +48,57 @@ type Routes = &'static [(&'static str, &'static str, f64)];
 const CATALOG: [(&str, Routes, f64); 8] = [
     (
         "svc-billing-api",
-        &[("/v1/invoices", "GET", 5.0), ("/v1/invoices", "POST", 2.0), ("/v1/usage", "POST", 4.0), ("/v1/tenants/{id}", "GET", 1.0)],
+        &[
+            ("/v1/invoices", "GET", 5.0),
+            ("/v1/invoices", "POST", 2.0),
+            ("/v1/usage", "POST", 4.0),
+            ("/v1/tenants/{id}", "GET", 1.0),
+        ],
         3.0,
     ),
     (
         "svc-sync-gateway",
-        &[("/v1/sync/batches", "POST", 6.0), ("/v1/sync/status", "GET", 3.0), ("/v1/connectors", "GET", 1.0)],
+        &[
+            ("/v1/sync/batches", "POST", 6.0),
+            ("/v1/sync/status", "GET", 3.0),
+            ("/v1/connectors", "GET", 1.0),
+        ],
         4.0,
     ),
     (
         "svc-metrics-ingest",
-        &[("/api/v1/write", "POST", 9.0), ("/api/v1/query", "GET", 2.0), ("/api/v1/alerts", "GET", 1.0)],
+        &[
+            ("/api/v1/write", "POST", 9.0),
+            ("/api/v1/query", "GET", 2.0),
+            ("/api/v1/alerts", "GET", 1.0),
+        ],
         6.0,
     ),
     (
         "svc-auth",
-        &[("/oauth/token", "POST", 6.0), ("/v1/sessions", "GET", 3.0), ("/v1/users/{id}", "PATCH", 1.0)],
+        &[
+            ("/oauth/token", "POST", 6.0),
+            ("/v1/sessions", "GET", 3.0),
+            ("/v1/users/{id}", "PATCH", 1.0),
+        ],
         3.0,
     ),
     (
         "svc-ci-permissions",
-        &[("/v1/policies/check", "POST", 5.0), ("/v1/audit-log", "GET", 2.0), ("/v1/policies", "PUT", 1.0)],
+        &[
+            ("/v1/policies/check", "POST", 5.0),
+            ("/v1/audit-log", "GET", 2.0),
+            ("/v1/policies", "PUT", 1.0),
+        ],
         1.5,
     ),
     (
         "svc-chain-indexer",
-        &[("/v1/blocks/{height}", "GET", 4.0), ("/v1/txs", "GET", 4.0), ("/v1/subscriptions", "POST", 1.0)],
+        &[
+            ("/v1/blocks/{height}", "GET", 4.0),
+            ("/v1/txs", "GET", 4.0),
+            ("/v1/subscriptions", "POST", 1.0),
+        ],
         2.0,
     ),
     (
@@ -83,12 +108,22 @@ const CATALOG: [(&str, Routes, f64); 8] = [
     ),
     (
         "svc-notify",
-        &[("/v1/webhooks", "POST", 5.0), ("/v1/messages", "POST", 3.0), ("/v1/templates", "GET", 1.0)],
+        &[
+            ("/v1/webhooks", "POST", 5.0),
+            ("/v1/messages", "POST", 3.0),
+            ("/v1/templates", "GET", 1.0),
+        ],
         1.0,
     ),
 ];
 
-const REGIONS: [&str; 5] = ["us-east-1", "eu-west-1", "ap-southeast-1", "cn-north-1", "ap-northeast-1"];
+const REGIONS: [&str; 5] = [
+    "us-east-1",
+    "eu-west-1",
+    "ap-southeast-1",
+    "cn-north-1",
+    "ap-northeast-1",
+];
 
 /// The frame for `cfg` (pure: the same config gives the same frame).
 pub fn scenario(cfg: &GenConfig) -> Scenario {
@@ -98,7 +133,8 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
     let start_ms = date_start_ms(cfg.end - Duration::days(days));
     let span = end_ms - start_ms;
     // The rework happens on a day boundary between 40% and 60% of the span.
-    let rework_ms = start_ms + ((span as f64 * dist::uniform(&mut r, 0.4, 0.6)) as i64 / DAY_MS) * DAY_MS;
+    let rework_ms =
+        start_ms + ((span as f64 * dist::uniform(&mut r, 0.4, 0.6)) as i64 / DAY_MS) * DAY_MS;
     let rework_ms = rework_ms.clamp(start_ms, end_ms);
     let n = dist::int(&mut r, 5, 8) as usize;
     let mut order: Vec<usize> = (0..CATALOG.len()).collect();

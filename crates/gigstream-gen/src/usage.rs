@@ -10,7 +10,10 @@
 use crate::assemble::Draft;
 use crate::dist::{self, Rng8};
 use crate::scenario::Scenario;
-use gigstream_core::event::{Settlement, SubscriptionChanged, SubscriptionStatus, UsageEvent, UsageRecord, UsageRecorded, SCHEMA_VERSION};
+use gigstream_core::event::{
+    Settlement, SubscriptionChanged, SubscriptionStatus, UsageEvent, UsageRecord, UsageRecorded,
+    SCHEMA_VERSION,
+};
 use gigstream_core::refdata::{Aggregation, Plan};
 use gigstream_core::time::{DAY_MS, HOUR_MS, MINUTE_MS};
 use gigstream_core::{Decimal, Event, RefData};
@@ -44,7 +47,14 @@ pub(crate) fn generate(sc: &Scenario, seed: u64, target: u64, rd: &RefData) -> V
             _ => (
                 dist::pick(&mut r, &rd.plans).clone(),
                 5 * dist::int(&mut r, 12, 18),
-                dist::weighted(&mut r, &[(Settlement::Daily, 0.2), (Settlement::Weekly, 0.3), (Settlement::Monthly, 0.5)]),
+                dist::weighted(
+                    &mut r,
+                    &[
+                        (Settlement::Daily, 0.2),
+                        (Settlement::Weekly, 0.3),
+                        (Settlement::Monthly, 0.5),
+                    ],
+                ),
             ),
         };
         let created = if i < 2 || dist::chance(&mut r, 0.6) {
@@ -53,9 +63,18 @@ pub(crate) fn generate(sc: &Scenario, seed: u64, target: u64, rd: &RefData) -> V
             sc.start_ms + dist::int(&mut r, 0, span * 8 / 10)
         };
         let active_at = created + dist::int(&mut r, 5 * MINUTE_MS, 2 * HOUR_MS);
-        let mut statuses = vec![(created, SubscriptionStatus::Created), (active_at, SubscriptionStatus::Active)];
+        let mut statuses = vec![
+            (created, SubscriptionStatus::Created),
+            (active_at, SubscriptionStatus::Active),
+        ];
         let mut active_end = sc.end_ms;
-        let grace_p = if i == 0 { 0.0 } else if i == 1 { 0.5 } else { 0.35 };
+        let grace_p = if i == 0 {
+            0.0
+        } else if i == 1 {
+            0.5
+        } else {
+            0.35
+        };
         if dist::chance(&mut r, grace_p) && active_at + 4 * DAY_MS < sc.end_ms - DAY_MS {
             let g = dist::int(&mut r, active_at + 3 * DAY_MS, sc.end_ms - DAY_MS);
             let back = g + dist::int(&mut r, 2 * DAY_MS, 10 * DAY_MS);
@@ -77,7 +96,13 @@ pub(crate) fn generate(sc: &Scenario, seed: u64, target: u64, rd: &RefData) -> V
             revenue_share_pct: Decimal::from(share),
             settlement,
         };
-        subs.push(Sub { id: format!("sub-{:03}", i + 1), change, statuses, active: (active_at, active_end), plan });
+        subs.push(Sub {
+            id: format!("sub-{:03}", i + 1),
+            change,
+            statuses,
+            active: (active_at, active_end),
+            plan,
+        });
     }
 
     // One cadence per meter weight: interval = K / weight, K chosen to fill the budget.
@@ -85,7 +110,14 @@ pub(crate) fn generate(sc: &Scenario, seed: u64, target: u64, rd: &RefData) -> V
     let budget = target.saturating_sub(status_events as u64).max(1) as f64;
     let weight_len: f64 = subs
         .iter()
-        .map(|s| s.plan.meters.iter().map(|m| meter_weight(&m.meter, m.aggregation)).sum::<f64>() * (s.active.1 - s.active.0).max(0) as f64)
+        .map(|s| {
+            s.plan
+                .meters
+                .iter()
+                .map(|m| meter_weight(&m.meter, m.aggregation))
+                .sum::<f64>()
+                * (s.active.1 - s.active.0).max(0) as f64
+        })
         .sum();
     let k = weight_len / budget;
 
@@ -104,17 +136,29 @@ pub(crate) fn generate(sc: &Scenario, seed: u64, target: u64, rd: &RefData) -> V
             late_ok,
         };
         for &(t, status) in &s.statuses {
-            let change = SubscriptionChanged { status, ..s.change.clone() };
+            let change = SubscriptionChanged {
+                status,
+                ..s.change.clone()
+            };
             out.push(record(t, UsageEvent::SubscriptionChanged(change), false));
         }
         for m in &s.plan.meters {
             let interval = (k / meter_weight(&m.meter, m.aggregation)).max(1000.0);
-            let mut gen = MeterGen::new(&mut r, &m.meter, m.aggregation, s.change.tenant_id == "t-002");
+            let mut gen = MeterGen::new(
+                &mut r,
+                &m.meter,
+                m.aggregation,
+                s.change.tenant_id == "t-002",
+            );
             let mut t = s.active.0 as f64 + interval * dist::unit(&mut r);
             while (t as i64) < s.active.1 {
                 let at = t as i64;
                 let quantity = gen.next(&mut r, at, interval);
-                let payload = UsageEvent::UsageRecorded(UsageRecorded { tenant_id: s.change.tenant_id.clone(), meter: m.meter.clone(), quantity });
+                let payload = UsageEvent::UsageRecorded(UsageRecorded {
+                    tenant_id: s.change.tenant_id.clone(),
+                    meter: m.meter.clone(),
+                    quantity,
+                });
                 out.push(record(at, payload, true));
                 t += interval * dist::uniform(&mut r, 0.9, 1.1);
             }
@@ -150,7 +194,10 @@ impl MeterGen {
         let (kind, level) = match (meter, agg) {
             // t-002 hovers around its $1,000 weekly payout threshold on api-scale.
             ("api_calls", _) if t002 => (MeterKind::Count, dist::uniform(r, 300_000.0, 420_000.0)),
-            ("api_calls", _) => (MeterKind::Count, dist::log_uniform(r, 20_000.0, 3_000_000.0)),
+            ("api_calls", _) => (
+                MeterKind::Count,
+                dist::log_uniform(r, 20_000.0, 3_000_000.0),
+            ),
             ("compute_hours", _) => (MeterKind::Decimal, dist::log_uniform(r, 4.0, 120.0)),
             ("gmv", _) => (MeterKind::Decimal, dist::log_uniform(r, 5_000.0, 200_000.0)),
             ("licenses", _) => (MeterKind::Gauge, dist::int(r, 10, 60) as f64),

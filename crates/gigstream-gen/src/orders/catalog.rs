@@ -31,15 +31,24 @@ pub(crate) struct Category {
     pub tags: &'static [&'static str],
 }
 
-const CN_SMALL: &[(&str, f64)] =
-    &[("codingmart", 0.30), ("proginn", 0.25), ("oschina_crowd", 0.25), ("upwork", 0.12), ("fiverr", 0.08)];
+const CN_SMALL: &[(&str, f64)] = &[
+    ("codingmart", 0.30),
+    ("proginn", 0.25),
+    ("oschina_crowd", 0.25),
+    ("upwork", 0.12),
+    ("fiverr", 0.08),
+];
 
 pub(crate) const CATEGORIES: [Category; 8] = [
     Category {
         id: "data_sync",
         income: IncomeType::Project,
         weight: 0.22,
-        kind: Kind::SmallFixed { lo: 15_000.0, hi: 35_000.0, cny: true },
+        kind: Kind::SmallFixed {
+            lo: 15_000.0,
+            hi: 35_000.0,
+            cny: true,
+        },
         platforms: CN_SMALL,
         tags: &["kafka", "postgresql", "redis", "grpc", "go-zero"],
     },
@@ -47,7 +56,11 @@ pub(crate) const CATEGORIES: [Category; 8] = [
         id: "observability",
         income: IncomeType::Project,
         weight: 0.18,
-        kind: Kind::SmallFixed { lo: 8_000.0, hi: 20_000.0, cny: true },
+        kind: Kind::SmallFixed {
+            lo: 8_000.0,
+            hi: 20_000.0,
+            cny: true,
+        },
         platforms: CN_SMALL,
         tags: &["prometheus", "opentelemetry", "kubernetes-operator", "ebpf"],
     },
@@ -55,7 +68,11 @@ pub(crate) const CATEGORIES: [Category; 8] = [
         id: "cli_tool",
         income: IncomeType::Project,
         weight: 0.18,
-        kind: Kind::SmallFixed { lo: 5_000.0, hi: 12_000.0, cny: true },
+        kind: Kind::SmallFixed {
+            lo: 5_000.0,
+            hi: 12_000.0,
+            cny: true,
+        },
         platforms: CN_SMALL,
         tags: &["cobra-cli", "fyne", "wails"],
     },
@@ -63,8 +80,18 @@ pub(crate) const CATEGORIES: [Category; 8] = [
         id: "cicd_permission_cli",
         income: IncomeType::Project,
         weight: 0.14,
-        kind: Kind::SmallFixed { lo: 1_200.0, hi: 3_500.0, cny: false },
-        platforms: &[("upwork", 0.40), ("fiverr", 0.20), ("toptal", 0.15), ("clouddevs", 0.10), ("direct", 0.15)],
+        kind: Kind::SmallFixed {
+            lo: 1_200.0,
+            hi: 3_500.0,
+            cny: false,
+        },
+        platforms: &[
+            ("upwork", 0.40),
+            ("fiverr", 0.20),
+            ("toptal", 0.15),
+            ("clouddevs", 0.10),
+            ("direct", 0.15),
+        ],
         tags: &["cobra-cli", "terraform-provider", "kubernetes-operator"],
     },
     Category {
@@ -72,8 +99,22 @@ pub(crate) const CATEGORIES: [Category; 8] = [
         income: IncomeType::Project,
         weight: 0.28,
         kind: Kind::Migration,
-        platforms: &[("upwork", 0.35), ("toptal", 0.25), ("clouddevs", 0.20), ("direct", 0.20)],
-        tags: &["grpc", "kratos", "go-zero", "gin", "echo", "kubernetes-operator", "kafka", "postgresql"],
+        platforms: &[
+            ("upwork", 0.35),
+            ("toptal", 0.25),
+            ("clouddevs", 0.20),
+            ("direct", 0.20),
+        ],
+        tags: &[
+            "grpc",
+            "kratos",
+            "go-zero",
+            "gin",
+            "echo",
+            "kubernetes-operator",
+            "kafka",
+            "postgresql",
+        ],
     },
     Category {
         id: "advisory_retainer",
@@ -81,7 +122,13 @@ pub(crate) const CATEGORIES: [Category; 8] = [
         weight: 0.35,
         kind: Kind::Advisory,
         platforms: &[("direct", 0.45), ("toptal", 0.35), ("clouddevs", 0.20)],
-        tags: &["kubernetes-operator", "grpc", "opentelemetry", "cosmos-sdk", "terraform-provider"],
+        tags: &[
+            "kubernetes-operator",
+            "grpc",
+            "opentelemetry",
+            "cosmos-sdk",
+            "terraform-provider",
+        ],
     },
     Category {
         id: "go_consulting",
@@ -96,7 +143,17 @@ pub(crate) const CATEGORIES: [Category; 8] = [
             ("codingmart", 0.10),
             ("direct", 0.10),
         ],
-        tags: &["gin", "echo", "grpc", "kratos", "go-zero", "redis", "postgresql", "ebpf", "cosmos-sdk"],
+        tags: &[
+            "gin",
+            "echo",
+            "grpc",
+            "kratos",
+            "go-zero",
+            "redis",
+            "postgresql",
+            "ebpf",
+            "cosmos-sdk",
+        ],
     },
     Category {
         id: "oss_sponsorship",
@@ -109,8 +166,11 @@ pub(crate) const CATEGORIES: [Category; 8] = [
 ];
 
 /// Share of signed contracts by income type (DOMAIN.md: 63 / 22 / 15).
-pub(crate) const INCOME_MIX: [(IncomeType, f64); 3] =
-    [(IncomeType::Project, 0.63), (IncomeType::Consulting, 0.22), (IncomeType::Sponsorship, 0.15)];
+pub(crate) const INCOME_MIX: [(IncomeType, f64); 3] = [
+    (IncomeType::Project, 0.63),
+    (IncomeType::Consulting, 0.22),
+    (IncomeType::Sponsorship, 0.15),
+];
 
 pub(crate) const SEGMENTS: [(ClientSegment, f64); 4] = [
     (ClientSegment::Startup, 0.41),
@@ -176,7 +236,12 @@ pub(crate) fn first_response_ms(r: &mut Rng8, platform: &str) -> i64 {
 fn conversion(c: &Category) -> f64 {
     let (iv, sign) = interview_and_sign(c.income);
     let total: f64 = c.platforms.iter().map(|(_, w)| w).sum();
-    let resp: f64 = c.platforms.iter().map(|(p, w)| w * response_rate(p)).sum::<f64>() / total;
+    let resp: f64 = c
+        .platforms
+        .iter()
+        .map(|(p, w)| w * response_rate(p))
+        .sum::<f64>()
+        / total;
     proposal_rate(c.income) * resp * iv * sign
 }
 
@@ -185,9 +250,14 @@ fn conversion(c: &Category) -> f64 {
 pub(crate) fn lead_weights() -> Vec<(usize, f64)> {
     let mut out = Vec::new();
     for (income, share) in INCOME_MIX {
-        let cats: Vec<usize> = (0..CATEGORIES.len()).filter(|&i| CATEGORIES[i].income == income).collect();
+        let cats: Vec<usize> = (0..CATEGORIES.len())
+            .filter(|&i| CATEGORIES[i].income == income)
+            .collect();
         let wsum: f64 = cats.iter().map(|&i| CATEGORIES[i].weight).sum();
-        let conv: f64 = cats.iter().map(|&i| CATEGORIES[i].weight / wsum * conversion(&CATEGORIES[i])).sum();
+        let conv: f64 = cats
+            .iter()
+            .map(|&i| CATEGORIES[i].weight / wsum * conversion(&CATEGORIES[i]))
+            .sum();
         for &i in &cats {
             out.push((i, share / conv * CATEGORIES[i].weight / wsum));
         }
@@ -206,7 +276,7 @@ pub(crate) fn country(r: &mut Rng8, segment: ClientSegment, cn: bool) -> &'stati
         ClientSegment::BlockchainInfra => &["SG", "CH", "US", "AE", "DE"],
         ClientSegment::Other => &["US", "GB", "JP", "FR"],
     };
-    *dist::pick(r, pool)
+    dist::pick::<&str>(r, pool)
 }
 
 /// Churn reasons (DOMAIN.md: Go module incompatibility leads; 44% of freelancers hit it).
@@ -218,4 +288,8 @@ pub(crate) const CHURN_REASONS: [(&str, f64); 5] = [
     ("price", 0.13),
 ];
 
-pub(crate) const CANCEL_REASONS: [(&str, f64); 3] = [("budget_cut", 0.5), ("communication", 0.25), ("price", 0.25)];
+pub(crate) const CANCEL_REASONS: [(&str, f64); 3] = [
+    ("budget_cut", 0.5),
+    ("communication", 0.25),
+    ("price", 0.25),
+];

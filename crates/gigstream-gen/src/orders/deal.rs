@@ -51,10 +51,24 @@ pub(crate) struct DealPlan {
 }
 
 enum Terms {
-    Fixed { total: Decimal, milestones: u32, weeks: f64, single: bool, days_share: f64 },
-    Hourly { rate: Decimal, weeks: f64, full_time: bool },
-    Retainer { monthly: Decimal },
-    Subscription { monthly: Decimal },
+    Fixed {
+        total: Decimal,
+        milestones: u32,
+        weeks: f64,
+        single: bool,
+        days_share: f64,
+    },
+    Hourly {
+        rate: Decimal,
+        weeks: f64,
+        full_time: bool,
+    },
+    Retainer {
+        monthly: Decimal,
+    },
+    Subscription {
+        monthly: Decimal,
+    },
 }
 
 struct Builder<'a> {
@@ -86,18 +100,29 @@ pub(crate) fn plan_deal(
     } else {
         &CATEGORIES[dist::weighted(r, weights)]
     };
-    let platform: &'static str =
-        if returning && dist::chance(r, 0.5) { "direct" } else { dist::weighted(r, cat.platforms) };
+    let platform: &'static str = if returning && dist::chance(r, 0.5) {
+        "direct"
+    } else {
+        dist::weighted(r, cat.platforms)
+    };
     let cn = catalog::is_cn(platform);
     let currency = if cn { "CNY" } else { "USD" };
     let client = client.unwrap_or_else(|| {
         let segment = dist::weighted(r, &catalog::SEGMENTS);
-        Client { id: format!("c-{deal_no:06}"), segment, country: catalog::country(r, segment, cn) }
+        Client {
+            id: format!("c-{deal_no:06}"),
+            segment,
+            country: catalog::country(r, segment, cn),
+        }
     });
     let mut tags: Vec<&str> = cat.tags.to_vec();
     dist::shuffle(r, &mut tags);
     tags.truncate(dist::int(r, 1, 4.min(tags.len() as i64)) as usize);
-    if client.segment == ClientSegment::BlockchainInfra && !tags.contains(&"cosmos-sdk") && tags.len() < 4 && dist::chance(r, 0.4) {
+    if client.segment == ClientSegment::BlockchainInfra
+        && !tags.contains(&"cosmos-sdk")
+        && tags.len() < 4
+        && dist::chance(r, 0.4)
+    {
         tags.push("cosmos-sdk");
     }
     let step = if cn { 100.0 } else { 10.0 };
@@ -110,12 +135,29 @@ pub(crate) fn plan_deal(
             let (bmin, bmax) = ((c * 0.85).max(lo) / fx, (c * 1.15).min(hi) / fx);
             let quote = dist::uniform(r, bmin * 0.92, bmax * 1.05);
             let single = returning || dist::chance(r, 0.6);
-            let weeks = if single { dist::uniform(r, 2.4, 6.0) } else { dist::uniform(r, 4.0, 9.0) };
+            let weeks = if single {
+                dist::uniform(r, 2.4, 6.0)
+            } else {
+                dist::uniform(r, 4.0, 9.0)
+            };
             let days_share = dist::uniform(r, 0.4, 0.8);
             let milestones = if single { 1 } else { dist::int(r, 2, 3) as u32 };
             let total = dist::round_step(quote, step);
             let est = (weeks * 5.0 * days_share * 8.0).round();
-            (bmin, bmax, quote, PricingModel::Fixed, est, Terms::Fixed { total, milestones, weeks, single, days_share })
+            (
+                bmin,
+                bmax,
+                quote,
+                PricingModel::Fixed,
+                est,
+                Terms::Fixed {
+                    total,
+                    milestones,
+                    weeks,
+                    single,
+                    days_share,
+                },
+            )
         }
         Kind::Migration => {
             let months = dist::int(r, 3, 6) as u32;
@@ -130,28 +172,77 @@ pub(crate) fn plan_deal(
                     single: false,
                     days_share: 0.95,
                 };
-                (total * 0.9, total * 1.1, total, PricingModel::Fixed, months as f64 * 150.0, terms)
+                (
+                    total * 0.9,
+                    total * 1.1,
+                    total,
+                    PricingModel::Fixed,
+                    months as f64 * 150.0,
+                    terms,
+                )
             } else {
                 let rate = dist::uniform(r, 50.0, 75.0).round();
-                let terms = Terms::Hourly { rate: dist::cents(rate), weeks, full_time: true };
-                (rate - 8.0, rate + 12.0, rate, PricingModel::Hourly, months as f64 * 150.0, terms)
+                let terms = Terms::Hourly {
+                    rate: dist::cents(rate),
+                    weeks,
+                    full_time: true,
+                };
+                (
+                    rate - 8.0,
+                    rate + 12.0,
+                    rate,
+                    PricingModel::Hourly,
+                    months as f64 * 150.0,
+                    terms,
+                )
             }
         }
         Kind::Advisory => {
             let annual = (dist::uniform(r, 85_000.0, 130_000.0) / 1000.0).round() * 1000.0;
             let monthly = round_cents(Decimal::from(annual as i64) / Decimal::from(12));
             let m = annual / 12.0;
-            (m * 0.9, m * 1.1, m, PricingModel::Retainer, 520.0, Terms::Retainer { monthly })
+            (
+                m * 0.9,
+                m * 1.1,
+                m,
+                PricingModel::Retainer,
+                520.0,
+                Terms::Retainer { monthly },
+            )
         }
         Kind::Consulting => {
-            let rate = if cn { (dist::uniform(r, 300.0, 800.0) / 10.0).round() * 10.0 } else { (dist::uniform(r, 70.0, 150.0) / 5.0).round() * 5.0 };
+            let rate = if cn {
+                (dist::uniform(r, 300.0, 800.0) / 10.0).round() * 10.0
+            } else {
+                (dist::uniform(r, 70.0, 150.0) / 5.0).round() * 5.0
+            };
             let weeks = dist::int(r, 8, 40) as f64;
-            let terms = Terms::Hourly { rate: dist::cents(rate), weeks, full_time: false };
-            (rate * 0.85, rate * 1.15, rate, PricingModel::Hourly, weeks * 10.0, terms)
+            let terms = Terms::Hourly {
+                rate: dist::cents(rate),
+                weeks,
+                full_time: false,
+            };
+            (
+                rate * 0.85,
+                rate * 1.15,
+                rate,
+                PricingModel::Hourly,
+                weeks * 10.0,
+                terms,
+            )
         }
         Kind::Sponsorship => {
             let monthly = (dist::uniform(r, 900.0, 1500.0) / 50.0).round() * 50.0;
-            (monthly * 0.8, monthly * 1.2, monthly, PricingModel::Subscription, 20.0, Terms::Subscription { monthly: dist::cents(monthly) })
+            (
+                monthly * 0.8,
+                monthly * 1.2,
+                monthly,
+                PricingModel::Subscription,
+                20.0,
+                Terms::Subscription {
+                    monthly: dist::cents(monthly),
+                },
+            )
         }
     };
     let bmin_d = dist::round_step(bmin, step);
@@ -167,7 +258,15 @@ pub(crate) fn plan_deal(
         "direct" | "toptal" | "clouddevs" => 30,
         _ => 14,
     };
-    let mut b = Builder { r, sc, deal_no, currency, due_days, invoices: 0, ev: Vec::new() };
+    let mut b = Builder {
+        r,
+        sc,
+        deal_no,
+        currency,
+        due_days,
+        invoices: 0,
+        ev: Vec::new(),
+    };
     b.push(
         lead_at,
         OrderEvent::LeadPosted(LeadPosted {
@@ -182,12 +281,18 @@ pub(crate) fn plan_deal(
             currency: currency.to_string(),
         }),
     );
-    let mut plan = DealPlan { deal_no, events: Vec::new(), work: None, follow_up: None };
+    let mut plan = DealPlan {
+        deal_no,
+        events: Vec::new(),
+        work: None,
+        follow_up: None,
+    };
     if !dist::chance(b.r, catalog::proposal_rate(cat.income)) {
         plan.events = b.finish();
         return plan;
     }
-    let t_prop = lead_at + (dist::lognormal_mean(b.r, 10.0, 1.0).clamp(0.33, 72.0) * HOUR_MS as f64) as i64;
+    let t_prop =
+        lead_at + (dist::lognormal_mean(b.r, 10.0, 1.0).clamp(0.33, 72.0) * HOUR_MS as f64) as i64;
     b.push(
         t_prop,
         OrderEvent::ProposalSubmitted(ProposalSubmitted {
@@ -199,7 +304,13 @@ pub(crate) fn plan_deal(
         }),
     );
     let respond = |b: &mut Builder, t: i64, response: Response| {
-        b.push(t, OrderEvent::ClientResponded(ClientResponded { freelancer_id: String::new(), response }))
+        b.push(
+            t,
+            OrderEvent::ClientResponded(ClientResponded {
+                freelancer_id: String::new(),
+                response,
+            }),
+        )
     };
     if !dist::chance(b.r, catalog::response_rate(platform)) {
         respond(&mut b, t_prop + 7 * DAY_MS, Response::NoResponse);
@@ -229,8 +340,8 @@ pub(crate) fn plan_deal(
         (true, _) => TaxRegime::CnLaborRemuneration,
         (false, _) => TaxRegime::None,
     };
-    let settlement_cycle =
-        dist::chance(b.r, 0.06).then(|| dist::pick(b.r, &["T+7", "T+14", "weekly", "monthly"]).to_string());
+    let settlement_cycle = dist::chance(b.r, 0.06)
+        .then(|| dist::pick(b.r, &["T+7", "T+14", "weekly", "monthly"]).to_string());
     let (amount, hourly_rate) = match &terms {
         Terms::Hourly { rate, .. } => (None, Some(*rate)),
         _ => (Some(quote_d), None),
@@ -253,18 +364,55 @@ pub(crate) fn plan_deal(
     );
     let start_day = date_of(t_sign) + Duration::days(dist::int(b.r, 1, 5));
     let (work_end, role, follow) = match terms {
-        Terms::Fixed { total, milestones, weeks, single, days_share } => {
+        Terms::Fixed {
+            total,
+            milestones,
+            weeks,
+            single,
+            days_share,
+        } => {
             let (end, follow) = b.fixed(start_day, total, milestones, weeks, single, days_share);
-            (end, Role::Dev, follow.map(|at| FollowUp { at, client: client.clone() }))
+            (
+                end,
+                Role::Dev,
+                follow.map(|at| FollowUp {
+                    at,
+                    client: client.clone(),
+                }),
+            )
         }
-        Terms::Hourly { rate, weeks, full_time } => {
+        Terms::Hourly {
+            rate,
+            weeks,
+            full_time,
+        } => {
             let end = b.hourly(start_day, rate, weeks, full_time, platform == "upwork");
-            (end, if full_time { Role::Dev } else { Role::Consultant }, None)
+            (
+                end,
+                if full_time {
+                    Role::Dev
+                } else {
+                    Role::Consultant
+                },
+                None,
+            )
         }
-        Terms::Retainer { monthly } => (b.monthly(start_day, monthly, 12, true), Role::Consultant, None),
-        Terms::Subscription { monthly } => (b.monthly(start_day, monthly, 36, false), Role::Maintainer, None),
+        Terms::Retainer { monthly } => (
+            b.monthly(start_day, monthly, 12, true),
+            Role::Consultant,
+            None,
+        ),
+        Terms::Subscription { monthly } => (
+            b.monthly(start_day, monthly, 36, false),
+            Role::Maintainer,
+            None,
+        ),
     };
-    plan.work = Some(Work { start: date_start_ms(start_day), end: work_end, role });
+    plan.work = Some(Work {
+        start: date_start_ms(start_day),
+        end: work_end,
+        role,
+    });
     plan.follow_up = follow.filter(|f| f.at < b.sc.end_ms);
     plan.events = b.finish();
     plan
@@ -295,8 +443,16 @@ impl Builder<'_> {
     /// two of communication, docs, negotiation, invoicing. Returns the hours logged.
     fn work_day(&mut self, day: NaiveDate, total: f64, eff: f64) -> Decimal {
         let effective = total * eff;
-        let mut parts = vec![(Activity::Coding, effective * 0.82), (Activity::Testing, effective * 0.18)];
-        let mut others = [(Activity::Communication, 0.45), (Activity::Docs, 0.2), (Activity::Negotiation, 0.15), (Activity::Invoicing, 0.2)];
+        let mut parts = vec![
+            (Activity::Coding, effective * 0.82),
+            (Activity::Testing, effective * 0.18),
+        ];
+        let mut others = [
+            (Activity::Communication, 0.45),
+            (Activity::Docs, 0.2),
+            (Activity::Negotiation, 0.15),
+            (Activity::Invoicing, 0.2),
+        ];
         dist::shuffle(self.r, &mut others);
         let (a, b) = (others[0], others[1]);
         let rest = total - effective;
@@ -312,7 +468,12 @@ impl Builder<'_> {
             sum += hours;
             self.push_late_ok(
                 at + i as i64 * 7 * MINUTE_MS,
-                OrderEvent::WorkLogged(WorkLogged { freelancer_id: String::new(), work_date: day, hours, activity }),
+                OrderEvent::WorkLogged(WorkLogged {
+                    freelancer_id: String::new(),
+                    work_date: day,
+                    hours,
+                    activity,
+                }),
             );
         }
         sum
@@ -358,8 +519,11 @@ impl Builder<'_> {
                 }),
             )
         };
-        let on_time = |b: &mut Self| issued + (dist::uniform(b.r, 0.2, days * 0.9) * DAY_MS as f64) as i64;
-        let late = |b: &mut Self, lo: f64, hi: f64| due + (dist::uniform(b.r, lo, hi) * DAY_MS as f64) as i64;
+        let on_time =
+            |b: &mut Self| issued + (dist::uniform(b.r, 0.2, days * 0.9) * DAY_MS as f64) as i64;
+        let late = |b: &mut Self, lo: f64, hi: f64| {
+            due + (dist::uniform(b.r, lo, hi) * DAY_MS as f64) as i64
+        };
         let u = dist::unit(self.r);
         if u < 0.72 {
             let t = on_time(self);
@@ -381,27 +545,50 @@ impl Builder<'_> {
 
     /// Fixed price with milestones. Returns the end of work and, for a retained single-delivery
     /// client, when they come back.
-    fn fixed(&mut self, start: NaiveDate, total: Decimal, m: u32, weeks: f64, single: bool, days_share: f64) -> (i64, Option<i64>) {
+    fn fixed(
+        &mut self,
+        start: NaiveDate,
+        total: Decimal,
+        m: u32,
+        weeks: f64,
+        single: bool,
+        days_share: f64,
+    ) -> (i64, Option<i64>) {
         let start_ms = date_start_ms(start);
         let dur = (weeks * 7.0 * DAY_MS as f64) as i64;
         let u = dist::unit(self.r);
         // Multi-milestone outcome: completed 62%, churned 28%, cancelled 10%.
-        let cut = (!single && u >= 0.62).then(|| (start_ms + (dur as f64 * dist::uniform(self.r, 0.3, 0.9)) as i64, u < 0.90));
+        let cut = (!single && u >= 0.62).then(|| {
+            (
+                start_ms + (dur as f64 * dist::uniform(self.r, 0.3, 0.9)) as i64,
+                u < 0.90,
+            )
+        });
         let part = round_cents(total / Decimal::from(m));
         let mut prev = start;
         let mut last_delivered: Option<i64> = None;
         let mut delayed = false;
         for i in 1..=m {
             let due = date_of(start_ms + dur * i as i64 / m as i64);
-            let sigma = if self.sc.reworked(date_start_ms(due)) { 2.3 } else { 17.0 };
+            let sigma = if self.sc.reworked(date_start_ms(due)) {
+                2.3
+            } else {
+                17.0
+            };
             let dev = dist::gauss(self.r, 0.0, sigma).round() as i64;
-            let delivered = (due + Duration::days(dev)).max(prev + Duration::days(if i == 1 { 2 } else { 1 }));
-            let at = date_start_ms(delivered) + (dist::uniform(self.r, 10.0, 16.0) * HOUR_MS as f64) as i64;
+            let delivered =
+                (due + Duration::days(dev)).max(prev + Duration::days(if i == 1 { 2 } else { 1 }));
+            let at = date_start_ms(delivered)
+                + (dist::uniform(self.r, 10.0, 16.0) * HOUR_MS as f64) as i64;
             if cut.is_some_and(|(c, _)| at >= c) {
                 break;
             }
             delayed |= (delivered - due).num_days() > 7;
-            let amount = if i == m { total - part * Decimal::from(m - 1) } else { part };
+            let amount = if i == m {
+                total - part * Decimal::from(m - 1)
+            } else {
+                part
+            };
             self.push(
                 at,
                 OrderEvent::MilestoneDelivered(MilestoneDelivered {
@@ -423,7 +610,11 @@ impl Builder<'_> {
         };
         let mut day = start;
         while date_start_ms(day) < work_end - if cut.is_some() { DAY_MS } else { 0 } {
-            let p = if is_workday(day) { days_share } else { 0.1 * days_share };
+            let p = if is_workday(day) {
+                days_share
+            } else {
+                0.1 * days_share
+            };
             if dist::chance(self.r, p) {
                 self.full_day(day);
             }
@@ -431,16 +622,27 @@ impl Builder<'_> {
         }
         let contract_id = format!("ct-{:06}", self.deal_no);
         let end = |outcome, reason: Option<&str>| {
-            OrderEvent::ContractEnded(ContractEnded { contract_id: contract_id.clone(), outcome, churn_reason: reason.map(str::to_string) })
+            OrderEvent::ContractEnded(ContractEnded {
+                contract_id: contract_id.clone(),
+                outcome,
+                churn_reason: reason.map(str::to_string),
+            })
         };
         match cut {
             Some((c, churned)) => {
                 let at = c + (dist::uniform(self.r, 0.0, 3.0) * DAY_MS as f64) as i64;
                 let (outcome, reason) = if churned {
-                    let reason = if delayed && dist::chance(self.r, 0.6) { "go_module_incompatibility" } else { dist::weighted(self.r, &catalog::CHURN_REASONS) };
+                    let reason = if delayed && dist::chance(self.r, 0.6) {
+                        "go_module_incompatibility"
+                    } else {
+                        dist::weighted(self.r, &catalog::CHURN_REASONS)
+                    };
                     (Outcome::Churned, reason)
                 } else {
-                    (Outcome::Cancelled, dist::weighted(self.r, &catalog::CANCEL_REASONS))
+                    (
+                        Outcome::Cancelled,
+                        dist::weighted(self.r, &catalog::CANCEL_REASONS),
+                    )
                 };
                 self.push(at, end(outcome, Some(reason)));
                 (c, None)
@@ -458,7 +660,11 @@ impl Builder<'_> {
                     let back = at + (dist::uniform(self.r, 7.0, 28.0) * DAY_MS as f64) as i64;
                     return (work_end, Some(back));
                 }
-                let reason = if delayed && dist::chance(self.r, 0.6) { "go_module_incompatibility" } else { "single_delivery" };
+                let reason = if delayed && dist::chance(self.r, 0.6) {
+                    "go_module_incompatibility"
+                } else {
+                    "single_delivery"
+                };
                 self.push(at, end(Outcome::Churned, Some(reason)));
                 (work_end, None)
             }
@@ -466,12 +672,27 @@ impl Builder<'_> {
     }
 
     /// Hourly work invoiced weekly (Upwork's hourly cycle) or monthly. Returns the end of work.
-    fn hourly(&mut self, start: NaiveDate, rate: Decimal, weeks: f64, full_time: bool, weekly: bool) -> i64 {
+    fn hourly(
+        &mut self,
+        start: NaiveDate,
+        rate: Decimal,
+        weeks: f64,
+        full_time: bool,
+        weekly: bool,
+    ) -> i64 {
         let start_ms = date_start_ms(start);
         let term_end = start_ms + (weeks * 7.0 * DAY_MS as f64) as i64;
-        let cut = dist::chance(self.r, 0.12).then(|| start_ms + ((term_end - start_ms) as f64 * dist::uniform(self.r, 0.2, 0.9)) as i64);
+        let cut = dist::chance(self.r, 0.12).then(|| {
+            start_ms + ((term_end - start_ms) as f64 * dist::uniform(self.r, 0.2, 0.9)) as i64
+        });
         let work_end = cut.unwrap_or(term_end).min(self.sc.end_ms + DAY_MS);
-        let period_of = |d: NaiveDate| if weekly { gigstream_core::time::week_start(d) } else { gigstream_core::time::month_start(d) };
+        let period_of = |d: NaiveDate| {
+            if weekly {
+                gigstream_core::time::week_start(d)
+            } else {
+                gigstream_core::time::month_start(d)
+            }
+        };
         let mut day = start;
         let mut period = period_of(start);
         let mut hours = Decimal::ZERO;
@@ -505,10 +726,24 @@ impl Builder<'_> {
         if let Some(c) = cut {
             let reason = dist::weighted(self.r, &catalog::CHURN_REASONS);
             let at = c + (dist::uniform(self.r, 0.0, 2.0) * DAY_MS as f64) as i64;
-            self.push(at, OrderEvent::ContractEnded(ContractEnded { contract_id, outcome: Outcome::Churned, churn_reason: Some(reason.to_string()) }));
+            self.push(
+                at,
+                OrderEvent::ContractEnded(ContractEnded {
+                    contract_id,
+                    outcome: Outcome::Churned,
+                    churn_reason: Some(reason.to_string()),
+                }),
+            );
         } else {
             let at = term_end + (dist::uniform(self.r, 0.0, 3.0) * DAY_MS as f64) as i64;
-            self.push(at, OrderEvent::ContractEnded(ContractEnded { contract_id, outcome: Outcome::Completed, churn_reason: None }));
+            self.push(
+                at,
+                OrderEvent::ContractEnded(ContractEnded {
+                    contract_id,
+                    outcome: Outcome::Completed,
+                    churn_reason: None,
+                }),
+            );
         }
         work_end
     }
@@ -527,7 +762,9 @@ impl Builder<'_> {
         let contract_id = format!("ct-{:06}", self.deal_no);
         let mut end_at = None;
         for k in 0..months {
-            let Some(month) = start.checked_add_months(Months::new(k)) else { break };
+            let Some(month) = start.checked_add_months(Months::new(k)) else {
+                break;
+            };
             let month_ms = date_start_ms(month);
             if month_ms >= self.sc.end_ms {
                 break;
@@ -535,16 +772,31 @@ impl Builder<'_> {
             // Sponsors leave at about 5% a month, retainer clients at about 1%.
             let leave = if consulting { 0.01 } else { 0.05 };
             if k > 0 && dist::chance(self.r, leave) {
-                let reason = if consulting { dist::weighted(self.r, &catalog::CHURN_REASONS) } else { dist::weighted(self.r, &[("budget_cut", 0.6), ("price", 0.4)]) };
+                let reason = if consulting {
+                    dist::weighted(self.r, &catalog::CHURN_REASONS)
+                } else {
+                    dist::weighted(self.r, &[("budget_cut", 0.6), ("price", 0.4)])
+                };
                 let at = month_ms + (dist::uniform(self.r, 0.0, 10.0) * DAY_MS as f64) as i64;
-                self.push(at, OrderEvent::ContractEnded(ContractEnded { contract_id: contract_id.clone(), outcome: Outcome::Churned, churn_reason: Some(reason.to_string()) }));
+                self.push(
+                    at,
+                    OrderEvent::ContractEnded(ContractEnded {
+                        contract_id: contract_id.clone(),
+                        outcome: Outcome::Churned,
+                        churn_reason: Some(reason.to_string()),
+                    }),
+                );
                 end_at = Some(at);
                 break;
             }
             let issued = month_ms + (dist::uniform(self.r, 8.0, 12.0) * HOUR_MS as f64) as i64;
             self.invoice(issued, amount);
             if consulting {
-                let next = date_start_ms(start.checked_add_months(Months::new(k + 1)).unwrap_or(month + Duration::days(30)));
+                let next = date_start_ms(
+                    start
+                        .checked_add_months(Months::new(k + 1))
+                        .unwrap_or(month + Duration::days(30)),
+                );
                 let mut day = month;
                 let mut week = None;
                 let mut days: Vec<u32> = Vec::new();
@@ -563,9 +815,20 @@ impl Builder<'_> {
                 }
             }
         }
-        let term_end = date_start_ms(start.checked_add_months(Months::new(months)).unwrap_or(start));
+        let term_end = date_start_ms(
+            start
+                .checked_add_months(Months::new(months))
+                .unwrap_or(start),
+        );
         if end_at.is_none() && term_end < self.sc.end_ms {
-            self.push(term_end, OrderEvent::ContractEnded(ContractEnded { contract_id, outcome: Outcome::Completed, churn_reason: None }));
+            self.push(
+                term_end,
+                OrderEvent::ContractEnded(ContractEnded {
+                    contract_id,
+                    outcome: Outcome::Completed,
+                    churn_reason: None,
+                }),
+            );
         }
         end_at.unwrap_or(term_end)
     }

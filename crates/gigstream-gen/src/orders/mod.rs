@@ -62,7 +62,11 @@ pub(crate) fn generate(sc: &Scenario, seed: u64, target: u64) -> Vec<Draft> {
                 trace_id: None,
                 payload,
             });
-            out.push(Draft { event, append_ts: 0, late_ok });
+            out.push(Draft {
+                event,
+                append_ts: 0,
+                late_ok,
+            });
         }
     }
     out
@@ -72,7 +76,9 @@ pub(crate) fn generate(sc: &Scenario, seed: u64, target: u64) -> Vec<Draft> {
 /// contract get a random member of the resulting team.
 fn assign_freelancers(r: &mut dist::Rng8, plans: &[DealPlan]) -> Vec<String> {
     let mut ids: Vec<Option<u32>> = vec![None; plans.len()];
-    let mut order: Vec<usize> = (0..plans.len()).filter(|&i| plans[i].work.is_some()).collect();
+    let mut order: Vec<usize> = (0..plans.len())
+        .filter(|&i| plans[i].work.is_some())
+        .collect();
     order.sort_by_key(|&i| (plans[i].work.map(|w| w.start), plans[i].deal_no));
     let mut devs: BinaryHeap<Reverse<(i64, u32)>> = BinaryHeap::new();
     let mut consultants: BinaryHeap<Reverse<(i64, u32)>> = BinaryHeap::new();
@@ -82,7 +88,11 @@ fn assign_freelancers(r: &mut dist::Rng8, plans: &[DealPlan]) -> Vec<String> {
         let id = match w.role {
             Role::Maintainer => 1 + (plans[i].deal_no % 3) as u32,
             Role::Dev | Role::Consultant => {
-                let heap = if w.role == Role::Dev { &mut devs } else { &mut consultants };
+                let heap = if w.role == Role::Dev {
+                    &mut devs
+                } else {
+                    &mut consultants
+                };
                 match heap.peek() {
                     Some(Reverse((free, id))) if *free <= w.start => {
                         let id = *id;
@@ -107,7 +117,12 @@ fn assign_freelancers(r: &mut dist::Rng8, plans: &[DealPlan]) -> Vec<String> {
     }
     let team = (next - 1).max(3) as i64;
     ids.into_iter()
-        .map(|id| format!("f-{:03}", id.unwrap_or_else(|| dist::int(r, 1, team) as u32)))
+        .map(|id| {
+            format!(
+                "f-{:03}",
+                id.unwrap_or_else(|| dist::int(r, 1, team) as u32)
+            )
+        })
         .collect()
 }
 

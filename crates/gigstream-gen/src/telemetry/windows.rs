@@ -42,7 +42,11 @@ pub(crate) fn plan(r: &mut Rng8, sc: &Scenario) -> Vec<Vec<Window>> {
         let mut t = sc.start_ms as f64 + dist::exp_mean(r, INCIDENT_GAP_DAYS * DAY_MS as f64);
         while (t as i64) < sc.end_ms - DAY_MS / 4 {
             let start = t as i64;
-            let mean = if sc.reworked(start) { MTTR_AFTER_MIN } else { MTTR_BEFORE_MIN };
+            let mean = if sc.reworked(start) {
+                MTTR_AFTER_MIN
+            } else {
+                MTTR_BEFORE_MIN
+            };
             let dur = dist::lognormal_mean(r, mean, 0.6) * MINUTE_MS as f64;
             v.push(incident(r, start, dur as i64, s.p95_ms, false));
             t += dur + dist::exp_mean(r, INCIDENT_GAP_DAYS * DAY_MS as f64);
@@ -58,9 +62,17 @@ pub(crate) fn plan(r: &mut Rng8, sc: &Scenario) -> Vec<Vec<Window>> {
     }
     // 2. Rescale durations so MTTR is exactly the seed's figure on each side of the rework.
     for after in [false, true] {
-        let target = if after { MTTR_AFTER_MIN } else { MTTR_BEFORE_MIN } * MINUTE_MS as f64;
+        let target = if after {
+            MTTR_AFTER_MIN
+        } else {
+            MTTR_BEFORE_MIN
+        } * MINUTE_MS as f64;
         let (mut n, mut fixed, mut raw) = (0.0, 0.0, 0.0);
-        for w in per.iter().flatten().filter(|w| sc.reworked(w.start) == after) {
+        for w in per
+            .iter()
+            .flatten()
+            .filter(|w| sc.reworked(w.start) == after)
+        {
             n += 1.0;
             if w.major {
                 fixed += (w.end - w.start) as f64;
@@ -72,7 +84,11 @@ pub(crate) fn plan(r: &mut Rng8, sc: &Scenario) -> Vec<Vec<Window>> {
             continue;
         }
         let f = ((target * n - fixed) / raw).max(0.2);
-        for w in per.iter_mut().flatten().filter(|w| sc.reworked(w.start) == after && !w.major) {
+        for w in per
+            .iter_mut()
+            .flatten()
+            .filter(|w| sc.reworked(w.start) == after && !w.major)
+        {
             let dur = ((w.end - w.start) as f64 * f).round() as i64;
             let scale = |x: i64| w.start + ((x - w.start) as f64 * f) as i64;
             w.hard = w.hard.map(|(a, b)| (scale(a), scale(b)));
@@ -86,7 +102,10 @@ pub(crate) fn plan(r: &mut Rng8, sc: &Scenario) -> Vec<Vec<Window>> {
         while (t as i64) < sc.end_ms {
             let start = t as i64;
             let end = start + (dist::uniform(r, 15.0, 40.0) * MINUTE_MS as f64) as i64;
-            if !v.iter().any(|w| w.start < end + MINUTE_MS && start < w.end + MINUTE_MS) {
+            if !v
+                .iter()
+                .any(|w| w.start < end + MINUTE_MS && start < w.end + MINUTE_MS)
+            {
                 slow.push(Window {
                     start,
                     end,
@@ -108,11 +127,21 @@ pub(crate) fn plan(r: &mut Rng8, sc: &Scenario) -> Vec<Vec<Window>> {
 fn incident(r: &mut Rng8, start: i64, dur: i64, base_p95: f64, major: bool) -> Window {
     let end = start + dur.max(1000);
     let (hard, severity) = if major {
-        (Some((start + 2 * MINUTE_MS, end - 3 * MINUTE_MS)), Severity::Sev1)
-    } else if dist::chance(r, 0.25) {
-        let len = (dur as f64 * dist::uniform(r, 0.1, 0.3)) as i64;
+        (
+            Some((start + 2 * MINUTE_MS, end - 3 * MINUTE_MS)),
+            Severity::Sev1,
+        )
+    } else if dist::chance(r, 0.2) {
+        let len = (dur as f64 * dist::uniform(r, 0.05, 0.2)) as i64;
         let a = start + (dur as f64 * dist::uniform(r, 0.1, 0.4)) as i64;
-        (Some((a, a + len)), if len > 20 * MINUTE_MS { Severity::Sev1 } else { Severity::Sev2 })
+        (
+            Some((a, a + len)),
+            if len > 20 * MINUTE_MS {
+                Severity::Sev1
+            } else {
+                Severity::Sev2
+            },
+        )
     } else if dur > 10 * MINUTE_MS {
         (None, Severity::Sev3)
     } else {
