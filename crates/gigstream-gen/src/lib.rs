@@ -36,7 +36,7 @@
 //!   region also probes every 30 s (like a monitor's retry interval), so downtime is measured to
 //!   the minute whatever the base cadence. A minute is unavailable when all its probes failed.
 //! * **Requests**: a fixed number per service (weighted by its traffic), placed by a diurnal
-//!   profile; latencies are log-normal with a per-service baseline P95 of 120-145 ms, rising to
+//!   profile; latencies are log-normal with a per-service baseline P95 of 120-140 ms, rising to
 //!   150-240 ms in short slow periods and to 270-420 ms during incidents (P99 stays under
 //!   800 ms); baseline error rates are 0.1%-0.8% (status >= 500).
 //! * **Incidents**: `IncidentOpened`/`IncidentResolved` pairs whose windows carry the latency and
@@ -44,6 +44,15 @@
 //!   date ([`Scenario::rework_ms`]) and 6.3 minutes after. One service ([`Scenario::credit_service`])
 //!   has a 2.5-4 hour outage before the rework, so it misses 99.95% that month and a service
 //!   credit is owed; the other service-months stay between about 99.9% and 99.99%.
+//!
+//! With only a sample of requests per 5-minute window (about 15-20 per service at 1M events),
+//! a window's P95 is noisy: a few windows cross 150 ms by chance besides the slow periods.
+//!
+//! # Limits
+//!
+//! The log starts empty: every deal begins inside the span, so active contracts (and work logs)
+//! build up over the first weeks. Deals and contracts that outlive the span are simply cut at
+//! its end (open invoices, contracts without `ContractEnded`).
 //!
 //! # Late and invalid events
 //!
