@@ -61,7 +61,9 @@ impl Codec {
                         bytes.len()
                     ))
                 })?;
-                let id = SchemaId(u32::from_be_bytes([header[0], header[1], header[2], header[3]]));
+                let id = SchemaId(u32::from_be_bytes([
+                    header[0], header[1], header[2], header[3],
+                ]));
                 let entry = self
                     .reg
                     .entry(id)
@@ -71,7 +73,9 @@ impl Codec {
             Some(0xC3) => {
                 if bytes.get(1) != Some(&0x01) {
                     return match bytes.get(1) {
-                        None => Err(DecodeError::Truncated("single-object header cut after 0xc3".into())),
+                        None => Err(DecodeError::Truncated(
+                            "single-object header cut after 0xc3".into(),
+                        )),
                         Some(_) => Err(DecodeError::BadMagic(0xC3)),
                     };
                 }
@@ -116,7 +120,12 @@ impl Codec {
     }
 
     /// Encodes with the topic's latest schema.
-    pub fn encode(&self, event: &Event, enc: Encoding, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    pub fn encode(
+        &self,
+        event: &Event,
+        enc: Encoding,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
         self.encode_with(event, self.reg.latest(event.topic()), enc, out)
     }
 
@@ -174,7 +183,11 @@ impl Codec {
         })
     }
 
-    pub(crate) fn checked_entry(&self, schema: SchemaId, topic: Topic) -> Result<&Entry, EncodeError> {
+    pub(crate) fn checked_entry(
+        &self,
+        schema: SchemaId,
+        topic: Topic,
+    ) -> Result<&Entry, EncodeError> {
         let entry = self
             .reg
             .entry(schema)
@@ -190,7 +203,11 @@ impl Codec {
     }
 }
 
-pub(crate) fn encode_datum(entry: &Entry, event: &Event, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+pub(crate) fn encode_datum(
+    entry: &Entry,
+    event: &Event,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
     let result = match event {
         Event::Order(r) => ser::to_datum(&entry.node, r, out),
         Event::Usage(r) => ser::to_datum(&entry.node, r, out),
@@ -223,7 +240,11 @@ pub(crate) fn decode_avro(node: &Node, topic: Topic, datum: &[u8]) -> Result<Eve
 }
 
 /// Decodes one datum at the start of `buf` into the topic's record type; returns its length.
-pub(crate) fn decode_avro_prefix(node: &Node, topic: Topic, buf: &[u8]) -> Result<(Event, usize), DeError> {
+pub(crate) fn decode_avro_prefix(
+    node: &Node,
+    topic: Topic,
+    buf: &[u8],
+) -> Result<(Event, usize), DeError> {
     Ok(match topic {
         Topic::Orders => {
             let (r, n) = de::from_prefix::<OrderRecord>(node, buf)?;

@@ -141,7 +141,9 @@ impl<R: Read> ContainerReader<R> {
             _ => None,
         }
         .ok_or_else(|| {
-            DecodeError::UnknownSchema("in container: its top-level type is not a gigstream topic record".into())
+            DecodeError::UnknownSchema(
+                "in container: its top-level type is not a gigstream topic record".into(),
+            )
         })?;
         Ok(ContainerReader {
             r,
@@ -172,14 +174,18 @@ impl<R: Read> ContainerReader<R> {
             )));
         };
         if size > MAX_CHUNK {
-            return Err(DecodeError::InvalidAvro(format!("block of {size} bytes is too large")));
+            return Err(DecodeError::InvalidAvro(format!(
+                "block of {size} bytes is too large"
+            )));
         }
         self.block.resize(size as usize, 0);
         read_exact(&mut self.r, &mut self.block, "a block")?;
         let mut sync = [0u8; 16];
         read_exact(&mut self.r, &mut sync, "a block's sync marker")?;
         if sync != self.sync {
-            return Err(DecodeError::InvalidAvro("block sync marker does not match the header".into()));
+            return Err(DecodeError::InvalidAvro(
+                "block sync marker does not match the header".into(),
+            ));
         }
         self.pos = 0;
         self.left = count;
@@ -241,7 +247,11 @@ fn read_long<R: Read>(r: &mut R) -> Result<Option<i64>, DecodeError> {
     loop {
         let mut b = [0u8; 1];
         if r.read(&mut b)? == 0 {
-            return if shift == 0 { Ok(None) } else { Err(eof("a varint")) };
+            return if shift == 0 {
+                Ok(None)
+            } else {
+                Err(eof("a varint"))
+            };
         }
         if shift > 63 {
             return Err(DecodeError::InvalidAvro("varint overflows 64 bits".into()));

@@ -302,8 +302,8 @@ impl<'a, 'de> de::Deserializer<'de> for De<'a, 'de> {
             Node::Fixed(n) => v.visit_borrowed_bytes(input.take(*n, "a fixed")?),
             Node::String => v.visit_borrowed_str(input.str()?),
             Node::Decimal { scale, .. } => {
-                let unscaled =
-                    decimal::unscaled_from_bytes(input.bytes("a decimal")?).map_err(DeError::invalid)?;
+                let unscaled = decimal::unscaled_from_bytes(input.bytes("a decimal")?)
+                    .map_err(DeError::invalid)?;
                 v.visit_str(decimal::format(unscaled, *scale).as_str())
             }
             Node::Record(r) => v.visit_map(RecordAccess {
@@ -437,13 +437,18 @@ struct RecordAccess<'a, 'de> {
 impl<'a, 'de> MapAccess<'de> for RecordAccess<'a, 'de> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         match self.fields.next() {
             None => Ok(None),
             Some(f) => {
                 self.current = Some(f);
-                seed.deserialize(IntoDeserializer::<DeError>::into_deserializer(f.name.as_str()))
-                    .map(Some)
+                seed.deserialize(IntoDeserializer::<DeError>::into_deserializer(
+                    f.name.as_str(),
+                ))
+                .map(Some)
             }
         }
     }
@@ -493,7 +498,10 @@ impl BlockAccess<'_, '_> {
 impl<'de> SeqAccess<'de> for BlockAccess<'_, 'de> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
         if !self.advance()? {
             return Ok(None);
         }
@@ -508,7 +516,10 @@ impl<'de> SeqAccess<'de> for BlockAccess<'_, 'de> {
 impl<'de> MapAccess<'de> for BlockAccess<'_, 'de> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         if !self.advance()? {
             return Ok(None);
         }

@@ -67,12 +67,30 @@ struct CatalogEntry {
 
 const BUILTIN_CATALOG: &str = include_str!("../../../schemas/catalog.json");
 const BUILTIN_FILES: &[(&str, &str)] = &[
-    ("orders.v1.avsc", include_str!("../../../schemas/orders.v1.avsc")),
-    ("orders.v2.avsc", include_str!("../../../schemas/orders.v2.avsc")),
-    ("usage.v1.avsc", include_str!("../../../schemas/usage.v1.avsc")),
-    ("usage.v2.avsc", include_str!("../../../schemas/usage.v2.avsc")),
-    ("telemetry.v1.avsc", include_str!("../../../schemas/telemetry.v1.avsc")),
-    ("telemetry.v2.avsc", include_str!("../../../schemas/telemetry.v2.avsc")),
+    (
+        "orders.v1.avsc",
+        include_str!("../../../schemas/orders.v1.avsc"),
+    ),
+    (
+        "orders.v2.avsc",
+        include_str!("../../../schemas/orders.v2.avsc"),
+    ),
+    (
+        "usage.v1.avsc",
+        include_str!("../../../schemas/usage.v1.avsc"),
+    ),
+    (
+        "usage.v2.avsc",
+        include_str!("../../../schemas/usage.v2.avsc"),
+    ),
+    (
+        "telemetry.v1.avsc",
+        include_str!("../../../schemas/telemetry.v1.avsc"),
+    ),
+    (
+        "telemetry.v2.avsc",
+        include_str!("../../../schemas/telemetry.v2.avsc"),
+    ),
 ];
 
 /// The top-level record a topic's schemas must declare.
@@ -169,7 +187,10 @@ impl Registry {
         let mut by_fingerprint = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
             if i > 0 && entries[i - 1].id == e.id {
-                return Err(CodecError::Catalog(format!("schema {} is listed twice", e.id)));
+                return Err(CodecError::Catalog(format!(
+                    "schema {} is listed twice",
+                    e.id
+                )));
             }
             if entries
                 .iter()
@@ -243,7 +264,9 @@ impl Registry {
     }
 
     pub(crate) fn by_fingerprint(&self, fingerprint: u64) -> Option<&Entry> {
-        self.by_fingerprint.get(&fingerprint).map(|&i| &self.entries[i])
+        self.by_fingerprint
+            .get(&fingerprint)
+            .map(|&i| &self.entries[i])
     }
 }
 

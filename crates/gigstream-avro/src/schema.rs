@@ -25,7 +25,10 @@ pub(crate) enum Node {
     /// `long` with logicalType `timestamp-millis`.
     TimestampMillis,
     /// `bytes` with logicalType `decimal`: big-endian two's complement of the unscaled value.
-    Decimal { precision: u32, scale: u32 },
+    Decimal {
+        precision: u32,
+        scale: u32,
+    },
     Record(Box<RecordNode>),
     Enum(Box<EnumNode>),
     Array(Box<Node>),
@@ -198,7 +201,8 @@ impl Compiler {
             }
             "fixed" => {
                 let (_, full, _) = names(obj, ns)?;
-                let size = uint(obj, "size")?.ok_or_else(|| format!("fixed {full} without size"))?;
+                let size =
+                    uint(obj, "size")?.ok_or_else(|| format!("fixed {full} without size"))?;
                 let node = Node::Fixed(size as usize);
                 self.named.insert(full, node.clone());
                 Ok(node)

@@ -93,7 +93,8 @@ impl<'a> Ser<'a> {
                     Ok((self.out, &u.branches[i]))
                 }
                 None => Err(SerError::new(
-                    "a plain value cannot pick a branch of a union with several non-null types".into(),
+                    "a plain value cannot pick a branch of a union with several non-null types"
+                        .into(),
                 )),
             },
             node => Ok((self.out, node)),
@@ -177,7 +178,8 @@ impl<'a> ser::Serializer for Ser<'a> {
         self.serialize_i64(i64::from(v))
     }
     fn serialize_u64(self, v: u64) -> Result<(), SerError> {
-        let v = i64::try_from(v).map_err(|_| SerError::new(format!("{v} does not fit an avro long")))?;
+        let v = i64::try_from(v)
+            .map_err(|_| SerError::new(format!("{v} does not fit an avro long")))?;
         self.serialize_i64(v)
     }
 

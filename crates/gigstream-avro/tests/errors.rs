@@ -12,7 +12,11 @@ fn codec() -> Codec {
 fn request_bytes() -> Vec<u8> {
     let mut out = Vec::new();
     codec()
-        .encode(&common::sample(Topic::Telemetry, "RequestObserved", 2), Encoding::Confluent, &mut out)
+        .encode(
+            &common::sample(Topic::Telemetry, "RequestObserved", 2),
+            Encoding::Confluent,
+            &mut out,
+        )
         .unwrap();
     out
 }
@@ -26,7 +30,10 @@ fn code_of(topic: Topic, bytes: &[u8]) -> (&'static str, String) {
 fn bad_magic() {
     assert_eq!(code_of(Topic::Telemetry, b"\x07abc").0, "bad_magic");
     assert_eq!(code_of(Topic::Telemetry, b"  [1,2]").0, "bad_magic");
-    assert_eq!(code_of(Topic::Telemetry, b"\xC3\x02xxxxxxxx").0, "bad_magic");
+    assert_eq!(
+        code_of(Topic::Telemetry, b"\xC3\x02xxxxxxxx").0,
+        "bad_magic"
+    );
 }
 
 #[test]
@@ -46,7 +53,11 @@ fn unknown_schema() {
 fn truncated() {
     let b = request_bytes();
     for cut in [0, 3, 5, 20, b.len() - 1] {
-        assert_eq!(code_of(Topic::Telemetry, &b[..cut]).0, "truncated", "cut at {cut}");
+        assert_eq!(
+            code_of(Topic::Telemetry, &b[..cut]).0,
+            "truncated",
+            "cut at {cut}"
+        );
     }
 }
 
@@ -63,7 +74,10 @@ fn bad_union_index_is_invalid_avro_with_its_path() {
     b[at] = 2 * 7; // branch 7 of a 4-branch union
     let (code, msg) = code_of(Topic::Telemetry, &b);
     assert_eq!(code, "invalid_avro");
-    assert!(msg.contains("payload") && msg.contains("branch index 7"), "{msg}");
+    assert!(
+        msg.contains("payload") && msg.contains("branch index 7"),
+        "{msg}"
+    );
 
     // A bad value deep inside a record names the field path.
     let mut b = Vec::new();
@@ -111,9 +125,16 @@ fn encode_never_rounds_and_leaves_output_untouched_on_error() {
         }
     }
     let mut out = b"keep".to_vec();
-    let err = codec.encode(&ev, Encoding::Confluent, &mut out).unwrap_err();
-    assert!(err.to_string().contains("quantity") && err.to_string().contains("never rounds"), "{err}");
+    let err = codec
+        .encode(&ev, Encoding::Confluent, &mut out)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("quantity") && err.to_string().contains("never rounds"),
+        "{err}"
+    );
     assert_eq!(out, b"keep");
     let wrong = codec.registry().latest(Topic::Orders);
-    assert!(codec.encode_with(&ev, wrong, Encoding::Confluent, &mut out).is_err());
+    assert!(codec
+        .encode_with(&ev, wrong, Encoding::Confluent, &mut out)
+        .is_err());
 }

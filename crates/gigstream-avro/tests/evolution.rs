@@ -13,15 +13,30 @@ use serde::Deserialize;
 /// (fixed in 0.22), and its `Value::resolve` cannot match union branches holding decimals. So
 /// the check runs on a projection where each decimal becomes plain `bytes`, after checking that
 /// both versions declare exactly the same decimals (precision, scale) in the same places.
-fn without_decimals(json: &str, decimals: &mut Vec<(String, serde_json::Value)>) -> apache_avro::Schema {
-    fn walk(v: &mut serde_json::Value, path: &str, decimals: &mut Vec<(String, serde_json::Value)>) {
+fn without_decimals(
+    json: &str,
+    decimals: &mut Vec<(String, serde_json::Value)>,
+) -> apache_avro::Schema {
+    fn walk(
+        v: &mut serde_json::Value,
+        path: &str,
+        decimals: &mut Vec<(String, serde_json::Value)>,
+    ) {
         match v {
-            serde_json::Value::Object(o) if o.get("logicalType").and_then(|l| l.as_str()) == Some("decimal") => {
-                decimals.push((path.to_string(), serde_json::json!([o["precision"], o["scale"]])));
+            serde_json::Value::Object(o)
+                if o.get("logicalType").and_then(|l| l.as_str()) == Some("decimal") =>
+            {
+                decimals.push((
+                    path.to_string(),
+                    serde_json::json!([o["precision"], o["scale"]]),
+                ));
                 *v = serde_json::json!("bytes");
             }
             serde_json::Value::Object(o) => {
-                let here = o.get("name").and_then(|n| n.as_str()).map(|n| format!("{path}/{n}"));
+                let here = o
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .map(|n| format!("{path}/{n}"));
                 for (_, child) in o.iter_mut() {
                     walk(child, here.as_deref().unwrap_or(path), decimals);
                 }
@@ -37,8 +52,14 @@ fn without_decimals(json: &str, decimals: &mut Vec<(String, serde_json::Value)>)
 
 fn projected(reg: &Registry, topic: Topic) -> (apache_avro::Schema, apache_avro::Schema) {
     let (mut d1, mut d2) = (Vec::new(), Vec::new());
-    let v1 = without_decimals(reg.schema_json(reg.id_of(topic, 1).unwrap()).unwrap(), &mut d1);
-    let v2 = without_decimals(reg.schema_json(reg.id_of(topic, 2).unwrap()).unwrap(), &mut d2);
+    let v1 = without_decimals(
+        reg.schema_json(reg.id_of(topic, 1).unwrap()).unwrap(),
+        &mut d1,
+    );
+    let v2 = without_decimals(
+        reg.schema_json(reg.id_of(topic, 2).unwrap()).unwrap(),
+        &mut d2,
+    );
     assert_eq!(d1, d2, "{topic}: v1 and v2 declare different decimals");
     (v1, v2)
 }
@@ -48,12 +69,16 @@ fn v2_is_backward_and_forward_compatible_with_v1() {
     let reg = Registry::builtin();
     for topic in Topic::ALL {
         let (v1, v2) = projected(&reg, topic);
-        SchemaCompatibility::can_read(&v1, &v2).unwrap_or_else(|e| panic!("{topic}: v2 cannot read v1: {e}"));
-        SchemaCompatibility::can_read(&v2, &v1).unwrap_or_else(|e| panic!("{topic}: v1 cannot read v2: {e}"));
+        SchemaCompatibility::can_read(&v1, &v2)
+            .unwrap_or_else(|e| panic!("{topic}: v2 cannot read v1: {e}"));
+        SchemaCompatibility::can_read(&v2, &v1)
+            .unwrap_or_else(|e| panic!("{topic}: v1 cannot read v2: {e}"));
         assert_eq!(reg.latest(topic), reg.id_of(topic, 2).unwrap());
     }
     // The check can fail: a v2 that drops a field without default is not readable by v1.
-    let v2 = reg.schema_json(reg.id_of(Topic::Telemetry, 2).unwrap()).unwrap();
+    let v2 = reg
+        .schema_json(reg.id_of(Topic::Telemetry, 2).unwrap())
+        .unwrap();
     let broken = v2.replacen("\"name\": \"service_id\"", "\"name\": \"service_key\"", 1);
     let broken = without_decimals(&broken, &mut Vec::new());
     let (v1, _) = projected(&reg, Topic::Telemetry);
@@ -70,7 +95,12 @@ fn v1_bytes_read_into_the_v2_types() {
             let event = common::sample(topic, ty, 2);
             let mut bytes = Vec::new();
             codec
-                .encode_with(&event, reg.id_of(topic, 1).unwrap(), Encoding::Confluent, &mut bytes)
+                .encode_with(
+                    &event,
+                    reg.id_of(topic, 1).unwrap(),
+                    Encoding::Confluent,
+                    &mut bytes,
+                )
                 .unwrap();
             let back = codec.decode(topic, &bytes).unwrap();
             assert_eq!(back, common::as_v1(&event));
@@ -80,7 +110,13 @@ fn v1_bytes_read_into_the_v2_types() {
             let apache_avro::types::Value::Record(fields) = resolved else {
                 panic!("not a record")
             };
-            assert_eq!(fields[4], ("trace_id".to_string(), apache_avro::types::Value::Union(0, Box::new(apache_avro::types::Value::Null))));
+            assert_eq!(
+                fields[4],
+                (
+                    "trace_id".to_string(),
+                    apache_avro::types::Value::Union(0, Box::new(apache_avro::types::Value::Null))
+                )
+            );
         }
     }
 }

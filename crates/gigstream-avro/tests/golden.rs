@@ -92,12 +92,17 @@ fn golden_samples_match_frozen_files() {
             }
 
             // The frozen files, read back independently of the sample code.
-            let frozen_json = std::fs::read_to_string(dir.join(format!("{stem}.json"))).unwrap_or_default();
-            let frozen = unhex(&std::fs::read_to_string(dir.join(format!("{stem}.hex"))).unwrap_or_default());
+            let frozen_json =
+                std::fs::read_to_string(dir.join(format!("{stem}.json"))).unwrap_or_default();
+            let frozen = unhex(
+                &std::fs::read_to_string(dir.join(format!("{stem}.hex"))).unwrap_or_default(),
+            );
             let decoded = match codec.decode(info.topic, &frozen) {
                 Ok(e) => e,
                 Err(e) => {
-                    check.failures.push(format!("{stem}.hex does not decode: {e}"));
+                    check
+                        .failures
+                        .push(format!("{stem}.hex does not decode: {e}"));
                     continue;
                 }
             };
@@ -106,16 +111,26 @@ fn golden_samples_match_frozen_files() {
                 .decode(info.topic, frozen_json.as_bytes())
                 .unwrap_or_else(|e| panic!("{stem}.json does not decode: {e}"));
             assert_eq!(decoded, from_json, "{stem}: bytes and json disagree");
-            assert_eq!(serde_json::to_string(&decoded).unwrap(), frozen_json.trim(), "{stem}");
+            assert_eq!(
+                serde_json::to_string(&decoded).unwrap(),
+                frozen_json.trim(),
+                "{stem}"
+            );
             let mut again = Vec::new();
-            codec.encode_with(&decoded, info.id, Encoding::Confluent, &mut again).unwrap();
+            codec
+                .encode_with(&decoded, info.id, Encoding::Confluent, &mut again)
+                .unwrap();
             assert_eq!(again, frozen, "{stem}: re-encoding changed the bytes");
 
             // The reference implementation reads our datum to the same values.
             let mut datum = &frozen[5..];
             let value = apache_avro::from_avro_datum(schema, &mut datum, None)
                 .unwrap_or_else(|e| panic!("{stem}: apache-avro rejects the datum: {e}"));
-            assert!(datum.is_empty(), "{stem}: apache-avro left {} bytes", datum.len());
+            assert!(
+                datum.is_empty(),
+                "{stem}: apache-avro left {} bytes",
+                datum.len()
+            );
             assert_eq!(
                 common::avro_to_json(&value, schema, &names),
                 serde_json::to_value(&decoded).unwrap(),
@@ -123,11 +138,23 @@ fn golden_samples_match_frozen_files() {
             );
 
             if info.version >= 2 {
-                let so = unhex(&std::fs::read_to_string(dir.join(format!("{stem}.so.hex"))).unwrap_or_default());
-                assert_eq!(codec.decode(info.topic, &so).unwrap(), decoded, "{stem}.so.hex");
+                let so = unhex(
+                    &std::fs::read_to_string(dir.join(format!("{stem}.so.hex")))
+                        .unwrap_or_default(),
+                );
+                assert_eq!(
+                    codec.decode(info.topic, &so).unwrap(),
+                    decoded,
+                    "{stem}.so.hex"
+                );
                 let reader = apache_avro::GenericSingleObjectReader::new(schema.clone()).unwrap();
-                let v = reader.read_value(&mut &so[..]).unwrap_or_else(|e| panic!("{stem}: apache single-object: {e}"));
-                assert_eq!(common::avro_to_json(&v, schema, &names), serde_json::to_value(&decoded).unwrap());
+                let v = reader
+                    .read_value(&mut &so[..])
+                    .unwrap_or_else(|e| panic!("{stem}: apache single-object: {e}"));
+                assert_eq!(
+                    common::avro_to_json(&v, schema, &names),
+                    serde_json::to_value(&decoded).unwrap()
+                );
             }
             checked += 1;
         }
@@ -158,7 +185,12 @@ fn golden_dir_has_no_stray_files() {
     }
     let found: std::collections::BTreeSet<String> = std::fs::read_dir(golden_dir())
         .expect("schemas/golden exists")
-        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     assert_eq!(found, expected);
 }

@@ -17,14 +17,20 @@ fn generated_events_round_trip_in_every_encoding_and_version() {
     for i in 0..3000 {
         let topic = Topic::ALL[i % 3];
         let event = common::random_event(&mut rng, topic);
-        for enc in [Encoding::Confluent, Encoding::SingleObject, Encoding::JsonLines] {
+        for enc in [
+            Encoding::Confluent,
+            Encoding::SingleObject,
+            Encoding::JsonLines,
+        ] {
             for version in [1, 2] {
                 buf.clear();
                 let id = reg.id_of(topic, version).unwrap();
                 codec
                     .encode_with(&event, id, enc, &mut buf)
                     .unwrap_or_else(|e| panic!("encode {event:?}: {e}"));
-                let back = codec.decode(topic, &buf).unwrap_or_else(|e| panic!("decode {event:?}: {e}"));
+                let back = codec
+                    .decode(topic, &buf)
+                    .unwrap_or_else(|e| panic!("decode {event:?}: {e}"));
                 let expected = if version == 1 && enc != Encoding::JsonLines {
                     common::as_v1(&event)
                 } else {
@@ -52,10 +58,17 @@ fn container_files_round_trip_and_apache_avro_reads_them() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     for topic in Topic::ALL {
         // Enough events for several 64 KiB blocks.
-        let events: Vec<Event> = (0..4000).map(|_| common::random_event(&mut rng, topic)).collect();
+        let events: Vec<Event> = (0..4000)
+            .map(|_| common::random_event(&mut rng, topic))
+            .collect();
         let id = reg.latest(topic);
         let mut file = Vec::new();
-        assert_eq!(codec.write_container(topic, id, &events, &mut file).unwrap(), 4000);
+        assert_eq!(
+            codec
+                .write_container(topic, id, &events, &mut file)
+                .unwrap(),
+            4000
+        );
 
         let reader = codec.read_container(&file[..]).unwrap();
         assert_eq!(reader.topic(), topic);
@@ -92,12 +105,18 @@ fn container_written_by_apache_avro_reads_back() {
     let mut writer = apache_avro::Writer::new(schema, Vec::new());
     for e in &events {
         datums.clear();
-        codec.encode_with(e, id, Encoding::Confluent, &mut datums).unwrap();
+        codec
+            .encode_with(e, id, Encoding::Confluent, &mut datums)
+            .unwrap();
         let v = apache_avro::from_avro_datum(schema, &mut &datums[5..], None).unwrap();
         writer.append(v).unwrap();
     }
     let file = writer.into_inner().unwrap();
-    let back: Vec<Event> = codec.read_container(&file[..]).unwrap().collect::<Result<_, _>>().unwrap();
+    let back: Vec<Event> = codec
+        .read_container(&file[..])
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     assert_eq!(back, events);
     let truncated = &file[..file.len() - 3];
     let last = codec.read_container(truncated).unwrap().last().unwrap();

@@ -197,7 +197,9 @@ pub fn request(tenant: &str, status_code: i32, latency_ms: i32) -> RequestObserv
 fn text(rng: &mut impl Rng) -> String {
     const PARTS: [&str; 8] = ["a", "Zz", "码市", "ü", "-", "0", "kafka", " "];
     let n = rng.random_range(0..6);
-    (0..n).map(|_| PARTS[rng.random_range(0..PARTS.len())]).collect()
+    (0..n)
+        .map(|_| PARTS[rng.random_range(0..PARTS.len())])
+        .collect()
 }
 
 /// A decimal that fits decimal(precision, max_scale), with a random scale up to `max_scale`.
@@ -227,7 +229,11 @@ fn pick<T: Copy>(rng: &mut impl Rng, all: &[T]) -> T {
 /// schema's scale, negative values, dates before 1970, non-ASCII text, absent options).
 pub fn random_event(rng: &mut impl Rng, topic: Topic) -> Event {
     let ty = pick(rng, types_of(topic));
-    let trace_id = if rng.random::<bool>() { Some(text(rng)) } else { None };
+    let trace_id = if rng.random::<bool>() {
+        Some(text(rng))
+    } else {
+        None
+    };
     let event_id = text(rng);
     let occurred_at = rng.random_range(-10_i64.pow(12)..10_i64.pow(13));
     let key = text(rng);
@@ -263,10 +269,22 @@ pub fn random_event(rng: &mut impl Rng, topic: Topic) -> Event {
                     client_id: text(rng),
                     platform: text(rng),
                     pricing_model: pick(rng, PricingModel::ALL),
-                    amount: if rng.random::<bool>() { Some(money(rng)) } else { None },
-                    hourly_rate: if rng.random::<bool>() { Some(money(rng)) } else { None },
+                    amount: if rng.random::<bool>() {
+                        Some(money(rng))
+                    } else {
+                        None
+                    },
+                    hourly_rate: if rng.random::<bool>() {
+                        Some(money(rng))
+                    } else {
+                        None
+                    },
                     currency: text(rng),
-                    settlement_cycle: if rng.random::<bool>() { Some(text(rng)) } else { None },
+                    settlement_cycle: if rng.random::<bool>() {
+                        Some(text(rng))
+                    } else {
+                        None
+                    },
                     tax_regime: pick(rng, TaxRegime::ALL),
                     income_type: pick(rng, IncomeType::ALL),
                 }),
@@ -299,10 +317,21 @@ pub fn random_event(rng: &mut impl Rng, topic: Topic) -> Event {
                 _ => OrderEvent::ContractEnded(ContractEnded {
                     contract_id: text(rng),
                     outcome: pick(rng, Outcome::ALL),
-                    churn_reason: if rng.random::<bool>() { Some(text(rng)) } else { None },
+                    churn_reason: if rng.random::<bool>() {
+                        Some(text(rng))
+                    } else {
+                        None
+                    },
                 }),
             };
-            Event::Order(OrderRecord { event_id, occurred_at, deal_id: key, schema_version, trace_id, payload })
+            Event::Order(OrderRecord {
+                event_id,
+                occurred_at,
+                deal_id: key,
+                schema_version,
+                trace_id,
+                payload,
+            })
         }
         Topic::Usage => {
             let payload = match ty {
@@ -321,7 +350,14 @@ pub fn random_event(rng: &mut impl Rng, topic: Topic) -> Event {
                     quantity: qty(rng),
                 }),
             };
-            Event::Usage(UsageRecord { event_id, occurred_at, subscription_id: key, schema_version, trace_id, payload })
+            Event::Usage(UsageRecord {
+                event_id,
+                occurred_at,
+                subscription_id: key,
+                schema_version,
+                trace_id,
+                payload,
+            })
         }
         Topic::Telemetry => {
             let payload = match ty {
@@ -346,7 +382,14 @@ pub fn random_event(rng: &mut impl Rng, topic: Topic) -> Event {
                     severity: pick(rng, Severity::ALL),
                 }),
             };
-            Event::Telemetry(TelemetryRecord { event_id, occurred_at, service_id: key, schema_version, trace_id, payload })
+            Event::Telemetry(TelemetryRecord {
+                event_id,
+                occurred_at,
+                service_id: key,
+                schema_version,
+                trace_id,
+                payload,
+            })
         }
     }
 }
@@ -387,15 +430,22 @@ pub fn avro_to_json(
         (V::Date(d), _) => json!(gigstream_core::time::date_from_days(*d).to_string()),
         (V::Decimal(d), S::Decimal(ds)) => {
             let bytes: Vec<u8> = d.try_into().expect("decimal bytes");
-            let mut unscaled: i128 = if bytes.first().is_some_and(|b| b & 0x80 != 0) { -1 } else { 0 };
+            let mut unscaled: i128 = if bytes.first().is_some_and(|b| b & 0x80 != 0) {
+                -1
+            } else {
+                0
+            };
             for b in bytes {
                 unscaled = (unscaled << 8) | i128::from(b);
             }
             json!(Decimal::from_i128_with_scale(unscaled, ds.scale as u32).to_string())
         }
-        (V::Array(items), S::Array(a)) => {
-            serde_json::Value::Array(items.iter().map(|i| avro_to_json(i, &a.items, names)).collect())
-        }
+        (V::Array(items), S::Array(a)) => serde_json::Value::Array(
+            items
+                .iter()
+                .map(|i| avro_to_json(i, &a.items, names))
+                .collect(),
+        ),
         (V::Union(i, inner), S::Union(u)) => {
             let branch = &u.variants()[*i as usize];
             match branch {
@@ -420,13 +470,18 @@ pub fn avro_to_json(
 }
 
 /// Named types of a schema, for resolving `Schema::Ref`.
-pub fn named_types(schema: &apache_avro::Schema) -> std::collections::HashMap<String, apache_avro::Schema> {
+pub fn named_types(
+    schema: &apache_avro::Schema,
+) -> std::collections::HashMap<String, apache_avro::Schema> {
     let mut names = std::collections::HashMap::new();
     collect(schema, &mut names);
     names
 }
 
-fn collect(schema: &apache_avro::Schema, names: &mut std::collections::HashMap<String, apache_avro::Schema>) {
+fn collect(
+    schema: &apache_avro::Schema,
+    names: &mut std::collections::HashMap<String, apache_avro::Schema>,
+) {
     use apache_avro::Schema as S;
     match schema {
         S::Record(r) => {
