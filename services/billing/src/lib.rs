@@ -103,7 +103,11 @@ impl Projection for Billing {
             payments::business_income_table(payments, &refdata.tax),
             revenue::usage_charges_table(&self.usage.subscriptions),
             revenue::revenue_share_table(&self.usage.subscriptions),
-            sla_credits::sla_credits_table(&self.usage.subscriptions, &self.availability, &refdata.sla),
+            sla_credits::sla_credits_table(
+                &self.usage.subscriptions,
+                &self.availability,
+                &refdata.sla,
+            ),
         ]
     }
 }

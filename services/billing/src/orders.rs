@@ -7,8 +7,8 @@
 use crate::payments::{payment_figures, Payment};
 use crate::reject;
 use gigstream_core::event::{
-    ContractEnded, ContractSigned, IncomeType, InvoiceIssued, OrderEvent, OrderRecord, PaymentSettled, PricingModel,
-    TaxRegime,
+    ContractEnded, ContractSigned, IncomeType, InvoiceIssued, OrderEvent, OrderRecord,
+    PaymentSettled, PricingModel, TaxRegime,
 };
 use gigstream_core::refdata::SettlementCycle;
 use gigstream_core::time::date_of;
@@ -71,7 +71,10 @@ pub fn cycle_name(c: SettlementCycle) -> String {
 
 fn check_amount(what: &str, event_id: &str, v: Decimal) -> Result<(), Rejection> {
     if v > Decimal::from(MAX_AMOUNT) {
-        return Err(reject("amount_out_of_range", format!("{what} {v} in event {event_id} exceeds {MAX_AMOUNT}")));
+        return Err(reject(
+            "amount_out_of_range",
+            format!("{what} {v} in event {event_id} exceeds {MAX_AMOUNT}"),
+        ));
     }
     Ok(())
 }
@@ -93,7 +96,12 @@ impl Orders {
         }
     }
 
-    fn contract_signed(&mut self, rd: &RefData, rec: &OrderRecord, e: &ContractSigned) -> Result<(), Rejection> {
+    fn contract_signed(
+        &mut self,
+        rd: &RefData,
+        rec: &OrderRecord,
+        e: &ContractSigned,
+    ) -> Result<(), Rejection> {
         if let Some(c) = self.deals.get(&rec.deal_id).map(|d| &d.contract) {
             return Err(reject(
                 "contract_already_signed",
@@ -106,7 +114,10 @@ impl Orders {
         if rd.platform(&e.platform).is_none() {
             return Err(reject(
                 "unknown_platform",
-                format!("contract {} (event {}) names platform '{}' missing from reference data", e.contract_id, rec.event_id, e.platform),
+                format!(
+                    "contract {} (event {}) names platform '{}' missing from reference data",
+                    e.contract_id, rec.event_id, e.platform
+                ),
             ));
         }
         let labor = &rd.tax.cn_labor_remuneration;
@@ -121,7 +132,12 @@ impl Orders {
         }
         let cycle = rd
             .settlement_cycle(&e.platform, e.pricing_model, e.settlement_cycle.as_deref())
-            .map_err(|m| reject("invalid_settlement_cycle", format!("contract {} (event {}): {m}", e.contract_id, rec.event_id)))?;
+            .map_err(|m| {
+                reject(
+                    "invalid_settlement_cycle",
+                    format!("contract {} (event {}): {m}", e.contract_id, rec.event_id),
+                )
+            })?;
         let contract = Contract {
             contract_id: e.contract_id.clone(),
             platform: e.platform.clone(),
@@ -131,17 +147,29 @@ impl Orders {
             income_type: e.income_type,
             settlement_cycle: cycle,
         };
-        self.deals.insert(rec.deal_id.clone(), Deal { contract, invoices: BTreeMap::new() });
+        self.deals.insert(
+            rec.deal_id.clone(),
+            Deal {
+                contract,
+                invoices: BTreeMap::new(),
+            },
+        );
         Ok(())
     }
 
     fn contract_of(&self, rec: &OrderRecord, what: &str) -> Result<&Contract, Rejection> {
-        self.deals.get(&rec.deal_id).map(|d| &d.contract).ok_or_else(|| {
-            reject(
-                "unknown_contract",
-                format!("{what} (event {}) is on deal {} which has no signed contract", rec.event_id, rec.deal_id),
-            )
-        })
+        self.deals
+            .get(&rec.deal_id)
+            .map(|d| &d.contract)
+            .ok_or_else(|| {
+                reject(
+                    "unknown_contract",
+                    format!(
+                        "{what} (event {}) is on deal {} which has no signed contract",
+                        rec.event_id, rec.deal_id
+                    ),
+                )
+            })
     }
 
     fn invoice_issued(&mut self, rec: &OrderRecord, e: &InvoiceIssued) -> Result<(), Rejection> {
@@ -152,16 +180,27 @@ impl Orders {
                 "currency_mismatch",
                 format!(
                     "invoice {} (event {}) is in {} but contract {} of deal {} is in {}",
-                    e.invoice_id, rec.event_id, e.currency, contract.contract_id, rec.deal_id, contract.currency
+                    e.invoice_id,
+                    rec.event_id,
+                    e.currency,
+                    contract.contract_id,
+                    rec.deal_id,
+                    contract.currency
                 ),
             ));
         }
         check_amount("invoice gross", &rec.event_id, e.gross)?;
-        let deal = self.deals.get_mut(&rec.deal_id).expect("invariant: contract_of found the deal");
+        let deal = self
+            .deals
+            .get_mut(&rec.deal_id)
+            .expect("invariant: contract_of found the deal");
         if deal.invoices.contains_key(&e.invoice_id) {
             return Err(reject(
                 "duplicate_invoice",
-                format!("invoice {} of deal {} was already issued; event {} issues it again", e.invoice_id, rec.deal_id, rec.event_id),
+                format!(
+                    "invoice {} of deal {} was already issued; event {} issues it again",
+                    e.invoice_id, rec.deal_id, rec.event_id
+                ),
             ));
         }
         deal.invoices.insert(
@@ -179,7 +218,12 @@ impl Orders {
         Ok(())
     }
 
-    fn payment_settled(&mut self, rd: &RefData, rec: &OrderRecord, e: &PaymentSettled) -> Result<(), Rejection> {
+    fn payment_settled(
+        &mut self,
+        rd: &RefData,
+        rec: &OrderRecord,
+        e: &PaymentSettled,
+    ) -> Result<(), Rejection> {
         let what = format!("payment of invoice {}", e.invoice_id);
         let contract = self.contract_of(rec, &what)?;
         if e.currency != contract.currency {
@@ -187,7 +231,12 @@ impl Orders {
                 "currency_mismatch",
                 format!(
                     "payment (event {}) of invoice {} is in {} but contract {} of deal {} is in {}",
-                    rec.event_id, e.invoice_id, e.currency, contract.contract_id, rec.deal_id, contract.currency
+                    rec.event_id,
+                    e.invoice_id,
+                    e.currency,
+                    contract.contract_id,
+                    rec.deal_id,
+                    contract.currency
                 ),
             ));
         }
@@ -195,15 +244,24 @@ impl Orders {
         if !deal.invoices.contains_key(&e.invoice_id) {
             return Err(reject(
                 "unknown_invoice",
-                format!("payment (event {}) is for invoice {} which deal {} never issued", rec.event_id, e.invoice_id, rec.deal_id),
+                format!(
+                    "payment (event {}) is for invoice {} which deal {} never issued",
+                    rec.event_id, e.invoice_id, rec.deal_id
+                ),
             ));
         }
         check_amount("payment gross", &rec.event_id, e.gross)?;
         let settle_date = date_of(e.settled_at);
-        let (Some(platform), Some(fee_pct)) = (rd.platform(&contract.platform), rd.fee_pct(&contract.platform, settle_date)) else {
+        let (Some(platform), Some(fee_pct)) = (
+            rd.platform(&contract.platform),
+            rd.fee_pct(&contract.platform, settle_date),
+        ) else {
             return Err(reject(
                 "unknown_platform",
-                format!("payment (event {}) is on platform '{}' missing from reference data", rec.event_id, contract.platform),
+                format!(
+                    "payment (event {}) is on platform '{}' missing from reference data",
+                    rec.event_id, contract.platform
+                ),
             ));
         };
         let figures = payment_figures(&rd.tax, contract.tax_regime, e.gross, fee_pct);
@@ -235,7 +293,11 @@ impl Orders {
             .expect("invariant: the invoice was found above");
         invoice.paid += e.gross;
         invoice.payments += 1;
-        invoice.last_paid_at = Some(invoice.last_paid_at.map_or(e.settled_at, |t| t.max(e.settled_at)));
+        invoice.last_paid_at = Some(
+            invoice
+                .last_paid_at
+                .map_or(e.settled_at, |t| t.max(e.settled_at)),
+        );
         self.payments.insert(rec.event_id.clone(), payment);
         Ok(())
     }

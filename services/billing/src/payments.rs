@@ -31,15 +31,26 @@ pub struct PaymentFigures {
 /// gross minus that exact fee; fee and tax are rounded to the cent (half away from zero) once,
 /// at the end, and net is what is left so that gross = fee + tax + net in every row.
 /// `cn_business_income` and `none` owe no per-payment tax.
-pub fn payment_figures(tax: &TaxTables, regime: TaxRegime, gross: Decimal, fee_pct: Decimal) -> PaymentFigures {
+pub fn payment_figures(
+    tax: &TaxTables,
+    regime: TaxRegime,
+    gross: Decimal,
+    fee_pct: Decimal,
+) -> PaymentFigures {
     let exact_fee = gross * fee_pct / Decimal::ONE_HUNDRED;
     let exact_tax = match regime {
-        TaxRegime::CnLaborRemuneration => labor_remuneration_tax(&tax.cn_labor_remuneration, gross - exact_fee),
+        TaxRegime::CnLaborRemuneration => {
+            labor_remuneration_tax(&tax.cn_labor_remuneration, gross - exact_fee)
+        }
         TaxRegime::CnBusinessIncome | TaxRegime::None => Decimal::ZERO,
     };
     let platform_fee = round_cents(exact_fee);
     let tax = round_cents(exact_tax);
-    PaymentFigures { platform_fee, tax, net: gross - platform_fee - tax }
+    PaymentFigures {
+        platform_fee,
+        tax,
+        net: gross - platform_fee - tax,
+    }
 }
 
 /// `num / den` as a float ratio for output; `None` when `den` is zero.
@@ -133,7 +144,10 @@ pub(crate) fn payments_table(payments: &BTreeMap<String, Payment>) -> TableData 
 pub(crate) fn monthly_table(payments: &BTreeMap<String, Payment>) -> TableData {
     let mut groups: BTreeMap<(NaiveDate, &str, &str), Totals> = BTreeMap::new();
     for p in payments.values() {
-        groups.entry((month_start(p.settle_date), &p.platform, &p.currency)).or_default().add(p);
+        groups
+            .entry((month_start(p.settle_date), &p.platform, &p.currency))
+            .or_default()
+            .add(p);
     }
     let mut t = TableData::new(&MONTHLY);
     for ((month, platform, currency), s) in groups {
@@ -156,20 +170,39 @@ pub(crate) fn monthly_table(payments: &BTreeMap<String, Payment>) -> TableData {
 pub(crate) fn settlements_due_table(payments: &BTreeMap<String, Payment>) -> TableData {
     let mut groups: BTreeMap<(NaiveDate, &str, &str), Totals> = BTreeMap::new();
     for p in payments.values() {
-        groups.entry((p.due_date, &p.platform, &p.currency)).or_default().add(p);
+        groups
+            .entry((p.due_date, &p.platform, &p.currency))
+            .or_default()
+            .add(p);
     }
     let mut t = TableData::new(&SETTLEMENTS_DUE);
     for ((due, platform, currency), s) in groups {
-        t.push(vec![due.into(), platform.into(), currency.into(), s.payments.into(), s.gross.into(), s.net.into()]);
+        t.push(vec![
+            due.into(),
+            platform.into(),
+            currency.into(),
+            s.payments.into(),
+            s.gross.into(),
+            s.net.into(),
+        ]);
     }
     t
 }
 
 /// `billing_business_income_estimate`: year × currency over `cn_business_income` payments.
-pub(crate) fn business_income_table(payments: &BTreeMap<String, Payment>, tax: &TaxTables) -> TableData {
+pub(crate) fn business_income_table(
+    payments: &BTreeMap<String, Payment>,
+    tax: &TaxTables,
+) -> TableData {
     let mut groups: BTreeMap<(i32, &str), Totals> = BTreeMap::new();
-    for p in payments.values().filter(|p| p.tax_regime == TaxRegime::CnBusinessIncome) {
-        groups.entry((p.settle_date.year(), &p.currency)).or_default().add(p);
+    for p in payments
+        .values()
+        .filter(|p| p.tax_regime == TaxRegime::CnBusinessIncome)
+    {
+        groups
+            .entry((p.settle_date.year(), &p.currency))
+            .or_default()
+            .add(p);
     }
     let table = &tax.cn_business_income;
     let mut t = TableData::new(&BUSINESS_INCOME);
@@ -222,12 +255,27 @@ mod tests {
         let rd = RefData::builtin();
         let gross = d("20000");
         let before = NaiveDate::from_ymd_opt(2023, 5, 2).unwrap();
-        let cases = [("upwork", "4000", "2560", "13440", 0.672), ("codingmart", "5000", "2400", "12600", 0.63), ("oschina_crowd", "3000", "2720", "14280", 0.714)];
+        let cases = [
+            ("upwork", "4000", "2560", "13440", 0.672),
+            ("codingmart", "5000", "2400", "12600", 0.63),
+            ("oschina_crowd", "3000", "2720", "14280", 0.714),
+        ];
         for (platform, fee, tax, net, ratio_expected) in cases {
             let pct = rd.fee_pct(platform, before).unwrap();
             let f = payment_figures(&rd.tax, TaxRegime::CnLaborRemuneration, gross, pct);
-            assert_eq!(f, PaymentFigures { platform_fee: d(fee), tax: d(tax), net: d(net) }, "{platform}");
-            assert!((ratio(f.net, gross).unwrap() - ratio_expected).abs() < 1e-12, "{platform}");
+            assert_eq!(
+                f,
+                PaymentFigures {
+                    platform_fee: d(fee),
+                    tax: d(tax),
+                    net: d(net)
+                },
+                "{platform}"
+            );
+            assert!(
+                (ratio(f.net, gross).unwrap() - ratio_expected).abs() < 1e-12,
+                "{platform}"
+            );
         }
     }
 
@@ -236,19 +284,62 @@ mod tests {
         let rd = RefData::builtin();
         // 1,234.57 at 15%: exact fee 185.1855 → 185.19; base 1,049.3845 − 800 = 249.3845 × 20%
         // = 49.8769 → 49.88; net = 1,234.57 − 185.19 − 49.88 = 999.50.
-        let f = payment_figures(&rd.tax, TaxRegime::CnLaborRemuneration, d("1234.57"), d("15"));
-        assert_eq!(f, PaymentFigures { platform_fee: d("185.19"), tax: d("49.88"), net: d("999.50") });
+        let f = payment_figures(
+            &rd.tax,
+            TaxRegime::CnLaborRemuneration,
+            d("1234.57"),
+            d("15"),
+        );
+        assert_eq!(
+            f,
+            PaymentFigures {
+                platform_fee: d("185.19"),
+                tax: d("49.88"),
+                net: d("999.50")
+            }
+        );
         // 1,000.50 at 15%: exact fee 150.075 → 150.08; the tax uses the exact base 850.425:
         // 50.425 × 20% = 10.085 → 10.09. Rounding the fee first would give base 850.42 and
         // tax 10.084 → 10.08, which is what "round once, at the end" rules out.
-        let f = payment_figures(&rd.tax, TaxRegime::CnLaborRemuneration, d("1000.50"), d("15"));
-        assert_eq!(f, PaymentFigures { platform_fee: d("150.08"), tax: d("10.09"), net: d("840.33") });
+        let f = payment_figures(
+            &rd.tax,
+            TaxRegime::CnLaborRemuneration,
+            d("1000.50"),
+            d("15"),
+        );
+        assert_eq!(
+            f,
+            PaymentFigures {
+                platform_fee: d("150.08"),
+                tax: d("10.09"),
+                net: d("840.33")
+            }
+        );
         // 1,000.03 at 25%: exact base 750.0225 is below the 800 deduction: no tax.
-        let f = payment_figures(&rd.tax, TaxRegime::CnLaborRemuneration, d("1000.03"), d("25"));
-        assert_eq!(f, PaymentFigures { platform_fee: d("250.01"), tax: Decimal::ZERO, net: d("750.02") });
+        let f = payment_figures(
+            &rd.tax,
+            TaxRegime::CnLaborRemuneration,
+            d("1000.03"),
+            d("25"),
+        );
+        assert_eq!(
+            f,
+            PaymentFigures {
+                platform_fee: d("250.01"),
+                tax: Decimal::ZERO,
+                net: d("750.02")
+            }
+        );
         // Half a cent of fee rounds away from zero: 0.125 → 0.13.
         let f = payment_figures(&rd.tax, TaxRegime::None, d("1.25"), d("10"));
-        assert_eq!(f, PaymentFigures { platform_fee: d("0.13"), tax: Decimal::ZERO, net: d("1.12") });
+        assert_eq!(
+            f,
+            PaymentFigures {
+                platform_fee: d("0.13"),
+                tax: Decimal::ZERO,
+                net: d("1.12")
+            }
+        );
     }
 
     #[test]
@@ -256,7 +347,14 @@ mod tests {
         let rd = RefData::builtin();
         for regime in [TaxRegime::CnBusinessIncome, TaxRegime::None] {
             let f = payment_figures(&rd.tax, regime, d("20000"), d("10"));
-            assert_eq!(f, PaymentFigures { platform_fee: d("2000"), tax: Decimal::ZERO, net: d("18000") });
+            assert_eq!(
+                f,
+                PaymentFigures {
+                    platform_fee: d("2000"),
+                    tax: Decimal::ZERO,
+                    net: d("18000")
+                }
+            );
         }
     }
 }

@@ -11,11 +11,17 @@ use gigstream_core::Decimal;
 /// Why a plan's pricing cannot price a quantity; a reference-data problem, not bad input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PricingError {
-    #[error("package pricing has package_size {0}; set a positive package_size in reference/plans.toml")]
+    #[error(
+        "package pricing has package_size {0}; set a positive package_size in reference/plans.toml"
+    )]
     BadPackageSize(Decimal),
-    #[error("tier up_to values are not increasing at {0}; order the tiers in reference/plans.toml")]
+    #[error(
+        "tier up_to values are not increasing at {0}; order the tiers in reference/plans.toml"
+    )]
     TiersOutOfOrder(Decimal),
-    #[error("tiers end at {0} with no open last tier; add a tier without up_to in reference/plans.toml")]
+    #[error(
+        "tiers end at {0} with no open last tier; add a tier without up_to in reference/plans.toml"
+    )]
     NoTierFor(Decimal),
     #[error("the charge for quantity {0} overflows; check the quantity and the plan's prices")]
     Overflow(Decimal),
@@ -49,11 +55,17 @@ pub fn charge(pricing: &Pricing, quantity: Decimal) -> Result<Decimal, PricingEr
         Pricing::PerUnit { unit_price } => quantity.checked_mul(*unit_price).ok_or_else(overflow),
         Pricing::Graduated { tiers } => graduated(tiers, quantity),
         Pricing::Volume { tiers } => volume(tiers, quantity),
-        Pricing::Package { package_size, package_price } => {
+        Pricing::Package {
+            package_size,
+            package_price,
+        } => {
             if *package_size <= Decimal::ZERO {
                 return Err(PricingError::BadPackageSize(*package_size));
             }
-            let packages = quantity.checked_div(*package_size).ok_or_else(overflow)?.ceil();
+            let packages = quantity
+                .checked_div(*package_size)
+                .ok_or_else(overflow)?
+                .ceil();
             packages.checked_mul(*package_price).ok_or_else(overflow)
         }
         Pricing::Percentage { pct } => quantity
@@ -76,8 +88,13 @@ fn graduated(tiers: &[PriceTier], quantity: Decimal) -> Result<Decimal, PricingE
             Some(u) => u.min(quantity),
             None => quantity,
         };
-        let part = (upper - lower).checked_mul(tier.unit_price).ok_or_else(overflow)?;
-        total = total.checked_add(part).and_then(|t| t.checked_add(tier.flat_fee)).ok_or_else(overflow)?;
+        let part = (upper - lower)
+            .checked_mul(tier.unit_price)
+            .ok_or_else(overflow)?;
+        total = total
+            .checked_add(part)
+            .and_then(|t| t.checked_add(tier.flat_fee))
+            .ok_or_else(overflow)?;
         match tier.up_to {
             Some(u) => lower = u,
             None => return Ok(total),
@@ -116,7 +133,11 @@ mod tests {
     }
 
     fn tier(up_to: Option<&str>, price: &str, flat: &str) -> PriceTier {
-        PriceTier { up_to: up_to.map(d), unit_price: d(price), flat_fee: d(flat) }
+        PriceTier {
+            up_to: up_to.map(d),
+            unit_price: d(price),
+            flat_fee: d(flat),
+        }
     }
 
     /// api-growth's api_calls: first 100k free, then 0.0008 to 1M, then 0.0005.
@@ -143,7 +164,9 @@ mod tests {
 
     #[test]
     fn per_unit() {
-        let p = Pricing::PerUnit { unit_price: d("0.12") };
+        let p = Pricing::PerUnit {
+            unit_price: d("0.12"),
+        };
         assert_eq!(charge(&p, d("250.5")).unwrap(), d("30.06"));
         assert_eq!(charge(&p, Decimal::ZERO).unwrap(), Decimal::ZERO);
         assert_eq!(model_name(&p), "per_unit");
@@ -181,20 +204,31 @@ mod tests {
         assert_eq!(charge(&p, d("1000001")).unwrap(), d("400.0004"));
         assert_eq!(charge(&p, d("10000000")).unwrap(), d("4000"));
         assert_eq!(charge(&p, d("20000000")).unwrap(), d("6000"));
-        let with_fee = Pricing::Volume { tiers: vec![tier(Some("10"), "60", "0"), tier(None, "50", "100")] };
+        let with_fee = Pricing::Volume {
+            tiers: vec![tier(Some("10"), "60", "0"), tier(None, "50", "100")],
+        };
         assert_eq!(charge(&with_fee, d("11")).unwrap(), d("650"));
     }
 
     #[test]
     fn package_rounds_up_to_whole_packages() {
-        let p = Pricing::Package { package_size: d("10"), package_price: d("99") };
+        let p = Pricing::Package {
+            package_size: d("10"),
+            package_price: d("99"),
+        };
         assert_eq!(charge(&p, d("1")).unwrap(), d("99"));
         assert_eq!(charge(&p, d("10")).unwrap(), d("99"));
         assert_eq!(charge(&p, d("10.5")).unwrap(), d("198"));
         assert_eq!(charge(&p, d("20")).unwrap(), d("198"));
         assert_eq!(charge(&p, Decimal::ZERO).unwrap(), Decimal::ZERO);
-        let bad = Pricing::Package { package_size: Decimal::ZERO, package_price: d("1") };
-        assert_eq!(charge(&bad, d("1")), Err(PricingError::BadPackageSize(Decimal::ZERO)));
+        let bad = Pricing::Package {
+            package_size: Decimal::ZERO,
+            package_price: d("1"),
+        };
+        assert_eq!(
+            charge(&bad, d("1")),
+            Err(PricingError::BadPackageSize(Decimal::ZERO))
+        );
     }
 
     #[test]
@@ -205,14 +239,34 @@ mod tests {
 
     #[test]
     fn malformed_tiers_are_errors_not_panics() {
-        let closed = Pricing::Volume { tiers: vec![tier(Some("10"), "1", "0")] };
-        assert_eq!(charge(&closed, d("11")), Err(PricingError::NoTierFor(d("10"))));
-        let closed = Pricing::Graduated { tiers: vec![tier(Some("10"), "1", "0")] };
+        let closed = Pricing::Volume {
+            tiers: vec![tier(Some("10"), "1", "0")],
+        };
+        assert_eq!(
+            charge(&closed, d("11")),
+            Err(PricingError::NoTierFor(d("10")))
+        );
+        let closed = Pricing::Graduated {
+            tiers: vec![tier(Some("10"), "1", "0")],
+        };
         assert_eq!(charge(&closed, d("10")).unwrap(), d("10"));
-        assert_eq!(charge(&closed, d("11")), Err(PricingError::NoTierFor(d("10"))));
-        let unordered = Pricing::Graduated { tiers: vec![tier(Some("10"), "1", "0"), tier(Some("5"), "1", "0")] };
-        assert_eq!(charge(&unordered, d("20")), Err(PricingError::TiersOutOfOrder(d("5"))));
-        let huge = Pricing::PerUnit { unit_price: Decimal::MAX };
-        assert!(matches!(charge(&huge, d("10")), Err(PricingError::Overflow(_))));
+        assert_eq!(
+            charge(&closed, d("11")),
+            Err(PricingError::NoTierFor(d("10")))
+        );
+        let unordered = Pricing::Graduated {
+            tiers: vec![tier(Some("10"), "1", "0"), tier(Some("5"), "1", "0")],
+        };
+        assert_eq!(
+            charge(&unordered, d("20")),
+            Err(PricingError::TiersOutOfOrder(d("5")))
+        );
+        let huge = Pricing::PerUnit {
+            unit_price: Decimal::MAX,
+        };
+        assert!(matches!(
+            charge(&huge, d("10")),
+            Err(PricingError::Overflow(_))
+        ));
     }
 }

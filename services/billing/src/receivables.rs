@@ -81,7 +81,13 @@ mod tests {
         assert_eq!(aging(owed, due, ts("2026-04-02T00:00:00Z")), ("61-90", 61));
         assert_eq!(aging(owed, due, ts("2026-05-01T00:00:00Z")), ("61-90", 90));
         assert_eq!(aging(owed, due, ts("2026-05-02T00:00:00Z")), ("90+", 91));
-        assert_eq!(aging(Decimal::ZERO, due, ts("2026-05-02T00:00:00Z")), ("paid", 0));
-        assert_eq!(aging(Decimal::from(-5), due, ts("2026-05-02T00:00:00Z")), ("paid", 0));
+        assert_eq!(
+            aging(Decimal::ZERO, due, ts("2026-05-02T00:00:00Z")),
+            ("paid", 0)
+        );
+        assert_eq!(
+            aging(Decimal::from(-5), due, ts("2026-05-02T00:00:00Z")),
+            ("paid", 0)
+        );
     }
 }

@@ -14,12 +14,18 @@ use std::collections::BTreeMap;
 impl Period {
     /// Sum of the period's rounded meter charges.
     pub(crate) fn revenue(&self) -> Decimal {
-        self.meters.values().flat_map(|m| m.values()).map(|u| round_cents(u.charge)).sum()
+        self.meters
+            .values()
+            .flat_map(|m| m.values())
+            .map(|u| round_cents(u.charge))
+            .sum()
     }
 }
 
 /// Every period of every subscription sorted by (subscription, period_start, period_end).
-fn sorted_periods(subs: &BTreeMap<String, Subscription>) -> Vec<(&str, &Subscription, &str, chrono::NaiveDate, &Period)> {
+fn sorted_periods(
+    subs: &BTreeMap<String, Subscription>,
+) -> Vec<(&str, &Subscription, &str, chrono::NaiveDate, &Period)> {
     let mut v = Vec::new();
     for (id, sub) in subs {
         for (settlement, periods) in &sub.periods {

@@ -17,23 +17,33 @@ use gigstream_core::Decimal;
 use std::collections::BTreeMap;
 
 /// `billing_sla_credits`: subscription × calendar month with charges.
-pub(crate) fn sla_credits_table(subs: &BTreeMap<String, Subscription>, availability: &Availability, sla: &SlaConfig) -> TableData {
+pub(crate) fn sla_credits_table(
+    subs: &BTreeMap<String, Subscription>,
+    availability: &Availability,
+    sla: &SlaConfig,
+) -> TableData {
     // Monthly uptime per service, computed once per service rather than per row.
     let mut uptime: BTreeMap<&str, BTreeMap<NaiveDate, MonthUptime>> = BTreeMap::new();
     let mut t = TableData::new(&SLA_CREDITS);
     for (id, sub) in subs {
         let mut months: BTreeMap<NaiveDate, (Decimal, &str)> = BTreeMap::new();
         for (start, p) in sub.periods.values().flat_map(|ps| ps.iter()) {
-            let e = months.entry(month_start(*start)).or_insert((Decimal::ZERO, p.currency.as_str()));
+            let e = months
+                .entry(month_start(*start))
+                .or_insert((Decimal::ZERO, p.currency.as_str()));
             e.0 += p.revenue();
         }
         if months.is_empty() {
             continue;
         }
         let service = sub.service_id.as_str();
-        let by_month = uptime
-            .entry(service)
-            .or_insert_with(|| availability.monthly(service).into_iter().map(|m| (m.month, m)).collect());
+        let by_month = uptime.entry(service).or_insert_with(|| {
+            availability
+                .monthly(service)
+                .into_iter()
+                .map(|m| (m.month, m))
+                .collect()
+        });
         let target = sla.targets_for(service).availability_pct;
         for (month, (charges, currency)) in months {
             let up = by_month.get(&month).copied().unwrap_or(MonthUptime {

@@ -37,15 +37,27 @@ pub static MONTHLY: TableDef = TableDef {
     doc: "Payments per calendar month (of settle_date), platform and currency.",
     key: &["month", "platform", "currency"],
     columns: &[
-        col("month", Date, "first day of the calendar month (UTC) of the payments' settle_date"),
+        col(
+            "month",
+            Date,
+            "first day of the calendar month (UTC) of the payments' settle_date",
+        ),
         col("platform", String, "platform id"),
         col("currency", String, "ISO 4217 currency of the money columns"),
         col("payments", UInt64, "number of payments"),
         col("gross", Money, "sum of gross payments"),
         col("platform_fee", Money, "sum of per-payment platform fees"),
         col("tax", Money, "sum of per-payment tax"),
-        col("net", Money, "sum of per-payment take-home (gross − platform_fee − tax)"),
-        col_null("take_home_ratio", Float64, "net / gross; null when gross is 0"),
+        col(
+            "net",
+            Money,
+            "sum of per-payment take-home (gross − platform_fee − tax)",
+        ),
+        col_null(
+            "take_home_ratio",
+            Float64,
+            "net / gross; null when gross is 0",
+        ),
     ],
 };
 
@@ -59,7 +71,11 @@ pub static SETTLEMENTS_DUE: TableDef = TableDef {
         col("currency", String, "ISO 4217 currency of the money columns"),
         col("payments", UInt64, "number of payments paid out that day"),
         col("gross", Money, "sum of their gross payments"),
-        col("net_due", Money, "sum of their take-home (gross − platform_fee − tax)"),
+        col(
+            "net_due",
+            Money,
+            "sum of their take-home (gross − platform_fee − tax)",
+        ),
     ],
 };
 
@@ -191,17 +207,30 @@ mod tests {
         for def in ALL {
             assert!(def.name.starts_with("billing_"), "{}", def.name);
             for k in def.key {
-                assert!(def.column_index(k).is_some(), "{} key {k} is not a column", def.name);
+                assert!(
+                    def.column_index(k).is_some(),
+                    "{} key {k} is not a column",
+                    def.name
+                );
             }
             for c in def.columns {
                 assert!(!c.doc.is_empty(), "{}.{} has no doc", def.name, c.name);
             }
             let money = def.columns.iter().any(|c| c.ty == Money);
-            assert!(!money || def.column_index("currency").is_some(), "{} has money without currency", def.name);
+            assert!(
+                !money || def.column_index("currency").is_some(),
+                "{} has money without currency",
+                def.name
+            );
             let mut names: Vec<_> = def.columns.iter().map(|c| c.name).collect();
             names.sort_unstable();
             names.dedup();
-            assert_eq!(names.len(), def.columns.len(), "{} has duplicate columns", def.name);
+            assert_eq!(
+                names.len(),
+                def.columns.len(),
+                "{} has duplicate columns",
+                def.name
+            );
         }
     }
 }

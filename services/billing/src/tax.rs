@@ -100,6 +100,9 @@ mod tests {
         // 600,000 × 35% − 65,500.
         assert_eq!(business_income_tax_estimate(t, d("600000")), d("144500"));
         assert_eq!(business_income_tax_estimate(t, d("-5")), Decimal::ZERO);
-        assert_eq!(business_income_bracket(t, d("100000")).unwrap().rate_pct, d("20"));
+        assert_eq!(
+            business_income_bracket(t, d("100000")).unwrap().rate_pct,
+            d("20")
+        );
     }
 }

@@ -8,11 +8,13 @@
 
 use crate::pricing::{charge, model_name};
 use crate::reject;
-use gigstream_core::event::{Settlement, SubscriptionChanged, SubscriptionStatus, UsageEvent, UsageRecord, UsageRecorded};
+use chrono::{Duration, NaiveDate};
+use gigstream_core::event::{
+    Settlement, SubscriptionChanged, SubscriptionStatus, UsageEvent, UsageRecord, UsageRecorded,
+};
 use gigstream_core::refdata::{period_start, Aggregation, Plan};
 use gigstream_core::time::{date_of, next_month_start};
 use gigstream_core::{Decimal, RefData, Rejection};
-use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -28,8 +30,9 @@ pub(crate) struct Usage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Subscription {
     pub tenant_id: String,
-    pub client_id: String,
     pub service_id: String,
+    /// The currency of its first plan; every later plan must bill in it.
+    pub currency: String,
     pub plan_id: String,
     pub status: SubscriptionStatus,
     pub revenue_share_pct: Decimal,
@@ -89,7 +92,12 @@ pub fn transition_allowed(from: Option<SubscriptionStatus>, to: SubscriptionStat
     )
 }
 
-fn plan<'a>(rd: &'a RefData, plan_id: &str, sub_id: &str, event_id: &str) -> Result<&'a Plan, Rejection> {
+fn plan<'a>(
+    rd: &'a RefData,
+    plan_id: &str,
+    sub_id: &str,
+    event_id: &str,
+) -> Result<&'a Plan, Rejection> {
     rd.plan(plan_id).ok_or_else(|| {
         reject("unknown_plan", format!("subscription {sub_id} (event {event_id}) uses plan '{plan_id}' missing from reference data"))
     })
@@ -104,7 +112,12 @@ impl Usage {
         }
     }
 
-    fn changed(&mut self, rd: &RefData, rec: &UsageRecord, e: &SubscriptionChanged) -> Result<(), Rejection> {
+    fn changed(
+        &mut self,
+        rd: &RefData,
+        rec: &UsageRecord,
+        e: &SubscriptionChanged,
+    ) -> Result<(), Rejection> {
         let id = &rec.subscription_id;
         let current = self.subscriptions.get(id);
         let from = current.map(|s| s.status);
@@ -112,12 +125,18 @@ impl Usage {
             let from = from.map_or("nothing (unknown subscription)", |s| s.as_str());
             return Err(reject(
                 "invalid_transition",
-                format!("subscription {id} cannot go from {from} to {} (event {})", e.status, rec.event_id),
+                format!(
+                    "subscription {id} cannot go from {from} to {} (event {})",
+                    e.status, rec.event_id
+                ),
             ));
         }
         let new_plan = plan(rd, &e.plan_id, id, &rec.event_id)?;
         if let Some(s) = current {
-            for (field, old, new) in [("tenant_id", &s.tenant_id, &e.tenant_id), ("service_id", &s.service_id, &e.service_id)] {
+            for (field, old, new) in [
+                ("tenant_id", &s.tenant_id, &e.tenant_id),
+                ("service_id", &s.service_id, &e.service_id),
+            ] {
                 if old != new {
                     return Err(reject(
                         "subscription_mismatch",
@@ -125,20 +144,18 @@ impl Usage {
                     ));
                 }
             }
-            let old_plan = plan(rd, &s.plan_id, id, &rec.event_id)?;
-            if old_plan.currency != new_plan.currency {
+            if s.currency != new_plan.currency {
                 return Err(reject(
                     "plan_currency_mismatch",
                     format!(
                         "subscription {id} is billed in {} (plan {}); event {} moves it to plan {} in {}",
-                        old_plan.currency, s.plan_id, rec.event_id, e.plan_id, new_plan.currency
+                        s.currency, s.plan_id, rec.event_id, e.plan_id, new_plan.currency
                     ),
                 ));
             }
         }
         match self.subscriptions.get_mut(id) {
             Some(s) => {
-                s.client_id.clone_from(&e.client_id);
                 s.plan_id.clone_from(&e.plan_id);
                 s.status = e.status;
                 s.revenue_share_pct = e.revenue_share_pct;
@@ -147,8 +164,8 @@ impl Usage {
             None => {
                 let s = Subscription {
                     tenant_id: e.tenant_id.clone(),
-                    client_id: e.client_id.clone(),
                     service_id: e.service_id.clone(),
+                    currency: new_plan.currency.clone(),
                     plan_id: e.plan_id.clone(),
                     status: e.status,
                     revenue_share_pct: e.revenue_share_pct,
@@ -161,22 +178,48 @@ impl Usage {
         Ok(())
     }
 
-    fn recorded(&mut self, rd: &RefData, rec: &UsageRecord, e: &UsageRecorded) -> Result<(), Rejection> {
+    fn recorded(
+        &mut self,
+        rd: &RefData,
+        rec: &UsageRecord,
+        e: &UsageRecorded,
+    ) -> Result<(), Rejection> {
         let id = &rec.subscription_id;
         let Some(sub) = self.subscriptions.get_mut(id) else {
-            return Err(reject("unknown_subscription", format!("usage (event {}) on subscription {id} which was never created", rec.event_id)));
+            return Err(reject(
+                "unknown_subscription",
+                format!(
+                    "usage (event {}) on subscription {id} which was never created",
+                    rec.event_id
+                ),
+            ));
         };
         if sub.status == SubscriptionStatus::Cancelled {
-            return Err(reject("subscription_cancelled", format!("usage (event {}) on subscription {id} which is cancelled", rec.event_id)));
+            return Err(reject(
+                "subscription_cancelled",
+                format!(
+                    "usage (event {}) on subscription {id} which is cancelled",
+                    rec.event_id
+                ),
+            ));
         }
         if sub.tenant_id != e.tenant_id {
             return Err(reject(
                 "subscription_mismatch",
-                format!("usage (event {}) names tenant {} but subscription {id} belongs to {}", rec.event_id, e.tenant_id, sub.tenant_id),
+                format!(
+                    "usage (event {}) names tenant {} but subscription {id} belongs to {}",
+                    rec.event_id, e.tenant_id, sub.tenant_id
+                ),
             ));
         }
         if e.quantity > Decimal::from(MAX_QUANTITY) {
-            return Err(reject("amount_out_of_range", format!("quantity {} in event {} exceeds {MAX_QUANTITY}", e.quantity, rec.event_id)));
+            return Err(reject(
+                "amount_out_of_range",
+                format!(
+                    "quantity {} in event {} exceeds {MAX_QUANTITY}",
+                    e.quantity, rec.event_id
+                ),
+            ));
         }
         let plan = plan(rd, &sub.plan_id, id, &rec.event_id)?;
         let Some(meter) = plan.meter(&e.meter) else {
@@ -198,18 +241,29 @@ impl Usage {
             (Some(u), Aggregation::Max) => (u.records + 1, u.quantity.max(e.quantity)),
         };
         let price = charge(&meter.pricing, quantity).map_err(|err| {
-            reject("pricing_error", format!("usage (event {}) of {} on plan {}: {err}", rec.event_id, e.meter, plan.id))
+            reject(
+                "pricing_error",
+                format!(
+                    "usage (event {}) of {} on plan {}: {err}",
+                    rec.event_id, e.meter, plan.id
+                ),
+            )
         })?;
         // All checks passed: commit.
         let (settlement, share_pct) = (sub.settlement, sub.revenue_share_pct);
-        let period = sub.periods.entry(settlement).or_default().entry(start).or_insert_with(|| Period {
-            end: period_end(settlement, start),
-            currency: plan.currency.clone(),
-            plan_id: plan.id.clone(),
-            revenue_share_pct: share_pct,
-            payout_threshold: plan.payout_threshold,
-            meters: BTreeMap::new(),
-        });
+        let period = sub
+            .periods
+            .entry(settlement)
+            .or_default()
+            .entry(start)
+            .or_insert_with(|| Period {
+                end: period_end(settlement, start),
+                currency: plan.currency.clone(),
+                plan_id: plan.id.clone(),
+                revenue_share_pct: share_pct,
+                payout_threshold: plan.payout_threshold,
+                meters: BTreeMap::new(),
+            });
         period.plan_id.clone_from(&plan.id);
         period.revenue_share_pct = share_pct;
         period.payout_threshold = plan.payout_threshold;
@@ -246,16 +300,31 @@ mod tests {
         assert!(transition_allowed(Some(GracePeriod), Active));
         assert!(transition_allowed(Some(GracePeriod), Cancelled));
         for to in SubscriptionStatus::ALL {
-            assert!(!transition_allowed(Some(Cancelled), *to), "cancelled is final ({to})");
+            assert!(
+                !transition_allowed(Some(Cancelled), *to),
+                "cancelled is final ({to})"
+            );
         }
     }
 
     #[test]
     fn period_ends() {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        assert_eq!(period_end(Settlement::Daily, d("2026-02-28")), d("2026-02-28"));
-        assert_eq!(period_end(Settlement::Weekly, d("2026-02-23")), d("2026-03-01"));
-        assert_eq!(period_end(Settlement::Monthly, d("2026-02-01")), d("2026-02-28"));
-        assert_eq!(period_end(Settlement::Monthly, d("2026-12-01")), d("2026-12-31"));
+        assert_eq!(
+            period_end(Settlement::Daily, d("2026-02-28")),
+            d("2026-02-28")
+        );
+        assert_eq!(
+            period_end(Settlement::Weekly, d("2026-02-23")),
+            d("2026-03-01")
+        );
+        assert_eq!(
+            period_end(Settlement::Monthly, d("2026-02-01")),
+            d("2026-02-28")
+        );
+        assert_eq!(
+            period_end(Settlement::Monthly, d("2026-12-01")),
+            d("2026-12-31")
+        );
     }
 }
