@@ -14,6 +14,7 @@
 //! the minute's sparse sketch, with no allocation except when a minute or bucket is first used.
 
 pub mod burn;
+mod fxhash;
 pub mod incidents;
 pub mod minute;
 pub mod monthly;
@@ -24,6 +25,7 @@ pub mod violations;
 #[cfg(test)]
 mod tests;
 
+use fxhash::FxBuildHasher;
 use gigstream_core::availability::Availability;
 use gigstream_core::event::{Event, TelemetryEvent, Topic};
 use gigstream_core::{Projection, RefData, Rejection, TableData, TableDef};
@@ -36,7 +38,7 @@ use std::collections::{BTreeSet, HashMap};
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Sla {
     /// Request minutes by service id.
-    requests: HashMap<String, MinuteSeries>,
+    requests: HashMap<String, MinuteSeries, FxBuildHasher>,
     probes: Availability,
     incidents: Incidents,
 }
