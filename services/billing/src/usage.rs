@@ -1,10 +1,12 @@
 //! The `usage` topic: subscriptions, their state machine, and metered usage aggregated per
 //! settlement period and meter.
 //!
-//! A subscription's events arrive in log order, so its state machine and its periods are exact.
-//! Usage goes into the period of the subscription's settlement *at the time of the usage*, by
-//! the UTC date of the event time. Each (period, plan, meter) keeps its aggregated quantity and
-//! the exact charge of that total, re-priced whenever the total changes.
+//! A subscription's events arrive in log order, so its state machine (checked in log order) and
+//! its periods are exact. Every change is also kept by event time, so a usage record is judged
+//! by the terms in force *at the time of the usage*: a late record of usage from before a
+//! cancellation still counts, and it goes into the period of the settlement of its time (UTC
+//! date of the event time). Each (period, plan, meter) keeps its aggregated quantity and the
+//! exact charge of that total, re-priced whenever the total changes.
 
 use crate::pricing::{charge, model_name};
 use crate::reject;
@@ -13,7 +15,7 @@ use gigstream_core::event::{
     Settlement, SubscriptionChanged, SubscriptionStatus, UsageEvent, UsageRecord, UsageRecorded,
 };
 use gigstream_core::refdata::{period_start, Aggregation, Plan};
-use gigstream_core::time::{date_of, next_month_start};
+use gigstream_core::time::{date_of, fmt_ts, next_month_start};
 use gigstream_core::{Decimal, RefData, Rejection};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -33,13 +35,32 @@ pub(crate) struct Subscription {
     pub service_id: String,
     /// The currency of its first plan; every later plan must bill in it.
     pub currency: String,
-    pub plan_id: String,
+    /// The newest status and plan in log order: what the next change transitions from.
     pub status: SubscriptionStatus,
-    pub revenue_share_pct: Decimal,
-    pub settlement: Settlement,
+    pub plan_id: String,
+    /// Every change by event time (ties in log order).
+    pub history: Vec<Terms>,
     /// Periods by settlement and first day. The settlement is part of the key because it may
     /// change mid-period, and a daily and a weekly period can start on the same Monday.
     pub periods: BTreeMap<Settlement, BTreeMap<NaiveDate, Period>>,
+}
+
+/// What a SubscriptionChanged puts in force from its event time on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Terms {
+    pub from: i64,
+    pub status: SubscriptionStatus,
+    pub plan_id: String,
+    pub revenue_share_pct: Decimal,
+    pub settlement: Settlement,
+}
+
+impl Subscription {
+    /// The terms in force at `t`; `None` before the subscription was created.
+    fn terms_at(&self, t: i64) -> Option<&Terms> {
+        let n = self.history.partition_point(|h| h.from <= t);
+        n.checked_sub(1).map(|i| &self.history[i])
+    }
 }
 
 /// One settlement period of a subscription.
@@ -48,6 +69,8 @@ pub(crate) struct Period {
     /// Last day, inclusive.
     pub end: NaiveDate,
     pub currency: String,
+    /// Event time of the period's newest usage record.
+    pub newest_usage_at: i64,
     /// The plan, share and threshold in force at the period's newest usage.
     pub plan_id: String,
     pub revenue_share_pct: Decimal,
@@ -154,27 +177,29 @@ impl Usage {
                 ));
             }
         }
-        match self.subscriptions.get_mut(id) {
-            Some(s) => {
-                s.plan_id.clone_from(&e.plan_id);
-                s.status = e.status;
-                s.revenue_share_pct = e.revenue_share_pct;
-                s.settlement = e.settlement;
-            }
-            None => {
-                let s = Subscription {
-                    tenant_id: e.tenant_id.clone(),
-                    service_id: e.service_id.clone(),
-                    currency: new_plan.currency.clone(),
-                    plan_id: e.plan_id.clone(),
-                    status: e.status,
-                    revenue_share_pct: e.revenue_share_pct,
-                    settlement: e.settlement,
-                    periods: BTreeMap::new(),
-                };
-                self.subscriptions.insert(id.clone(), s);
-            }
-        }
+        let terms = Terms {
+            from: rec.occurred_at,
+            status: e.status,
+            plan_id: e.plan_id.clone(),
+            revenue_share_pct: e.revenue_share_pct,
+            settlement: e.settlement,
+        };
+        let s = self
+            .subscriptions
+            .entry(id.clone())
+            .or_insert_with(|| Subscription {
+                tenant_id: e.tenant_id.clone(),
+                service_id: e.service_id.clone(),
+                currency: new_plan.currency.clone(),
+                status: e.status,
+                plan_id: e.plan_id.clone(),
+                history: Vec::new(),
+                periods: BTreeMap::new(),
+            });
+        s.status = e.status;
+        s.plan_id.clone_from(&e.plan_id);
+        let at = s.history.partition_point(|h| h.from <= rec.occurred_at);
+        s.history.insert(at, terms);
         Ok(())
     }
 
@@ -194,12 +219,24 @@ impl Usage {
                 ),
             ));
         };
-        if sub.status == SubscriptionStatus::Cancelled {
+        let Some(terms) = sub.terms_at(rec.occurred_at) else {
+            return Err(reject(
+                "usage_before_subscription",
+                format!(
+                    "usage (event {}) at {} precedes the creation of subscription {id}",
+                    rec.event_id,
+                    fmt_ts(rec.occurred_at)
+                ),
+            ));
+        };
+        if terms.status == SubscriptionStatus::Cancelled {
             return Err(reject(
                 "subscription_cancelled",
                 format!(
-                    "usage (event {}) on subscription {id} which is cancelled",
-                    rec.event_id
+                    "usage (event {}) at {} on subscription {id}, cancelled since {}",
+                    rec.event_id,
+                    fmt_ts(rec.occurred_at),
+                    fmt_ts(terms.from)
                 ),
             ));
         }
@@ -221,17 +258,18 @@ impl Usage {
                 ),
             ));
         }
-        let plan = plan(rd, &sub.plan_id, id, &rec.event_id)?;
+        let plan = plan(rd, &terms.plan_id, id, &rec.event_id)?;
         let Some(meter) = plan.meter(&e.meter) else {
             return Err(reject(
                 "unknown_meter",
                 format!("usage (event {}) of meter '{}' on subscription {id}: plan {} has no such meter", rec.event_id, e.meter, plan.id),
             ));
         };
-        let start = period_start(sub.settlement, date_of(rec.occurred_at));
+        let (settlement, share_pct) = (terms.settlement, terms.revenue_share_pct);
+        let start = period_start(settlement, date_of(rec.occurred_at));
         let existing = sub
             .periods
-            .get(&sub.settlement)
+            .get(&settlement)
             .and_then(|p| p.get(&start))
             .and_then(|p| p.meters.get(&plan.id))
             .and_then(|m| m.get(&e.meter));
@@ -250,7 +288,6 @@ impl Usage {
             )
         })?;
         // All checks passed: commit.
-        let (settlement, share_pct) = (sub.settlement, sub.revenue_share_pct);
         let period = sub
             .periods
             .entry(settlement)
@@ -259,14 +296,18 @@ impl Usage {
             .or_insert_with(|| Period {
                 end: period_end(settlement, start),
                 currency: plan.currency.clone(),
+                newest_usage_at: rec.occurred_at,
                 plan_id: plan.id.clone(),
                 revenue_share_pct: share_pct,
                 payout_threshold: plan.payout_threshold,
                 meters: BTreeMap::new(),
             });
-        period.plan_id.clone_from(&plan.id);
-        period.revenue_share_pct = share_pct;
-        period.payout_threshold = plan.payout_threshold;
+        if rec.occurred_at >= period.newest_usage_at {
+            period.newest_usage_at = rec.occurred_at;
+            period.plan_id.clone_from(&plan.id);
+            period.revenue_share_pct = share_pct;
+            period.payout_threshold = plan.payout_threshold;
+        }
         period.meters.entry(plan.id.clone()).or_default().insert(
             e.meter.clone(),
             MeterUsage {

@@ -1,6 +1,7 @@
 //! Tests of the whole projection on small hand-built event sequences. Expected rows are worked
 //! out by hand in each test, never by calling the code under test.
 
+mod order_rules;
 mod orders;
 mod replay;
 mod usage;

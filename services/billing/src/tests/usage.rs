@@ -523,6 +523,8 @@ fn a_settlement_change_mid_week_keeps_periods_apart() {
         ),
         used("u-4", "2026-03-03T10:00:00Z", "s1", "compute_hours", "20"),
         used("u-5", "2026-03-05T10:00:00Z", "s1", "compute_hours", "5"),
+        // Late: from Monday, when the subscription was still daily.
+        used("u-6", "2026-03-02T20:00:00Z", "s1", "compute_hours", "1"),
     ];
     let t = tables(&run(&events));
     let got = rows(
@@ -538,13 +540,13 @@ fn a_settlement_change_mid_week_keeps_periods_apart() {
     assert_eq!(
         got,
         vec![
-            // 10 × 0.12 = 1.20, 70% = 0.84.
+            // 10 + 1 (late) = 11 × 0.12 = 1.32, 70% = 0.924 → 0.92.
             vec![
                 date("2026-03-02"),
                 date("2026-03-02"),
                 s("daily"),
-                m("1.20"),
-                m("0.84")
+                m("1.32"),
+                m("0.92")
             ],
             // 25 × 0.12 = 3.00, 60% = 1.80.
             vec![
@@ -733,7 +735,25 @@ fn usage_rule_failures_are_rejected_and_change_nothing() {
         ),
         "invalid_transition",
     );
-    // The cancelled subscription's past periods are still billed.
+    // Usage from before the subscription existed.
+    let r = assert_rejected(
+        &mut b,
+        &used("x-10", "2026-03-01T23:00:00Z", "s1", "api_calls", "1"),
+        "usage_before_subscription",
+    );
+    assert!(r.detail.contains("s1"), "{r}");
+    // The cancelled subscription's past periods are still billed, and a late record of usage
+    // from before the cancellation still counts: compute_hours 2 × 0.12 on 2026-03-20.
+    b.apply(
+        &rd,
+        &used("u-22", "2026-03-20T12:00:00Z", "s1", "compute_hours", "2"),
+    )
+    .unwrap();
     let t = tables(&b);
-    assert_eq!(table(&t, "billing_revenue_share").rows.len(), 5);
+    let got = rows(
+        table(&t, "billing_revenue_share"),
+        &["subscription_id", "period_start", "revenue"],
+    );
+    assert_eq!(got.len(), 6);
+    assert_eq!(got[2], vec![s("s1"), date("2026-03-20"), m("0.24")]);
 }
