@@ -240,7 +240,10 @@ impl Orders {
                 ),
             ));
         }
-        let deal = &self.deals[&rec.deal_id];
+        let deal = self
+            .deals
+            .get(&rec.deal_id)
+            .expect("invariant: contract_of found the deal");
         if !deal.invoices.contains_key(&e.invoice_id) {
             return Err(reject(
                 "unknown_invoice",
