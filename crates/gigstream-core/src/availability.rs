@@ -60,7 +60,10 @@ impl Availability {
 
     /// Minute start (ms) → counts for one service, in time order.
     pub fn minutes(&self, service_id: &str) -> impl Iterator<Item = (i64, ProbeMinute)> + '_ {
-        self.minutes.get(service_id).into_iter().flat_map(|m| m.iter().map(|(k, v)| (*k, *v)))
+        self.minutes
+            .get(service_id)
+            .into_iter()
+            .flat_map(|m| m.iter().map(|(k, v)| (*k, *v)))
     }
 
     /// Uptime of every month in which the service has at least one probe, in month order.
@@ -89,13 +92,16 @@ impl Availability {
     /// Uptime of one month (100% when the service had no probe at all that month).
     pub fn month(&self, service_id: &str, month: NaiveDate) -> MonthUptime {
         let month = month_start(month);
-        self.monthly(service_id).into_iter().find(|m| m.month == month).unwrap_or(MonthUptime {
-            month,
-            minutes_in_month: minutes_in_month(month),
-            probed_minutes: 0,
-            unavailable_minutes: 0,
-            uptime_pct: 100.0,
-        })
+        self.monthly(service_id)
+            .into_iter()
+            .find(|m| m.month == month)
+            .unwrap_or(MonthUptime {
+                month,
+                minutes_in_month: minutes_in_month(month),
+                probed_minutes: 0,
+                unavailable_minutes: 0,
+                uptime_pct: 100.0,
+            })
     }
 }
 

@@ -87,7 +87,10 @@ pub mod serde_decimal {
                 fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
                     Ok(None)
                 }
-                fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                fn visit_some<D2: Deserializer<'de>>(
+                    self,
+                    d: D2,
+                ) -> Result<Self::Value, D2::Error> {
                     d.deserialize_any(DecimalVisitor).map(Some)
                 }
             }

@@ -30,7 +30,10 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(code: &'static str, detail: impl Into<String>) -> Rejection {
-        Rejection { code, detail: detail.into() }
+        Rejection {
+            code,
+            detail: detail.into(),
+        }
     }
 }
 

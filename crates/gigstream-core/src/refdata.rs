@@ -262,7 +262,10 @@ pub enum Pricing {
     /// The tier the total falls in prices every unit.
     Volume { tiers: Vec<PriceTier> },
     /// ceil(quantity / package_size) × package_price.
-    Package { package_size: Decimal, package_price: Decimal },
+    Package {
+        package_size: Decimal,
+        package_price: Decimal,
+    },
     /// pct% of the quantity (the quantity is an amount of money, such as GMV).
     Percentage { pct: Decimal },
 }
@@ -320,15 +323,25 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
         "h" => 3_600_000,
         "d" => 86_400_000,
         "w" => 7 * 86_400_000,
-        _ => return Err(format!("duration '{s}' has unknown unit '{unit}' (ms, s, m, h, d, w)")),
+        _ => {
+            return Err(format!(
+                "duration '{s}' has unknown unit '{unit}' (ms, s, m, h, d, w)"
+            ))
+        }
     };
     Ok(n * mult)
 }
 
 /// The file names that make up reference data, and the defaults built from the repo's files.
 const FILES: [(&str, &str); 5] = [
-    ("currencies.toml", include_str!("../../../reference/currencies.toml")),
-    ("platforms.toml", include_str!("../../../reference/platforms.toml")),
+    (
+        "currencies.toml",
+        include_str!("../../../reference/currencies.toml"),
+    ),
+    (
+        "platforms.toml",
+        include_str!("../../../reference/platforms.toml"),
+    ),
     ("tax.toml", include_str!("../../../reference/tax.toml")),
     ("sla.toml", include_str!("../../../reference/sla.toml")),
     ("plans.toml", include_str!("../../../reference/plans.toml")),
@@ -337,7 +350,10 @@ const FILES: [(&str, &str); 5] = [
 #[derive(Debug, thiserror::Error)]
 pub enum RefDataError {
     #[error("cannot read reference file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("reference file {file} is invalid: {message}")]
     Invalid { file: String, message: String },
 }
@@ -370,14 +386,24 @@ impl RefData {
         let mut texts = BTreeMap::new();
         for (name, builtin) in FILES {
             let text = match dir.map(|d| d.join(name)) {
-                Some(path) if path.exists() => std::fs::read_to_string(&path)
-                    .map_err(|source| RefDataError::Read { path: path.display().to_string(), source })?,
+                Some(path) if path.exists() => {
+                    std::fs::read_to_string(&path).map_err(|source| RefDataError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    })?
+                }
                 _ => builtin.to_string(),
             };
             texts.insert(name, text);
         }
-        fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, RefDataError> {
-            toml::from_str(text).map_err(|e| RefDataError::Invalid { file: name.to_string(), message: e.to_string() })
+        fn parse<T: serde::de::DeserializeOwned>(
+            name: &str,
+            text: &str,
+        ) -> Result<T, RefDataError> {
+            toml::from_str(text).map_err(|e| RefDataError::Invalid {
+                file: name.to_string(),
+                message: e.to_string(),
+            })
         }
         let currencies: CurrenciesFile = parse("currencies.toml", &texts["currencies.toml"])?;
         let platforms: PlatformsFile = parse("platforms.toml", &texts["platforms.toml"])?;
@@ -397,13 +423,22 @@ impl RefData {
     }
 
     fn check(&self) -> Result<(), RefDataError> {
-        let bad = |file: &str, message: String| RefDataError::Invalid { file: file.to_string(), message };
+        let bad = |file: &str, message: String| RefDataError::Invalid {
+            file: file.to_string(),
+            message,
+        };
         for p in &self.platforms {
             if p.fee.is_empty() {
-                return Err(bad("platforms.toml", format!("platform '{}' has no fee entry", p.id)));
+                return Err(bad(
+                    "platforms.toml",
+                    format!("platform '{}' has no fee entry", p.id),
+                ));
             }
             if p.fee.windows(2).any(|w| w[0].from >= w[1].from) {
-                return Err(bad("platforms.toml", format!("platform '{}' fee dates are not increasing", p.id)));
+                return Err(bad(
+                    "platforms.toml",
+                    format!("platform '{}' fee dates are not increasing", p.id),
+                ));
             }
             SettlementCycle::parse(&p.settlement).map_err(|e| bad("platforms.toml", e))?;
             if let Some(h) = &p.settlement_hourly {
@@ -412,10 +447,19 @@ impl RefData {
         }
         for plan in &self.plans {
             if !self.currency_known(&plan.currency) {
-                return Err(bad("plans.toml", format!("plan '{}' uses unknown currency '{}'", plan.id, plan.currency)));
+                return Err(bad(
+                    "plans.toml",
+                    format!(
+                        "plan '{}' uses unknown currency '{}'",
+                        plan.id, plan.currency
+                    ),
+                ));
             }
         }
-        self.sla.violation.window_ms().map_err(|e| bad("sla.toml", e))?;
+        self.sla
+            .violation
+            .window_ms()
+            .map_err(|e| bad("sla.toml", e))?;
         for a in &self.sla.burn_alerts {
             parse_duration_ms(&a.long_window).map_err(|e| bad("sla.toml", e))?;
             parse_duration_ms(&a.short_window).map_err(|e| bad("sla.toml", e))?;
@@ -440,7 +484,12 @@ impl RefData {
     /// The platform's fee percent on `date` (the last schedule entry starting on or before it).
     pub fn fee_pct(&self, platform: &str, date: NaiveDate) -> Option<Decimal> {
         let p = self.platform(platform)?;
-        p.fee.iter().rev().find(|f| f.from <= date).or(p.fee.first()).map(|f| f.pct)
+        p.fee
+            .iter()
+            .rev()
+            .find(|f| f.from <= date)
+            .or(p.fee.first())
+            .map(|f| f.pct)
     }
 
     /// The settlement cycle for a contract: its own if it names one, else the platform's default
@@ -454,7 +503,9 @@ impl RefData {
         if let Some(c) = contract_cycle.filter(|c| !c.trim().is_empty()) {
             return SettlementCycle::parse(c);
         }
-        let p = self.platform(platform).ok_or_else(|| format!("unknown platform '{platform}'"))?;
+        let p = self
+            .platform(platform)
+            .ok_or_else(|| format!("unknown platform '{platform}'"))?;
         let text = match (pricing, &p.settlement_hourly) {
             (PricingModel::Hourly, Some(h)) => h,
             _ => &p.settlement,
@@ -483,20 +534,52 @@ mod tests {
         assert!(rd.platform("upwork").is_some());
         assert_eq!(rd.pipeline.allowed_lateness_ms(), 35 * 86_400_000);
         // TOML floats must arrive as the exact decimals written in the file.
-        let Pricing::Graduated { tiers } = &rd.plan("api-growth").unwrap().meter("api_calls").unwrap().pricing else {
+        let Pricing::Graduated { tiers } = &rd
+            .plan("api-growth")
+            .unwrap()
+            .meter("api_calls")
+            .unwrap()
+            .pricing
+        else {
             panic!("api-growth api_calls is graduated")
         };
         assert_eq!(tiers[1].unit_price.to_string(), "0.0008");
-        assert_eq!(rd.fee_pct("upwork", NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()).unwrap(), Decimal::from(10));
-        assert_eq!(rd.fee_pct("upwork", NaiveDate::from_ymd_opt(2022, 1, 1).unwrap()).unwrap(), Decimal::from(20));
+        assert_eq!(
+            rd.fee_pct("upwork", NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
+                .unwrap(),
+            Decimal::from(10)
+        );
+        assert_eq!(
+            rd.fee_pct("upwork", NaiveDate::from_ymd_opt(2022, 1, 1).unwrap())
+                .unwrap(),
+            Decimal::from(20)
+        );
     }
 
     #[test]
     fn settlement_cycles() {
         let t = NaiveDate::from_ymd_opt(2026, 1, 30).unwrap();
-        assert_eq!(SettlementCycle::parse("T+1").unwrap().due_date(t).to_string(), "2026-01-31");
-        assert_eq!(SettlementCycle::parse("T+7").unwrap().due_date(t).to_string(), "2026-02-06");
-        assert_eq!(SettlementCycle::parse("monthly").unwrap().due_date(t).to_string(), "2026-02-01");
+        assert_eq!(
+            SettlementCycle::parse("T+1")
+                .unwrap()
+                .due_date(t)
+                .to_string(),
+            "2026-01-31"
+        );
+        assert_eq!(
+            SettlementCycle::parse("T+7")
+                .unwrap()
+                .due_date(t)
+                .to_string(),
+            "2026-02-06"
+        );
+        assert_eq!(
+            SettlementCycle::parse("monthly")
+                .unwrap()
+                .due_date(t)
+                .to_string(),
+            "2026-02-01"
+        );
         assert!(SettlementCycle::parse("soon").is_err());
     }
 
@@ -511,7 +594,11 @@ mod tests {
     fn unknown_keys_are_rejected_with_their_name() {
         let dir = std::env::temp_dir().join(format!("gs-refdata-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("currencies.toml"), "[[currency]]\ncode = \"CNY\"\nminor_units = 2\ncolour = 1\n").unwrap();
+        std::fs::write(
+            dir.join("currencies.toml"),
+            "[[currency]]\ncode = \"CNY\"\nminor_units = 2\ncolour = 1\n",
+        )
+        .unwrap();
         let err = RefData::load(Some(&dir)).unwrap_err().to_string();
         assert!(err.contains("colour"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();

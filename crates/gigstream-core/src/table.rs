@@ -46,12 +46,22 @@ pub struct ColumnDef {
 
 /// A non-null column.
 pub const fn col(name: &'static str, ty: ColumnType, doc: &'static str) -> ColumnDef {
-    ColumnDef { name, ty, nullable: false, doc }
+    ColumnDef {
+        name,
+        ty,
+        nullable: false,
+        doc,
+    }
 }
 
 /// A nullable column.
 pub const fn col_null(name: &'static str, ty: ColumnType, doc: &'static str) -> ColumnDef {
-    ColumnDef { name, ty, nullable: true, doc }
+    ColumnDef {
+        name,
+        ty,
+        nullable: true,
+        doc,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,15 +189,25 @@ pub struct TableData {
 
 impl TableData {
     pub fn new(def: &'static TableDef) -> TableData {
-        TableData { def, rows: Vec::new() }
+        TableData {
+            def,
+            rows: Vec::new(),
+        }
     }
 
     /// Adds a row; panics in debug builds when it does not match the definition, which is a bug
     /// in the projection, not bad input.
     pub fn push(&mut self, row: Vec<Value>) {
-        debug_assert_eq!(row.len(), self.def.columns.len(), "row width for table {}", self.def.name);
+        debug_assert_eq!(
+            row.len(),
+            self.def.columns.len(),
+            "row width for table {}",
+            self.def.name
+        );
         debug_assert!(
-            row.iter().zip(self.def.columns).all(|(v, c)| v.fits(c.ty, c.nullable)),
+            row.iter()
+                .zip(self.def.columns)
+                .all(|(v, c)| v.fits(c.ty, c.nullable)),
             "row types for table {}: {:?}",
             self.def.name,
             row
@@ -199,11 +219,19 @@ impl TableData {
     pub fn check(&self) -> Result<(), String> {
         for (i, row) in self.rows.iter().enumerate() {
             if row.len() != self.def.columns.len() {
-                return Err(format!("{} row {i}: {} values for {} columns", self.def.name, row.len(), self.def.columns.len()));
+                return Err(format!(
+                    "{} row {i}: {} values for {} columns",
+                    self.def.name,
+                    row.len(),
+                    self.def.columns.len()
+                ));
             }
             for (v, c) in row.iter().zip(self.def.columns) {
                 if !v.fits(c.ty, c.nullable) {
-                    return Err(format!("{} row {i}: column {} ({:?}) holds {v:?}", self.def.name, c.name, c.ty));
+                    return Err(format!(
+                        "{} row {i}: column {} ({:?}) holds {v:?}",
+                        self.def.name, c.name, c.ty
+                    ));
                 }
             }
         }

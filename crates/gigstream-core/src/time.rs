@@ -31,7 +31,8 @@ pub fn days_since_epoch(d: NaiveDate) -> i32 {
 
 /// The date `days` after 1970-01-01.
 pub fn date_from_days(days: i32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch is a valid date") + Duration::days(days as i64)
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch is a valid date")
+        + Duration::days(days as i64)
 }
 
 /// Milliseconds at 00:00 UTC of `d`.
@@ -46,7 +47,11 @@ pub fn month_start(d: NaiveDate) -> NaiveDate {
 
 /// First day of the month after the one containing `d`.
 pub fn next_month_start(d: NaiveDate) -> NaiveDate {
-    let (y, m) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
+    let (y, m) = if d.month() == 12 {
+        (d.year() + 1, 1)
+    } else {
+        (d.year(), d.month() + 1)
+    };
     NaiveDate::from_ymd_opt(y, m, 1).expect("day 1 exists in every month")
 }
 
@@ -157,7 +162,10 @@ mod tests {
         assert_eq!(next_month_start(d).to_string(), "2026-03-01");
         assert_eq!(minutes_in_month(d), 28 * 1440);
         assert_eq!(date_from_days(days_since_epoch(d)), d);
-        assert_eq!(next_month_start(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()).to_string(), "2027-01-01");
+        assert_eq!(
+            next_month_start(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()).to_string(),
+            "2027-01-01"
+        );
         assert_eq!(minute_floor(-1), -60_000);
     }
 }

@@ -25,7 +25,10 @@ impl fmt::Display for Invalid {
 impl std::error::Error for Invalid {}
 
 fn invalid(code: &'static str, detail: impl Into<String>) -> Invalid {
-    Invalid { code, detail: detail.into() }
+    Invalid {
+        code,
+        detail: detail.into(),
+    }
 }
 
 fn nonempty(field: &str, v: &str) -> Result<(), Invalid> {
@@ -44,14 +47,20 @@ fn non_negative(field: &str, v: Decimal) -> Result<(), Invalid> {
 
 fn currency(rd: &RefData, v: &str) -> Result<(), Invalid> {
     if !rd.currency_known(v) {
-        return Err(invalid("unknown_currency", format!("currency '{v}' is not in reference/currencies.toml")));
+        return Err(invalid(
+            "unknown_currency",
+            format!("currency '{v}' is not in reference/currencies.toml"),
+        ));
     }
     Ok(())
 }
 
 fn platform(rd: &RefData, v: &str) -> Result<(), Invalid> {
     if rd.platform(v).is_none() {
-        return Err(invalid("unknown_platform", format!("platform '{v}' is not in reference/platforms.toml")));
+        return Err(invalid(
+            "unknown_platform",
+            format!("platform '{v}' is not in reference/platforms.toml"),
+        ));
     }
     Ok(())
 }
@@ -73,7 +82,10 @@ pub fn validate(event: &Event, rd: &RefData, append_ts: i64) -> Result<(), Inval
         ));
     }
     if event.occurred_at() < 0 {
-        return Err(invalid("out_of_range", format!("occurred_at {} is before 1970", event.occurred_at())));
+        return Err(invalid(
+            "out_of_range",
+            format!("occurred_at {} is before 1970", event.occurred_at()),
+        ));
     }
     match event {
         Event::Order(r) => order(&r.payload, rd),
@@ -91,7 +103,13 @@ fn order(p: &OrderEvent, rd: &RefData) -> Result<(), Invalid> {
             non_negative("budget_min", e.budget_min)?;
             non_negative("budget_max", e.budget_max)?;
             if e.budget_min > e.budget_max {
-                return Err(invalid("out_of_range", format!("budget_min {} exceeds budget_max {}", e.budget_min, e.budget_max)));
+                return Err(invalid(
+                    "out_of_range",
+                    format!(
+                        "budget_min {} exceeds budget_max {}",
+                        e.budget_min, e.budget_max
+                    ),
+                ));
             }
         }
         OrderEvent::ProposalSubmitted(e) => {
@@ -112,24 +130,35 @@ fn order(p: &OrderEvent, rd: &RefData) -> Result<(), Invalid> {
                 non_negative("hourly_rate", a)?;
             }
             if e.amount.is_none() && e.hourly_rate.is_none() {
-                return Err(invalid("missing_field", "contract has neither amount nor hourly_rate"));
+                return Err(invalid(
+                    "missing_field",
+                    "contract has neither amount nor hourly_rate",
+                ));
             }
             if let Some(c) = &e.settlement_cycle {
                 if !c.trim().is_empty() {
                     SettlementCycle::parse(c).map_err(|m| invalid("out_of_range", m))?;
                 }
             }
-            if e.tax_regime == TaxRegime::CnLaborRemuneration && e.currency != rd.tax.cn_labor_remuneration.currency {
+            if e.tax_regime == TaxRegime::CnLaborRemuneration
+                && e.currency != rd.tax.cn_labor_remuneration.currency
+            {
                 return Err(invalid(
                     "out_of_range",
-                    format!("tax regime cn_labor_remuneration applies to {} payments, not {}", rd.tax.cn_labor_remuneration.currency, e.currency),
+                    format!(
+                        "tax regime cn_labor_remuneration applies to {} payments, not {}",
+                        rd.tax.cn_labor_remuneration.currency, e.currency
+                    ),
                 ));
             }
         }
         OrderEvent::WorkLogged(e) => {
             nonempty("freelancer_id", &e.freelancer_id)?;
             if e.hours <= Decimal::ZERO || e.hours > Decimal::from(24) {
-                return Err(invalid("out_of_range", format!("hours {} is not in (0, 24]", e.hours)));
+                return Err(invalid(
+                    "out_of_range",
+                    format!("hours {} is not in (0, 24]", e.hours),
+                ));
             }
         }
         OrderEvent::MilestoneDelivered(e) => {
@@ -142,7 +171,10 @@ fn order(p: &OrderEvent, rd: &RefData) -> Result<(), Invalid> {
             currency(rd, &e.currency)?;
             non_negative("gross", e.gross)?;
             if e.due_at < e.issued_at {
-                return Err(invalid("out_of_range", "invoice due_at is before issued_at"));
+                return Err(invalid(
+                    "out_of_range",
+                    "invoice due_at is before issued_at",
+                ));
             }
         }
         OrderEvent::PaymentSettled(e) => {
@@ -161,10 +193,19 @@ fn usage(p: &UsageEvent, rd: &RefData) -> Result<(), Invalid> {
             nonempty("tenant_id", &e.tenant_id)?;
             nonempty("service_id", &e.service_id)?;
             if rd.plan(&e.plan_id).is_none() {
-                return Err(invalid("unknown_plan", format!("plan '{}' is not in reference/plans.toml", e.plan_id)));
+                return Err(invalid(
+                    "unknown_plan",
+                    format!("plan '{}' is not in reference/plans.toml", e.plan_id),
+                ));
             }
             if e.revenue_share_pct < Decimal::ZERO || e.revenue_share_pct > Decimal::from(100) {
-                return Err(invalid("out_of_range", format!("revenue_share_pct {} is not in [0, 100]", e.revenue_share_pct)));
+                return Err(invalid(
+                    "out_of_range",
+                    format!(
+                        "revenue_share_pct {} is not in [0, 100]",
+                        e.revenue_share_pct
+                    ),
+                ));
             }
         }
         UsageEvent::UsageRecorded(e) => {
@@ -179,16 +220,25 @@ fn telemetry(p: &TelemetryEvent) -> Result<(), Invalid> {
     match p {
         TelemetryEvent::RequestObserved(e) => {
             if !(100..=599).contains(&e.status_code) {
-                return Err(invalid("out_of_range", format!("status_code {} is not an HTTP status", e.status_code)));
+                return Err(invalid(
+                    "out_of_range",
+                    format!("status_code {} is not an HTTP status", e.status_code),
+                ));
             }
             if e.latency_ms < 0 {
-                return Err(invalid("out_of_range", format!("latency_ms {} is negative", e.latency_ms)));
+                return Err(invalid(
+                    "out_of_range",
+                    format!("latency_ms {} is negative", e.latency_ms),
+                ));
             }
         }
         TelemetryEvent::ProbeResult(e) => {
             nonempty("probe_region", &e.probe_region)?;
             if e.latency_ms < 0 {
-                return Err(invalid("out_of_range", format!("latency_ms {} is negative", e.latency_ms)));
+                return Err(invalid(
+                    "out_of_range",
+                    format!("latency_ms {} is negative", e.latency_ms),
+                ));
             }
         }
         TelemetryEvent::IncidentOpened(e) => nonempty("incident_id", &e.incident_id)?,

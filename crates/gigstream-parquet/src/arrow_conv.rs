@@ -1,8 +1,8 @@
 //! [`TableData`] to Arrow: one Arrow type per [`ColumnType`].
 
 use arrow::array::{
-    ArrayRef, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
-    TimestampSecondBuilder, UInt32Builder, UInt64Builder, UInt8Builder,
+    ArrayRef, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, ListBuilder,
+    StringBuilder, TimestampSecondBuilder, UInt32Builder, UInt64Builder, UInt8Builder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
@@ -23,15 +23,22 @@ fn data_type(ty: ColumnType) -> DataType {
         ColumnType::Quantity => DataType::Decimal128(18, 4),
         ColumnType::Date => DataType::Date32,
         ColumnType::DateTime => DataType::Timestamp(TimeUnit::Second, Some("UTC".into())),
-        ColumnType::ArrayUInt32 => DataType::List(Arc::new(Field::new("item", DataType::UInt32, true))),
-        ColumnType::ArrayUInt64 => DataType::List(Arc::new(Field::new("item", DataType::UInt64, true))),
+        ColumnType::ArrayUInt32 => {
+            DataType::List(Arc::new(Field::new("item", DataType::UInt32, true)))
+        }
+        ColumnType::ArrayUInt64 => {
+            DataType::List(Arc::new(Field::new("item", DataType::UInt64, true)))
+        }
     }
 }
 
 /// The Arrow schema of a table.
 pub fn arrow_schema(def: &TableDef) -> SchemaRef {
     Arc::new(Schema::new(
-        def.columns.iter().map(|c| Field::new(c.name, data_type(c.ty), c.nullable)).collect::<Vec<_>>(),
+        def.columns
+            .iter()
+            .map(|c| Field::new(c.name, data_type(c.ty), c.nullable))
+            .collect::<Vec<_>>(),
     ))
 }
 
@@ -39,7 +46,9 @@ fn scaled(d: &Decimal, scale: u32) -> Result<i128, ArrowError> {
     let mut d = *d;
     if d.scale() > scale {
         // Projections round money before emitting; more digits here is a bug upstream.
-        return Err(ArrowError::InvalidArgumentError(format!("decimal {d} has more than {scale} decimals")));
+        return Err(ArrowError::InvalidArgumentError(format!(
+            "decimal {d} has more than {scale} decimals"
+        )));
     }
     d.rescale(scale);
     Ok(d.mantissa())
@@ -70,16 +79,31 @@ fn column(data: &TableData, idx: usize) -> Result<ArrayRef, ArrowError> {
         }};
     }
     Ok(match c.ty {
-        ColumnType::String => build!(StringBuilder::new(), Str, |x: &String| -> Result<String, ArrowError> { Ok(x.clone()) }),
+        ColumnType::String => build!(StringBuilder::new(), Str, |x: &String| -> Result<
+            String,
+            ArrowError,
+        > { Ok(x.clone()) }),
         ColumnType::UInt8 => build!(UInt8Builder::new(), U8, ok),
         ColumnType::UInt32 => build!(UInt32Builder::new(), U32, ok),
         ColumnType::UInt64 => build!(UInt64Builder::new(), U64, ok),
         ColumnType::Int64 => build!(Int64Builder::new(), I64, ok),
         ColumnType::Float64 => build!(Float64Builder::new(), F64, ok),
-        ColumnType::Money => build!(Decimal128Builder::new().with_precision_and_scale(18, 2)?, Dec, |d| scaled(d, 2)),
-        ColumnType::Quantity => build!(Decimal128Builder::new().with_precision_and_scale(18, 4)?, Dec, |d| scaled(d, 4)),
+        ColumnType::Money => build!(
+            Decimal128Builder::new().with_precision_and_scale(18, 2)?,
+            Dec,
+            |d| scaled(d, 2)
+        ),
+        ColumnType::Quantity => build!(
+            Decimal128Builder::new().with_precision_and_scale(18, 4)?,
+            Dec,
+            |d| scaled(d, 4)
+        ),
         ColumnType::Date => build!(Date32Builder::new(), Date, ok),
-        ColumnType::DateTime => build!(TimestampSecondBuilder::new().with_timezone("UTC"), DateTime, ok),
+        ColumnType::DateTime => build!(
+            TimestampSecondBuilder::new().with_timezone("UTC"),
+            DateTime,
+            ok
+        ),
         ColumnType::ArrayUInt32 => {
             let mut b = ListBuilder::new(UInt32Builder::new());
             for v in cells {
@@ -113,7 +137,9 @@ fn column(data: &TableData, idx: usize) -> Result<ArrayRef, ArrowError> {
 
 /// Converts rows to one Arrow batch with the table's schema.
 pub fn to_record_batch(data: &TableData) -> Result<RecordBatch, ArrowError> {
-    let columns = (0..data.def.columns.len()).map(|i| column(data, i)).collect::<Result<Vec<_>, _>>()?;
+    let columns = (0..data.def.columns.len())
+        .map(|i| column(data, i))
+        .collect::<Result<Vec<_>, _>>()?;
     RecordBatch::try_new(arrow_schema(data.def), columns)
 }
 
@@ -149,7 +175,11 @@ mod tests {
         ]);
         let b = to_record_batch(&t).unwrap();
         assert_eq!(b.num_rows(), 1);
-        let m = b.column(1).as_any().downcast_ref::<arrow::array::Decimal128Array>().unwrap();
+        let m = b
+            .column(1)
+            .as_any()
+            .downcast_ref::<arrow::array::Decimal128Array>()
+            .unwrap();
         assert_eq!(m.value(0), 1250);
         assert_eq!(m.value_as_string(0), "12.50");
     }

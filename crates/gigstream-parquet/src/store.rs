@@ -16,7 +16,10 @@ const CHECKPOINT: &str = "checkpoint.bin";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot write {path}: {source} (is the disk full or the data directory read-only?)")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot encode table {table} as Parquet: {message}")]
     Encode { table: String, message: String },
     #[error("the tables directory {path} is damaged: {message}; remove it and run again to rebuild from the log")]
@@ -24,11 +27,16 @@ pub enum StoreError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_path_buf(), source }
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn sync_dir(path: &Path) -> Result<(), StoreError> {
-    File::open(path).and_then(|f| f.sync_all()).map_err(io(path))
+    File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(io(path))
 }
 
 /// The committed tables of every service under `<data-dir>/tables`.
@@ -39,7 +47,9 @@ pub struct ParquetStore {
 
 impl ParquetStore {
     pub fn new(tables_dir: impl Into<PathBuf>) -> ParquetStore {
-        ParquetStore { root: tables_dir.into() }
+        ParquetStore {
+            root: tables_dir.into(),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -64,7 +74,12 @@ impl ParquetStore {
     }
 
     /// Writes every table and the checkpoint as a new generation and makes it current.
-    pub fn commit(&self, service: &str, tables: &[TableData], checkpoint: &[u8]) -> Result<PathBuf, StoreError> {
+    pub fn commit(
+        &self,
+        service: &str,
+        tables: &[TableData],
+        checkpoint: &[u8],
+    ) -> Result<PathBuf, StoreError> {
         let dir = self.service_dir(service);
         fs::create_dir_all(&dir).map_err(io(&dir))?;
         let next = match current_generation(&dir)? {
@@ -82,20 +97,27 @@ impl ParquetStore {
         }
         let ck = tmp.join(CHECKPOINT);
         let mut f = File::create(&ck).map_err(io(&ck))?;
-        f.write_all(checkpoint).and_then(|_| f.sync_all()).map_err(io(&ck))?;
+        f.write_all(checkpoint)
+            .and_then(|_| f.sync_all())
+            .map_err(io(&ck))?;
         sync_dir(&tmp)?;
         let gen = dir.join(&name);
         fs::rename(&tmp, &gen).map_err(io(&gen))?;
         let cur_tmp = dir.join("CURRENT.tmp");
         let mut f = File::create(&cur_tmp).map_err(io(&cur_tmp))?;
-        f.write_all(name.as_bytes()).and_then(|_| f.sync_all()).map_err(io(&cur_tmp))?;
+        f.write_all(name.as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(io(&cur_tmp))?;
         fs::rename(&cur_tmp, dir.join(CURRENT)).map_err(io(&dir))?;
         sync_dir(&dir)?;
         // Older generations are garbage now; a failure to remove one only wastes disk.
         if let Ok(entries) = fs::read_dir(&dir) {
             for e in entries.flatten() {
                 let p = e.path();
-                let stale = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("gen-") && n != name);
+                let stale = p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("gen-") && n != name);
                 if stale {
                     if let Err(err) = fs::remove_dir_all(&p) {
                         tracing::warn!(path = %p.display(), %err, "could not remove an old table generation");
@@ -116,11 +138,19 @@ fn current_generation(service_dir: &Path) -> Result<Option<PathBuf>, StoreError>
     let name = match fs::read_to_string(&cur) {
         Ok(n) => n,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(StoreError::Io { path: cur, source: e }),
+        Err(e) => {
+            return Err(StoreError::Io {
+                path: cur,
+                source: e,
+            })
+        }
     };
     let gen = service_dir.join(name.trim());
     if !gen.is_dir() {
-        return Err(StoreError::Damaged { path: service_dir.to_path_buf(), message: format!("CURRENT names {} which is missing", name.trim()) });
+        return Err(StoreError::Damaged {
+            path: service_dir.to_path_buf(),
+            message: format!("CURRENT names {} which is missing", name.trim()),
+        });
     }
     Ok(Some(gen))
 }
@@ -132,10 +162,18 @@ pub fn read_checkpoint(gen: &Path) -> Result<Vec<u8>, StoreError> {
 }
 
 fn write_parquet(path: &Path, t: &TableData) -> Result<(), StoreError> {
-    let batch = to_record_batch(t).map_err(|e| StoreError::Encode { table: t.def.name.to_string(), message: e.to_string() })?;
+    let batch = to_record_batch(t).map_err(|e| StoreError::Encode {
+        table: t.def.name.to_string(),
+        message: e.to_string(),
+    })?;
     let file = File::create(path).map_err(io(path))?;
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-    let enc = |e: parquet::errors::ParquetError| StoreError::Encode { table: t.def.name.to_string(), message: e.to_string() };
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let enc = |e: parquet::errors::ParquetError| StoreError::Encode {
+        table: t.def.name.to_string(),
+        message: e.to_string(),
+    };
     let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(enc)?;
     w.write(&batch).map_err(enc)?;
     let file = w.into_inner().map_err(enc)?;
@@ -149,9 +187,18 @@ pub fn committed_tables(tables_dir: &Path) -> Result<BTreeMap<String, Vec<PathBu
     let entries = match fs::read_dir(tables_dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(StoreError::Io { path: tables_dir.to_path_buf(), source: e }),
+        Err(e) => {
+            return Err(StoreError::Io {
+                path: tables_dir.to_path_buf(),
+                source: e,
+            })
+        }
     };
-    let mut services: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut services: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     services.sort();
     for s in services {
         if let Some(gen) = current_generation(&s)? {
@@ -177,7 +224,12 @@ mod tests {
     use super::*;
     use gigstream_core::table::{col, ColumnType, TableDef};
 
-    static T: TableDef = TableDef { name: "things", doc: "", columns: &[col("n", ColumnType::UInt64, "")], key: &["n"] };
+    static T: TableDef = TableDef {
+        name: "things",
+        doc: "",
+        columns: &[col("n", ColumnType::UInt64, "")],
+        key: &["n"],
+    };
 
     #[test]
     fn commits_are_atomic_generations() {
@@ -186,10 +238,16 @@ mod tests {
         assert!(store.load_checkpoint("svc").unwrap().is_none());
         let mut t = TableData::new(&T);
         t.push(vec![1u64.into()]);
-        store.commit("svc", std::slice::from_ref(&t), b"one").unwrap();
+        store
+            .commit("svc", std::slice::from_ref(&t), b"one")
+            .unwrap();
         store.commit("svc", &[t], b"two").unwrap();
         assert_eq!(store.load_checkpoint("svc").unwrap().unwrap(), b"two");
-        let gens: Vec<_> = fs::read_dir(dir.path().join("svc")).unwrap().flatten().filter(|e| e.path().is_dir()).collect();
+        let gens: Vec<_> = fs::read_dir(dir.path().join("svc"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .collect();
         assert_eq!(gens.len(), 1, "old generation removed");
         let tables = committed_tables(dir.path()).unwrap();
         assert_eq!(tables["things"].len(), 1);
@@ -200,7 +258,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("svc")).unwrap();
         fs::write(dir.path().join("svc/CURRENT"), "gen-00000009").unwrap();
-        let err = ParquetStore::new(dir.path()).load_checkpoint("svc").unwrap_err().to_string();
+        let err = ParquetStore::new(dir.path())
+            .load_checkpoint("svc")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("gen-00000009"), "{err}");
     }
 }

@@ -1,1 +1,243 @@
-fn main() {}
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use gigstream_avro::{Codec, Registry};
+use gigstream_cli::gen_cmd::{self, Output, WireEncoding};
+use gigstream_cli::services::{run_services, Service};
+use gigstream_cli::{bench, demo, sql};
+use gigstream_gen::GenConfig;
+use gigstream_runtime::service::{
+    init_tracing, install_stop_handler, load_refdata, DataDir, DEFAULT_PARTITIONS,
+};
+use gigstream_runtime::RunOptions;
+use indicatif::MultiProgress;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// gigstream: billing, SLA and job-market aggregates from order, usage and telemetry events.
+#[derive(Parser)]
+#[command(name = "gigstream", version, about)]
+struct Cli {
+    /// Data directory holding the embedded log and tables [env: GIGSTREAM_DATA_DIR] [default: ./data]
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Directory with reference files replacing the built-in ones [env: GIGSTREAM_REFERENCE_DIR]
+    #[arg(long, global = true)]
+    reference_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct GenArgs {
+    /// Approximate number of events.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    /// Days of event time the stream spans.
+    #[arg(long, default_value_t = 90)]
+    days: u32,
+    /// Random seed: the same seed gives the same stream.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Last day of the span (exclusive), YYYY-MM-DD.
+    #[arg(long, default_value = "2026-11-01")]
+    end: NaiveDate,
+    /// Fraction of records made invalid on purpose (they must end in the dead letters).
+    #[arg(long, default_value_t = 0.0)]
+    bad_ratio: f64,
+}
+
+impl GenArgs {
+    fn config(&self) -> GenConfig {
+        GenConfig {
+            events: self.events,
+            days: self.days,
+            seed: self.seed,
+            end: self.end,
+            bad_ratio: self.bad_ratio,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a realistic, seeded stream into the embedded log or into files.
+    Gen {
+        #[command(flatten)]
+        gen: GenArgs,
+        /// Where to write.
+        #[arg(long, value_enum, default_value = "log")]
+        output: Output,
+        /// Directory for --output jsonl/avro.
+        #[arg(long, default_value = "generated")]
+        out_dir: PathBuf,
+        /// Wire encoding of log records.
+        #[arg(long, value_enum, default_value = "confluent")]
+        encoding: WireEncoding,
+        /// Partitions of topics created in the log.
+        #[arg(long, default_value_t = DEFAULT_PARTITIONS)]
+        partitions: u32,
+    },
+    /// Run services over the embedded log until caught up (or keep following it).
+    Run {
+        /// Services to run (default: all three).
+        #[arg(value_enum)]
+        services: Vec<Service>,
+        /// Keep reading new records until Ctrl-C / SIGTERM.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// The main job: generate ~1M events over 90 days, run the three services, summarise.
+    Demo {
+        #[command(flatten)]
+        gen: DemoGenArgs,
+        /// Delete the data directory's log and tables first.
+        #[arg(long)]
+        reset: bool,
+    },
+    /// Run SQL over the aggregate tables (DataFusion). Try: gigstream sql "SHOW TABLES"
+    Sql {
+        query: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: sql::Format,
+    },
+    /// Measure throughput per core of decode and of each service end to end.
+    Bench {
+        /// Events to generate for the benchmark.
+        #[arg(long, default_value_t = 2_000_000)]
+        events: u64,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+struct DemoGenArgs {
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    #[arg(long, default_value_t = 90)]
+    days: u32,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long, default_value = "2026-11-01")]
+    end: NaiveDate,
+    /// Fraction of records made invalid on purpose, to show the dead letters at work.
+    #[arg(long, default_value_t = 0.0002)]
+    bad_ratio: f64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gigstream: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn execute(cli: Cli) -> Result<()> {
+    let dirs = DataDir::resolve(cli.data_dir);
+    let refdata = load_refdata(cli.reference_dir).context("cannot load reference data")?;
+    let codec = Codec::new(Registry::builtin());
+    match cli.command {
+        Command::Gen {
+            gen,
+            output,
+            out_dir,
+            encoding,
+            partitions,
+        } => {
+            let cfg = gen.config();
+            let records = gen_cmd::generate_records(&cfg, &refdata)?;
+            match output {
+                Output::Log => {
+                    let m = gen_cmd::write_log(
+                        &dirs.log(),
+                        &codec,
+                        &cfg,
+                        &records,
+                        encoding,
+                        partitions,
+                    )?;
+                    println!(
+                        "appended {} records to {} ({} injected invalid)",
+                        m.records,
+                        dirs.log().display(),
+                        m.injected_total()
+                    );
+                }
+                Output::Jsonl | Output::Avro => {
+                    let counts = gen_cmd::write_files(&out_dir, &codec, &records, output)?;
+                    for (topic, n) in counts {
+                        println!("{topic}: {n} events");
+                    }
+                    println!("written to {}", out_dir.display());
+                }
+            }
+        }
+        Command::Run { services, follow } => {
+            let services = if services.is_empty() {
+                Service::ALL.to_vec()
+            } else {
+                services
+            };
+            let stop = Arc::new(AtomicBool::new(false));
+            install_stop_handler(stop.clone());
+            let opts = RunOptions {
+                follow,
+                ..RunOptions::default()
+            };
+            let summaries = run_services(
+                &dirs,
+                &codec,
+                &refdata,
+                &services,
+                &opts,
+                &stop,
+                &MultiProgress::new(),
+            )?;
+            for s in summaries {
+                println!(
+                    "{}: {} records in {:.1}s ({} applied, {} duplicates, {} dead letters since start)",
+                    s.service,
+                    s.records,
+                    s.elapsed.as_secs_f64(),
+                    s.stats.applied_total(),
+                    s.stats.duplicates,
+                    s.stats.dead_lettered_total()
+                );
+            }
+        }
+        Command::Demo { gen, reset } => {
+            let cfg = GenConfig {
+                events: gen.events,
+                days: gen.days,
+                seed: gen.seed,
+                end: gen.end,
+                bad_ratio: gen.bad_ratio,
+            };
+            demo::run(&dirs, &codec, &refdata, &cfg, reset)?;
+        }
+        Command::Sql { query, format } => {
+            print!("{}", sql::run(&dirs.tables(), &query, format)?);
+            if format == sql::Format::Table {
+                println!();
+            }
+        }
+        Command::Bench { events, json } => {
+            let report = bench::run(&refdata, &codec, events)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", report.render());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,6 +1,6 @@
 //! Write and read throughput of the event log with 1M records of ~100 bytes.
 //!
-//! `cargo run --release -p gigstream-log --example throughput [records]`
+//! `cargo run --release -p gigstream-log --example log_throughput [records]`
 //!
 //! Reading is what the services depend on (the SLA service needs well under 200 ns per record
 //! to reach 1M events/s end to end); the file is in the page cache, as it is when a service

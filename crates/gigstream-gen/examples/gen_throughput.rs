@@ -1,5 +1,5 @@
 //! Generates a data set and prints how long it took and its shape:
-//! `cargo run --release -p gigstream-gen --example throughput -- [events]`.
+//! `cargo run --release -p gigstream-gen --example gen_throughput -- [events]`.
 
 use gigstream_core::RefData;
 use gigstream_gen::{generate, scenario, GenConfig};

@@ -1,0 +1,235 @@
+//! `gigstream bench`: events per second on one core, on the embedded path, for decode alone and
+//! for each service end to end (read + decode + validate + fold + final flush to Parquet).
+//!
+//! Everything runs on one thread, so the figures are per core. Run it from a release build
+//! (`cargo run --release -p gigstream-cli -- bench`); a debug build says so in the report.
+
+use crate::gen_cmd::{self, WireEncoding};
+use anyhow::Result;
+use gigstream_avro::Codec;
+use gigstream_billing::Billing;
+use gigstream_core::{Projection, RefData, Topic};
+use gigstream_gen::GenConfig;
+use gigstream_log::Log;
+use gigstream_market::Market;
+use gigstream_parquet::ParquetStore;
+use gigstream_runtime::{EmbeddedSource, RunOptions, Source};
+use gigstream_sla::Sla;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The SLA service's target on one core.
+pub const SLA_TARGET_PER_SEC: f64 = 1_000_000.0;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Throughput {
+    pub records: u64,
+    pub seconds: f64,
+    pub per_sec: f64,
+}
+
+impl Throughput {
+    fn new(records: u64, seconds: f64) -> Throughput {
+        Throughput {
+            records,
+            seconds,
+            per_sec: if seconds > 0.0 {
+                records as f64 / seconds
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceBench {
+    pub topics: Vec<String>,
+    /// Decode alone of the service's topics.
+    pub decode: Throughput,
+    /// Read + decode + validate + dedup + fold + final commit.
+    pub end_to_end: Throughput,
+    /// end_to_end.per_sec / decode.per_sec.
+    pub ratio: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub build: &'static str,
+    pub threads: u32,
+    pub machine_cores: usize,
+    pub generated_records: u64,
+    pub services: BTreeMap<String, ServiceBench>,
+    pub sla_target_per_sec: f64,
+    pub sla_target_met: bool,
+}
+
+impl BenchReport {
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "gigstream bench ({} build, 1 thread, {} cores on this machine, {} records generated)",
+            self.build, self.machine_cores, self.generated_records
+        );
+        let _ = writeln!(
+            s,
+            "{:<8} {:>10} {:>14} {:>16} {:>7}",
+            "service", "records", "decode/s", "end-to-end/s", "ratio"
+        );
+        for (name, b) in &self.services {
+            let _ = writeln!(
+                s,
+                "{:<8} {:>10} {:>14.0} {:>16.0} {:>7.2}",
+                name, b.end_to_end.records, b.decode.per_sec, b.end_to_end.per_sec, b.ratio
+            );
+        }
+        let _ = writeln!(
+            s,
+            "SLA target {:.0} events/s on one core: {}",
+            self.sla_target_per_sec,
+            if self.sla_target_met {
+                "met"
+            } else {
+                "NOT met"
+            }
+        );
+        if self.build == "debug" {
+            let _ = writeln!(s, "note: this is a debug build; run `cargo run --release -p gigstream-cli -- bench` for real figures");
+        }
+        s
+    }
+}
+
+fn decode_only(log_dir: &Path, codec: &Codec, topics: &[Topic]) -> Result<Throughput> {
+    let mut source = EmbeddedSource::new(Log::open(log_dir)?, topics, 4)?;
+    let start = Instant::now();
+    let (mut n, mut failed) = (0u64, 0u64);
+    loop {
+        let got = source.poll(&mut |r| {
+            n += 1;
+            if codec.decode(r.topic, r.value).is_err() {
+                failed += 1;
+            }
+        })?;
+        if got == 0 {
+            break;
+        }
+    }
+    std::hint::black_box(failed);
+    Ok(Throughput::new(n, start.elapsed().as_secs_f64()))
+}
+
+fn end_to_end<P: Projection>(
+    log_dir: &Path,
+    tables: &Path,
+    codec: &Codec,
+    refdata: &Arc<RefData>,
+) -> Result<Throughput> {
+    let mut source = EmbeddedSource::new(Log::open(log_dir)?, P::topics(), 4)?;
+    let mut sink = ParquetStore::new(tables);
+    let stop = AtomicBool::new(false);
+    let opts = RunOptions {
+        commit_every_records: u64::MAX,
+        commit_interval: std::time::Duration::from_secs(3600),
+        ..RunOptions::default()
+    };
+    let start = Instant::now();
+    let summary = gigstream_runtime::run::<P>(
+        codec.clone(),
+        refdata.clone(),
+        &mut source,
+        &mut sink,
+        &opts,
+        &stop,
+        &mut |_| {},
+    )?;
+    Ok(Throughput::new(
+        summary.records,
+        start.elapsed().as_secs_f64(),
+    ))
+}
+
+fn bench_service<P: Projection>(
+    dir: &Path,
+    codec: &Codec,
+    refdata: &Arc<RefData>,
+) -> Result<ServiceBench> {
+    let log_dir = dir.join("log");
+    let decode = decode_only(&log_dir, codec, P::topics())?;
+    let e2e = end_to_end::<P>(
+        &log_dir,
+        &dir.join(format!("tables-{}", P::NAME)),
+        codec,
+        refdata,
+    )?;
+    Ok(ServiceBench {
+        topics: P::topics().iter().map(|t| t.name().to_string()).collect(),
+        ratio: if decode.per_sec > 0.0 {
+            e2e.per_sec / decode.per_sec
+        } else {
+            0.0
+        },
+        decode,
+        end_to_end: e2e,
+    })
+}
+
+/// Generates `events` into a temporary log and measures every service.
+pub fn run(refdata: &Arc<RefData>, codec: &Codec, events: u64) -> Result<BenchReport> {
+    let dir = std::env::temp_dir().join(format!("gigstream-bench-{}", std::process::id()));
+    let result = (|| {
+        let cfg = GenConfig {
+            events,
+            days: 90,
+            seed: 7,
+            ..GenConfig::default()
+        };
+        let records = gen_cmd::generate_records(&cfg, refdata)?;
+        let m = gen_cmd::write_log(
+            &dir.join("log"),
+            codec,
+            &cfg,
+            &records,
+            WireEncoding::Confluent,
+            4,
+        )?;
+        drop(records);
+        let mut services = BTreeMap::new();
+        services.insert(
+            "sla".to_string(),
+            bench_service::<Sla>(&dir, codec, refdata)?,
+        );
+        services.insert(
+            "billing".to_string(),
+            bench_service::<Billing>(&dir, codec, refdata)?,
+        );
+        services.insert(
+            "market".to_string(),
+            bench_service::<Market>(&dir, codec, refdata)?,
+        );
+        let met = services["sla"].end_to_end.per_sec >= SLA_TARGET_PER_SEC;
+        Ok(BenchReport {
+            build: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+            threads: 1,
+            machine_cores: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            generated_records: m.records,
+            services,
+            sla_target_per_sec: SLA_TARGET_PER_SEC,
+            sla_target_met: met,
+        })
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
