@@ -132,7 +132,7 @@ fn crash_one<P: gigstream_core::Projection>(
         root: dir.to_path_buf(),
     };
     let log = gigstream_log::Log::open(&dirs.log())?;
-    let mut source = gigstream_runtime::EmbeddedSource::new(log, P::topics(), 4)?;
+    let mut source = gigstream_runtime::EmbeddedSource::new(log, P::NAME, P::topics(), 4)?;
     let mut sink = CrashingSink {
         inner: gigstream_parquet::ParquetStore::new(dirs.tables()),
         left: commits,

@@ -58,3 +58,51 @@ fn a_crash_between_commits_replays_exactly_what_was_not_committed() {
         "resuming after a crash changed the tables"
     );
 }
+
+#[test]
+fn the_three_wire_encodings_give_the_same_aggregates() {
+    use gigstream_cli::gen_cmd::{write_log, WireEncoding};
+    let cfg = small_config(15_000, 0.0);
+    let records = gigstream_gen::generate(&cfg, &gigstream_tests::refdata());
+    let mut snapshots = Vec::new();
+    for enc in [
+        WireEncoding::Confluent,
+        WireEncoding::SingleObject,
+        WireEncoding::Json,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write_log(
+            &dir.path().join("log"),
+            &gigstream_tests::codec(),
+            &cfg,
+            &records,
+            enc,
+            4,
+        )
+        .unwrap();
+        let summaries = run(dir.path(), &Service::ALL, &RunOptions::default()).unwrap();
+        for s in &summaries {
+            let bad: u64 = s
+                .stats
+                .dead_lettered
+                .iter()
+                .filter(|(code, _)| code.starts_with("invalid") || code.as_str() == "bad_magic")
+                .map(|(_, n)| n)
+                .sum();
+            assert_eq!(
+                bad, 0,
+                "{enc:?}: {} could not decode records: {:?}",
+                s.service, s.stats.dead_lettered
+            );
+        }
+        snapshots.push(snapshot(dir.path()).unwrap());
+    }
+    assert_eq!(
+        snapshots[0], snapshots[1],
+        "single-object encoding gave other aggregates than Confluent"
+    );
+    assert_eq!(
+        snapshots[0], snapshots[2],
+        "JSON lines gave other aggregates than Confluent"
+    );
+}

@@ -101,7 +101,7 @@ pub fn run<P: Projection>(
         if since_commit >= opts.commit_every_records
             || (dirty && last_commit.elapsed() >= opts.commit_interval)
         {
-            commit(&proc, sink)?;
+            commit(&proc, sink, source)?;
             commits += 1;
             since_commit = 0;
             dirty = false;
@@ -112,7 +112,7 @@ pub fn run<P: Projection>(
                 break;
             }
             if dirty {
-                commit(&proc, sink)?;
+                commit(&proc, sink, source)?;
                 commits += 1;
                 since_commit = 0;
                 dirty = false;
@@ -123,7 +123,7 @@ pub fn run<P: Projection>(
     }
     // The first run commits even with no input, so every table exists for SQL.
     if dirty || commits == 0 {
-        commit(&proc, sink)?;
+        commit(&proc, sink, source)?;
         commits += 1;
     }
     progress(Progress {
@@ -139,20 +139,30 @@ pub fn run<P: Projection>(
     })
 }
 
-fn commit<P: Projection>(proc: &Processor<P>, sink: &mut dyn Sink) -> Result<(), SinkError> {
+fn commit<P: Projection>(
+    proc: &Processor<P>,
+    sink: &mut dyn Sink,
+    source: &mut dyn Source,
+) -> Result<(), RunError> {
     let tables = proc.tables();
     let ck = proc.checkpoint_bytes();
     let mut delay = Duration::from_millis(200);
     loop {
         match sink.commit(P::NAME, &tables, &ck) {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                if let Err(e) = source.commit_hint(&proc.positions()) {
+                    // Only a monitoring hint: the checkpoint above is what a restart uses.
+                    tracing::warn!(service = P::NAME, error = %e, "could not record the consumer position hint");
+                }
+                return Ok(());
+            }
             Err(e) if e.is_retryable() => {
                 // Backpressure: nothing is read while the sink is down, nothing is dropped.
                 tracing::warn!(service = P::NAME, error = %e, retry_in = ?delay, "commit failed; retrying");
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_secs(30));
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
 }

@@ -100,8 +100,8 @@ pub fn service_main<P: Projection>() -> ExitCode {
         let refdata = load_refdata(reference_dir).map_err(|e| e.to_string())?;
         let codec = Codec::new(Registry::builtin());
         let log = Log::open(&dirs.log()).map_err(|e| e.to_string())?;
-        let mut source =
-            EmbeddedSource::new(log, P::topics(), DEFAULT_PARTITIONS).map_err(|e| e.to_string())?;
+        let mut source = EmbeddedSource::new(log, P::NAME, P::topics(), DEFAULT_PARTITIONS)
+            .map_err(|e| e.to_string())?;
         let mut sink = ParquetStore::new(dirs.tables());
         let stop = Arc::new(AtomicBool::new(false));
         install_stop_handler(stop.clone());

@@ -36,6 +36,11 @@ pub trait Source: Send {
 
     /// Records between the current positions and the end of every partition, if known.
     fn lag(&self) -> Option<u64>;
+
+    /// Tells the source which positions are now committed with the output, as a progress hint
+    /// for monitoring (Kafka's committed offsets, the embedded log's group positions). The
+    /// authoritative positions stay in the sink's checkpoint.
+    fn commit_hint(&mut self, positions: &BTreeMap<(Topic, u32), u64>) -> Result<(), SourceError>;
 }
 
 struct Part {
@@ -47,6 +52,7 @@ struct Part {
 /// Reads topics of the embedded log, every partition in turn, in a deterministic order.
 pub struct EmbeddedSource {
     log: Log,
+    group: String,
     topics: Vec<Topic>,
     parts: Vec<Part>,
     next: usize,
@@ -55,8 +61,14 @@ pub struct EmbeddedSource {
 }
 
 impl EmbeddedSource {
-    /// A source over `topics`; topics missing from the log are created with `partitions`.
-    pub fn new(log: Log, topics: &[Topic], partitions: u32) -> Result<EmbeddedSource, SourceError> {
+    /// A source over `topics` for consumer group `group`; topics missing from the log are
+    /// created with `partitions`.
+    pub fn new(
+        log: Log,
+        group: &str,
+        topics: &[Topic],
+        partitions: u32,
+    ) -> Result<EmbeddedSource, SourceError> {
         for t in topics {
             if !log.topics()?.iter().any(|n| n == t.name()) {
                 log.create_topic(t.name(), partitions)?;
@@ -64,6 +76,7 @@ impl EmbeddedSource {
         }
         let mut s = EmbeddedSource {
             log,
+            group: group.to_string(),
             topics: topics.to_vec(),
             parts: Vec::new(),
             next: 0,
@@ -127,5 +140,14 @@ impl Source for EmbeddedSource {
             lag += end.saturating_sub(p.reader.position());
         }
         Some(lag)
+    }
+
+    fn commit_hint(&mut self, positions: &BTreeMap<(Topic, u32), u64>) -> Result<(), SourceError> {
+        let list: Vec<(&str, u32, u64)> = positions
+            .iter()
+            .map(|((t, p), o)| (t.name(), *p, *o))
+            .collect();
+        self.log.commit_many(&self.group, &list)?;
+        Ok(())
     }
 }

@@ -107,7 +107,7 @@ impl BenchReport {
 }
 
 fn decode_only(log_dir: &Path, codec: &Codec, topics: &[Topic]) -> Result<Throughput> {
-    let mut source = EmbeddedSource::new(Log::open(log_dir)?, topics, 4)?;
+    let mut source = EmbeddedSource::new(Log::open(log_dir)?, "bench-decode", topics, 4)?;
     let start = Instant::now();
     let (mut n, mut failed) = (0u64, 0u64);
     loop {
@@ -131,7 +131,7 @@ fn end_to_end<P: Projection>(
     codec: &Codec,
     refdata: &Arc<RefData>,
 ) -> Result<Throughput> {
-    let mut source = EmbeddedSource::new(Log::open(log_dir)?, P::topics(), 4)?;
+    let mut source = EmbeddedSource::new(Log::open(log_dir)?, P::NAME, P::topics(), 4)?;
     let mut sink = ParquetStore::new(tables);
     let stop = AtomicBool::new(false);
     let opts = RunOptions {

@@ -44,7 +44,7 @@ fn run_one<P: Projection>(
     bar: &ProgressBar,
 ) -> Result<RunSummary> {
     let log = Log::open(&dirs.log())?;
-    let mut source = EmbeddedSource::new(log, P::topics(), DEFAULT_PARTITIONS)?;
+    let mut source = EmbeddedSource::new(log, P::NAME, P::topics(), DEFAULT_PARTITIONS)?;
     let mut sink = ParquetStore::new(dirs.tables());
     let summary = run::<P>(
         codec,
