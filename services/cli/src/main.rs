@@ -44,19 +44,20 @@ struct GenArgs {
     /// Last day of the span (exclusive), YYYY-MM-DD.
     #[arg(long, default_value = "2026-11-01")]
     end: NaiveDate,
-    /// Fraction of records made invalid on purpose (they must end in the dead letters).
-    #[arg(long, default_value_t = 0.0)]
-    bad_ratio: f64,
+    /// Fraction of records made invalid on purpose, which must end in the dead letters
+    /// [default: 0 for gen; 0.0002 for demo, to show the dead letters at work]
+    #[arg(long)]
+    bad_ratio: Option<f64>,
 }
 
 impl GenArgs {
-    fn config(&self) -> GenConfig {
+    fn config(&self, default_bad_ratio: f64) -> GenConfig {
         GenConfig {
             events: self.events,
             days: self.days,
             seed: self.seed,
             end: self.end,
-            bad_ratio: self.bad_ratio,
+            bad_ratio: self.bad_ratio.unwrap_or(default_bad_ratio),
         }
     }
 }
@@ -92,7 +93,7 @@ enum Command {
     /// The main job: generate ~1M events over 90 days, run the three services, summarise.
     Demo {
         #[command(flatten)]
-        gen: DemoGenArgs,
+        gen: GenArgs,
         /// Delete the data directory's log and tables first.
         #[arg(long)]
         reset: bool,
@@ -112,21 +113,6 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(clap::Args, Clone)]
-struct DemoGenArgs {
-    #[arg(long, default_value_t = 1_000_000)]
-    events: u64,
-    #[arg(long, default_value_t = 90)]
-    days: u32,
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    #[arg(long, default_value = "2026-11-01")]
-    end: NaiveDate,
-    /// Fraction of records made invalid on purpose, to show the dead letters at work.
-    #[arg(long, default_value_t = 0.0002)]
-    bad_ratio: f64,
 }
 
 fn main() -> ExitCode {
@@ -153,7 +139,7 @@ fn execute(cli: Cli) -> Result<()> {
             encoding,
             partitions,
         } => {
-            let cfg = gen.config();
+            let cfg = gen.config(0.0);
             let records = gen_cmd::generate_records(&cfg, &refdata)?;
             match output {
                 Output::Log => {
@@ -215,13 +201,7 @@ fn execute(cli: Cli) -> Result<()> {
             }
         }
         Command::Demo { gen, reset } => {
-            let cfg = GenConfig {
-                events: gen.events,
-                days: gen.days,
-                seed: gen.seed,
-                end: gen.end,
-                bad_ratio: gen.bad_ratio,
-            };
+            let cfg = gen.config(0.0002);
             demo::run(&dirs, &codec, &refdata, &cfg, reset)?;
         }
         Command::Sql { query, format } => {
