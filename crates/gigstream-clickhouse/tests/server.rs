@@ -1,0 +1,387 @@
+//! Tests against a real ClickHouse server; they run only when `GIGSTREAM_CLICKHOUSE_URL` is set
+//! (start one with `scripts/start-clickhouse.sh DIR PORT`). Each test uses its own database.
+
+use gigstream_clickhouse::ddl::create_table;
+use gigstream_clickhouse::{ClickHouseConfig, ClickHouseSink, Connection, Sink};
+use gigstream_core::money::Decimal;
+use gigstream_core::table::{col, col_null, ColumnType, TableData, TableDef, Value};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+fn config(db: &str) -> Option<ClickHouseConfig> {
+    let Some(mut c) = ClickHouseConfig::from_env() else {
+        println!("skipped: set GIGSTREAM_CLICKHOUSE_URL");
+        return None;
+    };
+    c.database = format!("gigstream_test_{db}");
+    c.request_timeout = Duration::from_secs(30);
+    Some(c)
+}
+
+/// Drops the test database first so a failed earlier run does not leak into this one.
+fn fresh(c: &ClickHouseConfig) {
+    let admin = Connection::new(c.clone(), false).expect("client");
+    admin
+        .execute(
+            "dropping the test database",
+            &format!("DROP DATABASE IF EXISTS `{}`", c.database),
+        )
+        .expect("drop test database");
+}
+
+static ALL: TableDef = TableDef {
+    name: "all_types",
+    doc: "every column type",
+    columns: &[
+        col("id", ColumnType::UInt64, ""),
+        col("s", ColumnType::String, ""),
+        col("flag", ColumnType::UInt8, ""),
+        col("n32", ColumnType::UInt32, ""),
+        col("i", ColumnType::Int64, ""),
+        col("f", ColumnType::Float64, ""),
+        col("money", ColumnType::Money, ""),
+        col_null("qty", ColumnType::Quantity, ""),
+        col("day", ColumnType::Date, ""),
+        col_null("at", ColumnType::DateTime, ""),
+        col("a32", ColumnType::ArrayUInt32, ""),
+        col("a64", ColumnType::ArrayUInt64, ""),
+        col_null("note", ColumnType::String, ""),
+    ],
+    key: &["id"],
+};
+
+fn dec(s: &str) -> Value {
+    Value::Dec(Decimal::from_str(s).expect("decimal literal"))
+}
+
+fn rows(scale: i64) -> TableData {
+    let mut t = TableData::new(&ALL);
+    for id in 1..=3u64 {
+        let n = id as i64 * scale;
+        t.push(vec![
+            Value::U64(id),
+            Value::from(format!("row 'q' \\ \t {id}")),
+            Value::U8((id % 2) as u8),
+            Value::U32(u32::MAX - id as u32),
+            Value::I64(-n),
+            Value::F64(0.25 * id as f64),
+            dec(&format!("{n}.05")),
+            if id == 2 {
+                Value::Null
+            } else {
+                dec(&format!("-{n}.0001"))
+            },
+            Value::Date(19_000 + id as i32),
+            if id == 3 {
+                Value::Null
+            } else {
+                Value::DateTime(1_700_000_000 + n)
+            },
+            Value::ArrU32((0..id as u32).collect()),
+            Value::ArrU64(vec![u64::MAX; id as usize]),
+            if id == 1 {
+                Value::Null
+            } else {
+                Value::from("x")
+            },
+        ]);
+    }
+    t
+}
+
+/// What `SELECT ... FINAL` must show for `rows(scale)`, as TabSeparated.
+fn expected(scale: i64) -> String {
+    let mut out = String::new();
+    for id in 1..=3i64 {
+        let n = id * scale;
+        let qty = if id == 2 {
+            "\\N".to_string()
+        } else {
+            format!("-{n}.0001")
+        };
+        let at = if id == 3 {
+            "\\N".to_string()
+        } else {
+            (1_700_000_000 + n).to_string()
+        };
+        let a32: Vec<String> = (0..id).map(|x| x.to_string()).collect();
+        let a64 = vec![u64::MAX.to_string(); id as usize];
+        let note = if id == 1 { "\\N" } else { "x" };
+        out.push_str(&format!(
+            "{id}\trow \\'q\\' \\\\ \\t {id}\t{}\t{}\t{}\t{}\t{n}.05\t{qty}\t{}\t{at}\t[{}]\t[{}]\t{note}\n",
+            id % 2,
+            u32::MAX - id as u32,
+            -n,
+            0.25 * id as f64,
+            19_000 + id,
+            a32.join(","),
+            a64.join(","),
+        ));
+    }
+    out
+}
+
+const SELECT_ALL: &str = "SELECT id, s, flag, n32, i, f, toString(money), toString(qty), \
+     toUInt32(day), toUInt32(at), a32, a64, note FROM all_types FINAL ORDER BY id";
+
+fn read_all(sink: &ClickHouseSink) -> String {
+    sink.connection()
+        .query_tsv("reading back", SELECT_ALL)
+        .expect("select all_types")
+}
+
+fn scalar(sink: &ClickHouseSink, sql: &str) -> String {
+    sink.connection()
+        .query_tsv("test query", sql)
+        .expect(sql)
+        .trim()
+        .to_string()
+}
+
+fn connect_with_table(c: &ClickHouseConfig) -> ClickHouseSink {
+    let sink = ClickHouseSink::connect(c.clone()).expect("connect");
+    sink.connection()
+        .execute("creating all_types", &create_table(&ALL))
+        .expect("create all_types");
+    sink
+}
+
+#[test]
+fn migrations_apply_once() {
+    let Some(c) = config("migrations") else {
+        return;
+    };
+    fresh(&c);
+    let admin = Connection::new(c.clone(), false).expect("client");
+    let db = Connection::new(c.clone(), true).expect("client");
+    let first = gigstream_clickhouse::apply_migrations(&admin, &db).expect("first apply");
+    assert_eq!(first, ["0001_init"]);
+    let second = gigstream_clickhouse::apply_migrations(&admin, &db).expect("second apply");
+    assert!(second.is_empty(), "{second:?}");
+    // A sink connecting later applies nothing either.
+    let sink = ClickHouseSink::connect(c.clone()).expect("connect");
+    assert_eq!(
+        scalar(&sink, "SELECT count() FROM gigstream_migrations"),
+        "1"
+    );
+    let tables = scalar(
+        &sink,
+        &format!(
+            "SELECT count() FROM system.tables WHERE database = '{}' AND name IN \
+             ('billing_payments', 'sla_minute', 'market_quotes', 'dead_letters', 'positions', 'gigstream_checkpoints')",
+            c.database
+        ),
+    );
+    assert_eq!(tables, "6");
+    fresh(&c);
+}
+
+#[test]
+fn commit_roundtrip_and_no_double_count() {
+    let Some(mut c) = config("roundtrip") else {
+        return;
+    };
+    c.batch_bytes = 100; // several inserts per table
+    fresh(&c);
+    let mut sink = connect_with_table(&c);
+    assert_eq!(sink.load_checkpoint("svc").expect("load"), None);
+    let t = rows(1);
+    sink.commit("svc", std::slice::from_ref(&t), b"\x00ck\xff1")
+        .expect("commit");
+    assert_eq!(read_all(&sink), expected(1));
+    assert_eq!(
+        sink.load_checkpoint("svc").expect("load"),
+        Some(b"\x00ck\xff1".to_vec())
+    );
+    let sum = "SELECT sum(money), count() FROM all_types FINAL";
+    assert_eq!(scalar(&sink, sum), "6.15\t3");
+
+    // The same tables again (a periodic commit with no new input): nothing counted twice.
+    sink.commit("svc", std::slice::from_ref(&t), b"ck2")
+        .expect("commit again");
+    assert_eq!(scalar(&sink, sum), "6.15\t3");
+    assert_eq!(
+        scalar(&sink, "SELECT count() FROM all_types"),
+        "6",
+        "two versions stored"
+    );
+    assert_eq!(read_all(&sink), expected(1));
+    let (v2, ck) = sink.newest_checkpoint("svc").expect("load").expect("some");
+    assert_eq!(ck, b"ck2");
+
+    // A new process continues above the stored versions.
+    let mut again = ClickHouseSink::connect(c.clone()).expect("reconnect");
+    assert_eq!(
+        again.load_checkpoint("svc").expect("load"),
+        Some(b"ck2".to_vec())
+    );
+    again
+        .commit("svc", &[rows(10)], b"ck3")
+        .expect("commit new values");
+    let (v3, _) = again.newest_checkpoint("svc").expect("load").expect("some");
+    assert!(v3 > v2, "{v3} > {v2}");
+    assert_eq!(read_all(&again), expected(10));
+    assert_eq!(scalar(&again, sum), "60.15\t3");
+    fresh(&c);
+}
+
+#[test]
+fn crash_between_tables_and_checkpoint_is_repaired_by_next_commit() {
+    let Some(c) = config("crash") else { return };
+    fresh(&c);
+    let mut sink = connect_with_table(&c);
+    sink.commit("svc", &[rows(1)], b"ck1").expect("commit");
+    // Commit 2 writes its tables, then the process dies before the checkpoint.
+    let crashed = sink
+        .write_tables("svc", &[rows(5)])
+        .expect("tables of the crashed commit");
+    drop(sink);
+
+    // Restart: resumes from ck1; the replay reaches a state past the crashed one (rows(7)) and
+    // commits it.
+    let mut sink = ClickHouseSink::connect(c.clone()).expect("restart");
+    assert_eq!(
+        sink.load_checkpoint("svc").expect("load"),
+        Some(b"ck1".to_vec())
+    );
+    sink.commit("svc", &[rows(7)], b"ck2")
+        .expect("commit after restart");
+    let (v, ck) = sink.newest_checkpoint("svc").expect("load").expect("some");
+    assert_eq!(ck, b"ck2");
+    assert!(v > crashed, "version {v} above the crashed {crashed}");
+    assert_eq!(read_all(&sink), expected(7));
+    assert_eq!(
+        scalar(
+            &sink,
+            "SELECT sum(money), sum(i), count() FROM all_types FINAL"
+        ),
+        "42.15\t-42\t3"
+    );
+    // Merging does not bring anything of the crashed commit back.
+    sink.connection()
+        .execute("optimizing", "OPTIMIZE TABLE all_types FINAL")
+        .expect("optimize");
+    assert_eq!(read_all(&sink), expected(7));
+    assert_eq!(scalar(&sink, "SELECT count() FROM all_types"), "3");
+    fresh(&c);
+}
+
+#[test]
+fn schema_and_type_errors_are_not_retryable() {
+    let Some(c) = config("fatal") else { return };
+    fresh(&c);
+    let mut sink = ClickHouseSink::connect(c.clone()).expect("connect");
+    // all_types was never created here.
+    let err = sink
+        .commit("svc", &[rows(1)], b"ck")
+        .expect_err("unknown table");
+    assert!(!err.is_retryable(), "{err}");
+    let err = sink
+        .connection()
+        .execute(
+            "bad ddl",
+            "CREATE TABLE broken (x Nope) ENGINE = MergeTree ORDER BY x",
+        )
+        .expect_err("bad type");
+    assert!(!err.is_retryable(), "{err}");
+    fresh(&c);
+}
+
+/// A TCP proxy in front of the server that can be cut, like a server going away.
+struct Proxy {
+    port: u16,
+    down: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(upstream: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let down = Arc::new(AtomicBool::new(false));
+        let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (d, cs) = (down.clone(), conns.clone());
+        thread::spawn(move || loop {
+            match listener.accept() {
+                Ok((client, _)) if !d.load(Ordering::SeqCst) => {
+                    client.set_nonblocking(false).expect("blocking");
+                    let server = TcpStream::connect(&upstream).expect("upstream");
+                    cs.lock()
+                        .unwrap()
+                        .extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
+                    for (mut from, mut to) in [
+                        (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                        (server, client),
+                    ] {
+                        thread::spawn(move || {
+                            let mut buf = [0u8; 8192];
+                            while let Ok(n) = from.read(&mut buf) {
+                                if n == 0 || to.write_all(&buf[..n]).is_err() {
+                                    break;
+                                }
+                            }
+                            let _ = to.shutdown(Shutdown::Both);
+                        });
+                    }
+                }
+                Ok((client, _)) => drop(client), // down: accept and hang up at once
+                Err(_) => thread::sleep(Duration::from_millis(5)),
+            }
+        });
+        Proxy { port, down, conns }
+    }
+
+    fn cut(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        for s in self.conns.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+#[test]
+fn server_going_away_gives_retryable_errors() {
+    let Some(c) = config("down") else { return };
+    fresh(&c);
+    let upstream = c
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let proxy = Proxy::start(upstream);
+    let mut pc = c.clone();
+    pc.url = format!("http://127.0.0.1:{}", proxy.port);
+    pc.request_timeout = Duration::from_secs(5);
+    {
+        let s = connect_with_table(&c);
+        drop(s);
+    }
+    let mut sink = ClickHouseSink::connect(pc).expect("connect through the proxy");
+    sink.commit("svc", &[rows(1)], b"ck1")
+        .expect("commit while up");
+    proxy.cut();
+    let err = sink
+        .commit("svc", &[rows(2)], b"ck2")
+        .expect_err("server gone");
+    assert!(err.is_retryable(), "{err}");
+    let err = sink.load_checkpoint("svc").expect_err("server gone");
+    assert!(err.is_retryable(), "{err}");
+
+    // Nothing listening at all: connection refused.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut refused = c.clone();
+    refused.url = format!("http://127.0.0.1:{port}");
+    let err = ClickHouseSink::connect(refused).expect_err("refused");
+    assert!(err.is_retryable(), "{err}");
+    fresh(&c);
+}
