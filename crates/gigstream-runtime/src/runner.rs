@@ -57,6 +57,8 @@ pub struct RunSummary {
     pub records: u64,
     pub commits: u64,
     pub elapsed: Duration,
+    /// Time spent rendering tables and committing them (included in `elapsed`).
+    pub commit_time: Duration,
     /// Counters since the service's first start.
     pub stats: Stats,
 }
@@ -84,6 +86,7 @@ pub fn run<P: Projection>(
     let mut commits = 0u64;
     let mut last_progress = Instant::now();
     let mut dirty = false;
+    let mut commit_time = Duration::ZERO;
     while !stop.load(Ordering::Relaxed) {
         let n = source.poll(&mut |rec| {
             proc.process(rec);
@@ -101,7 +104,7 @@ pub fn run<P: Projection>(
         if since_commit >= opts.commit_every_records
             || (dirty && last_commit.elapsed() >= opts.commit_interval)
         {
-            commit(&proc, sink, source)?;
+            commit_time += commit(&proc, sink, source)?;
             commits += 1;
             since_commit = 0;
             dirty = false;
@@ -112,7 +115,7 @@ pub fn run<P: Projection>(
                 break;
             }
             if dirty {
-                commit(&proc, sink, source)?;
+                commit_time += commit(&proc, sink, source)?;
                 commits += 1;
                 since_commit = 0;
                 dirty = false;
@@ -123,7 +126,7 @@ pub fn run<P: Projection>(
     }
     // The first run commits even with no input, so every table exists for SQL.
     if dirty || commits == 0 {
-        commit(&proc, sink, source)?;
+        commit_time += commit(&proc, sink, source)?;
         commits += 1;
     }
     progress(Progress {
@@ -135,6 +138,7 @@ pub fn run<P: Projection>(
         records,
         commits,
         elapsed: started.elapsed(),
+        commit_time,
         stats: proc.stats().clone(),
     })
 }
@@ -143,9 +147,18 @@ fn commit<P: Projection>(
     proc: &Processor<P>,
     sink: &mut dyn Sink,
     source: &mut dyn Source,
-) -> Result<(), RunError> {
+) -> Result<Duration, RunError> {
+    let started = Instant::now();
     let tables = proc.tables();
+    let rendered = started.elapsed();
     let ck = proc.checkpoint_bytes();
+    tracing::debug!(
+        service = P::NAME,
+        render_ms = rendered.as_millis() as u64,
+        checkpoint_ms = (started.elapsed() - rendered).as_millis() as u64,
+        checkpoint_bytes = ck.len(),
+        "commit prepared"
+    );
     let mut delay = Duration::from_millis(200);
     loop {
         match sink.commit(P::NAME, &tables, &ck) {
@@ -154,7 +167,7 @@ fn commit<P: Projection>(
                     // Only a monitoring hint: the checkpoint above is what a restart uses.
                     tracing::warn!(service = P::NAME, error = %e, "could not record the consumer position hint");
                 }
-                return Ok(());
+                return Ok(started.elapsed());
             }
             Err(e) if e.is_retryable() => {
                 // Backpressure: nothing is read while the sink is down, nothing is dropped.

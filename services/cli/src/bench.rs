@@ -54,6 +54,8 @@ pub struct ServiceBench {
     pub decode: Throughput,
     /// Read + decode + validate + dedup + fold + final commit.
     pub end_to_end: Throughput,
+    /// Of which rendering the tables and committing them (Parquet + checkpoint), seconds.
+    pub commit_seconds: f64,
     /// end_to_end.per_sec / decode.per_sec.
     pub ratio: f64,
 }
@@ -79,14 +81,19 @@ impl BenchReport {
         );
         let _ = writeln!(
             s,
-            "{:<8} {:>10} {:>14} {:>16} {:>7}",
-            "service", "records", "decode/s", "end-to-end/s", "ratio"
+            "{:<8} {:>10} {:>14} {:>16} {:>7} {:>9}",
+            "service", "records", "decode/s", "end-to-end/s", "ratio", "commit s"
         );
         for (name, b) in &self.services {
             let _ = writeln!(
                 s,
-                "{:<8} {:>10} {:>14.0} {:>16.0} {:>7.2}",
-                name, b.end_to_end.records, b.decode.per_sec, b.end_to_end.per_sec, b.ratio
+                "{:<8} {:>10} {:>14.0} {:>16.0} {:>7.2} {:>9.2}",
+                name,
+                b.end_to_end.records,
+                b.decode.per_sec,
+                b.end_to_end.per_sec,
+                b.ratio,
+                b.commit_seconds
             );
         }
         let _ = writeln!(
@@ -130,7 +137,7 @@ fn end_to_end<P: Projection>(
     tables: &Path,
     codec: &Codec,
     refdata: &Arc<RefData>,
-) -> Result<Throughput> {
+) -> Result<(Throughput, f64)> {
     let mut source = EmbeddedSource::new(Log::open(log_dir)?, P::NAME, P::topics(), 4)?;
     let mut sink = ParquetStore::new(tables);
     let stop = AtomicBool::new(false);
@@ -149,9 +156,9 @@ fn end_to_end<P: Projection>(
         &stop,
         &mut |_| {},
     )?;
-    Ok(Throughput::new(
-        summary.records,
-        start.elapsed().as_secs_f64(),
+    Ok((
+        Throughput::new(summary.records, start.elapsed().as_secs_f64()),
+        summary.commit_time.as_secs_f64(),
     ))
 }
 
@@ -162,7 +169,7 @@ fn bench_service<P: Projection>(
 ) -> Result<ServiceBench> {
     let log_dir = dir.join("log");
     let decode = decode_only(&log_dir, codec, P::topics())?;
-    let e2e = end_to_end::<P>(
+    let (e2e, commit_seconds) = end_to_end::<P>(
         &log_dir,
         &dir.join(format!("tables-{}", P::NAME)),
         codec,
@@ -177,6 +184,7 @@ fn bench_service<P: Projection>(
         },
         decode,
         end_to_end: e2e,
+        commit_seconds,
     })
 }
 
