@@ -1,0 +1,154 @@
+//! Topic administration and broker readiness.
+
+use crate::{config::dlq_of, Error, KafkaConfig};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::types::RDKafkaErrorCode;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// What [`ensure_topics`] found or did for one topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicStatus {
+    pub name: String,
+    pub partitions: u32,
+    /// Whether this call created it.
+    pub created: bool,
+}
+
+fn metadata_client(config: &KafkaConfig) -> Result<BaseConsumer, Error> {
+    config
+        .client_config(&[], &[])
+        .create::<BaseConsumer>()
+        .map_err(|source| Error::Client {
+            client: "metadata client",
+            source,
+        })
+}
+
+/// Partition count of every topic in the cluster (one metadata request).
+pub fn topic_partitions(config: &KafkaConfig) -> Result<BTreeMap<String, u32>, Error> {
+    let client = metadata_client(config)?;
+    let md = client
+        .fetch_metadata(None, config.request_timeout)
+        .map_err(|e| Error::kafka("metadata request", e))?;
+    Ok(md
+        .topics()
+        .iter()
+        .filter(|t| t.error().is_none())
+        .map(|t| (t.name().to_string(), t.partitions().len() as u32))
+        .collect())
+}
+
+/// Waits until the brokers answer a metadata request, retrying until `timeout`; returns the
+/// number of brokers they advertise.
+pub fn wait_ready(config: &KafkaConfig, timeout: Duration) -> Result<usize, Error> {
+    let client = metadata_client(config)?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match client.fetch_metadata(None, left.min(Duration::from_secs(2))) {
+            Ok(md) if !md.brokers().is_empty() => return Ok(md.brokers().len()),
+            Ok(_) | Err(_) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(200))
+            }
+            _ => {
+                return Err(Error::Timeout {
+                    what: "a kafka metadata answer".into(),
+                    secs: timeout.as_secs(),
+                    brokers: config.brokers.clone(),
+                })
+            }
+        }
+    }
+}
+
+/// Creates the topics in `topics` (name, partitions) that are missing, each with its
+/// `<name>.dlq` dead-letter topic of the same partition count, and checks that existing ones
+/// have the asked partition count (murmur2 placement depends on it).
+///
+/// New topics get [`KafkaConfig::replication_factor`] replicas.
+pub async fn ensure_topics(
+    config: &KafkaConfig,
+    topics: &[(&str, u32)],
+) -> Result<Vec<TopicStatus>, Error> {
+    let cfg = config.clone();
+    let existing = tokio::task::spawn_blocking(move || topic_partitions(&cfg))
+        .await
+        .map_err(|e| Error::Local {
+            what: "the metadata request task",
+            source: std::io::Error::other(e),
+        })??;
+    let mut wanted: Vec<(String, u32)> = Vec::new();
+    for (name, parts) in topics {
+        if *parts == 0 {
+            return Err(Error::Setting {
+                key: format!("partitions of {name}"),
+                reason: "must be at least 1".into(),
+            });
+        }
+        wanted.push((name.to_string(), *parts));
+        wanted.push((dlq_of(name), *parts));
+    }
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    for (name, parts) in &wanted {
+        match existing.get(name) {
+            Some(&actual) if actual != *parts => {
+                return Err(Error::PartitionMismatch {
+                    topic: name.clone(),
+                    expected: *parts,
+                    actual,
+                })
+            }
+            Some(_) => out.push(TopicStatus {
+                name: name.clone(),
+                partitions: *parts,
+                created: false,
+            }),
+            None => missing.push((name.clone(), *parts)),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    let admin: AdminClient<DefaultClientContext> = config
+        .client_config(&[], &[])
+        .create()
+        .map_err(|source| Error::Client {
+            client: "admin client",
+            source,
+        })?;
+    let rf = config.replication_factor;
+    let new: Vec<NewTopic<'_>> = missing
+        .iter()
+        .map(|(name, parts)| NewTopic::new(name, *parts as i32, TopicReplication::Fixed(rf)))
+        .collect();
+    let opts = AdminOptions::new().request_timeout(Some(config.request_timeout));
+    let results = admin
+        .create_topics(new.iter(), &opts)
+        .await
+        .map_err(|e| Error::kafka("create topics", e))?;
+    for r in results {
+        match r {
+            Ok(_) => {}
+            // Another process created it between our metadata read and the request.
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => {
+                return Err(Error::kafka(
+                    format!("create topic {name}"),
+                    rdkafka::error::KafkaError::AdminOp(code),
+                ))
+            }
+        }
+    }
+    for (name, parts) in missing {
+        out.push(TopicStatus {
+            name,
+            partitions: parts,
+            created: true,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,515 @@
+//! Reading gigstream topics from Kafka as one member of a consumer group.
+
+use crate::{Error, KafkaConfig};
+use gigstream_core::Topic;
+use gigstream_runtime::{RecordRef, SourceError};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::message::Message;
+use rdkafka::statistics::Statistics;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// A change of the partitions this instance owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssignmentChange {
+    Assigned(Vec<(Topic, u32)>),
+    Revoked(Vec<(Topic, u32)>),
+}
+
+const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
+    ("auto.offset.reset", "earliest"),
+    // Cached high watermarks for `lag` come from the statistics.
+    ("statistics.interval.ms", "1000"),
+];
+
+/// Offsets are managed by gigstream (stored with the output; Kafka's commit is a hint), and
+/// end-of-partition is detected with watermarks, so these are not the user's to change.
+const CONSUMER_ENFORCED: &[(&str, &str)] = &[
+    ("enable.auto.commit", "false"),
+    ("enable.auto.offset.store", "false"),
+    ("enable.partition.eof", "false"),
+];
+
+/// Records handed over by one `poll` at most, so the runner commits and reports regularly.
+const MAX_RECORDS_PER_POLL: usize = 10_000;
+/// How long one wait inside `poll` lasts before the loop checks timeouts and the end.
+const POLL_STEP: Duration = Duration::from_millis(100);
+/// Least time between two end-of-partitions checks (watermark requests) while idle.
+const END_CHECK_EVERY: Duration = Duration::from_millis(500);
+
+#[derive(Default)]
+struct State {
+    /// Positions from `Source::seek` (absent partition: earliest); `None` until `seek` is
+    /// called, meaning "start at the group's committed offsets, else earliest".
+    wanted: Option<BTreeMap<(Topic, u32), u64>>,
+    /// Next offset of every assigned partition; `None` for "the beginning, not known yet".
+    positions: BTreeMap<(Topic, u32), Option<u64>>,
+    /// High watermarks, from statistics and end checks.
+    high: HashMap<(Topic, u32), u64>,
+    /// Assignments received so far.
+    assignments: u64,
+    /// A failure inside the rebalance callback, reported by the next `poll`.
+    failure: Option<String>,
+}
+
+struct Ctx {
+    names: HashMap<String, Topic>,
+    state: Arc<Mutex<State>>,
+    changes: mpsc::Sender<AssignmentChange>,
+    timeout: Duration,
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panic while holding the lock leaves plain data behind: keep using it.
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Ctx {
+    fn parts(&self, tpl: &TopicPartitionList) -> Vec<(String, Topic, u32)> {
+        tpl.elements()
+            .iter()
+            .filter_map(|e| {
+                let topic = *self.names.get(e.topic())?;
+                Some((
+                    e.topic().to_string(),
+                    topic,
+                    u32::try_from(e.partition()).ok()?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Starting offsets of newly assigned partitions: the sought positions if `seek` was
+    /// called, else the group's committed offsets; `None` is the beginning.
+    fn starts(
+        &self,
+        consumer: &BaseConsumer<Ctx>,
+        tpl: &TopicPartitionList,
+        parts: &[(String, Topic, u32)],
+    ) -> Result<Vec<Option<u64>>, String> {
+        let wanted = lock(&self.state).wanted.clone();
+        if let Some(w) = wanted {
+            return Ok(parts
+                .iter()
+                .map(|(_, t, p)| w.get(&(*t, *p)).copied())
+                .collect());
+        }
+        let committed = consumer
+            .committed_offsets(tpl.clone(), self.timeout)
+            .map_err(|e| format!("cannot read the group's committed offsets: {e}"))?;
+        Ok(parts
+            .iter()
+            .map(|(name, _, p)| {
+                match committed
+                    .find_partition(name, *p as i32)
+                    .map(|e| e.offset())
+                {
+                    Some(Offset::Offset(n)) if n >= 0 => Some(n as u64),
+                    _ => None,
+                }
+            })
+            .collect())
+    }
+
+    fn on_assign(&self, consumer: &BaseConsumer<Ctx>, tpl: &TopicPartitionList) {
+        let parts = self.parts(tpl);
+        let result = self.starts(consumer, tpl, &parts).and_then(|starts| {
+            // librdkafka has already assigned `tpl` (starting at committed offsets); assigning
+            // again with explicit offsets replaces that before any record is handed out.
+            let mut explicit = TopicPartitionList::new();
+            for ((name, _, p), start) in parts.iter().zip(&starts) {
+                let offset = start.map_or(Offset::Beginning, |n| Offset::Offset(n as i64));
+                explicit
+                    .add_partition_offset(name, *p as i32, offset)
+                    .map_err(|e| format!("bad offset for {name}/{p}: {e}"))?;
+            }
+            consumer
+                .assign(&explicit)
+                .map_err(|e| format!("cannot assign the start offsets: {e}"))?;
+            Ok(starts)
+        });
+        let mut st = lock(&self.state);
+        st.assignments += 1;
+        match result {
+            Ok(starts) => {
+                for ((_, t, p), start) in parts.iter().zip(starts) {
+                    st.positions.insert((*t, *p), start);
+                }
+            }
+            Err(e) => st.failure = Some(e),
+        }
+        drop(st);
+        let list = parts.iter().map(|(_, t, p)| (*t, *p)).collect::<Vec<_>>();
+        tracing::info!(partitions = ?list, "kafka partitions assigned");
+        // Nobody listening is fine: the channel is for runtimes that flush on revoke.
+        let _ = self.changes.send(AssignmentChange::Assigned(list));
+    }
+
+    fn on_revoke(&self, tpl: &TopicPartitionList) {
+        let list: Vec<(Topic, u32)> = self
+            .parts(tpl)
+            .into_iter()
+            .map(|(_, t, p)| (t, p))
+            .collect();
+        let mut st = lock(&self.state);
+        for k in &list {
+            st.positions.remove(k);
+            st.high.remove(k);
+        }
+        drop(st);
+        tracing::info!(partitions = ?list, "kafka partitions revoked");
+        let _ = self.changes.send(AssignmentChange::Revoked(list));
+    }
+}
+
+impl ClientContext for Ctx {
+    fn stats(&self, stats: Statistics) {
+        let mut st = lock(&self.state);
+        for (name, t) in &stats.topics {
+            let Some(&topic) = self.names.get(name) else {
+                continue;
+            };
+            for (p, part) in &t.partitions {
+                if let (Ok(p), Ok(hi)) = (u32::try_from(*p), u64::try_from(part.hi_offset)) {
+                    if st.positions.contains_key(&(topic, p)) {
+                        st.high.insert((topic, p), hi);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for Ctx {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => self.on_assign(consumer, tpl),
+            Rebalance::Revoke(tpl) => self.on_revoke(tpl),
+            Rebalance::Error(e) => tracing::warn!(error = %e, "kafka rebalance failed"),
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        match result {
+            Ok(()) => tracing::debug!(partitions = offsets.count(), "kafka offsets committed"),
+            Err(e) => tracing::warn!(error = %e, "kafka offset commit (progress hint) failed"),
+        }
+    }
+}
+
+/// One member of the consumer group of a service, reading its topics from Kafka.
+///
+/// Offsets: the authoritative positions are the ones stored with the service's output and
+/// given to [`gigstream_runtime::Source::seek`]; on every assignment each partition starts at
+/// its sought position (absent: earliest). Until `seek` is called it starts at the group's
+/// committed offsets instead (absent: earliest), which is what tools without their own store
+/// want. Commits ([`gigstream_runtime::Source::commit_hint`]) are asynchronous progress hints
+/// for monitoring (`kafka-consumer-groups --describe` shows them).
+///
+/// The rebalance callbacks run inside `poll`, on the caller's thread (rdkafka's
+/// `BaseConsumer`), so they never block an async executor.
+///
+/// Missing for multi-instance scale-out: the runtime keeps one checkpoint per service, not per
+/// partition, so a second instance would need per-partition state and checkpoints; on revoke
+/// the runtime must flush and commit the revoked partitions' output before the callback
+/// returns (today [`KafkaSource::assignment_changes`] only reports after the fact); and output
+/// tables written by several instances need a merge or a partition column.
+pub struct KafkaSource {
+    consumer: BaseConsumer<Ctx>,
+    config: KafkaConfig,
+    group: String,
+    names: HashMap<String, Topic>,
+    state: Arc<Mutex<State>>,
+    changes: Option<mpsc::Receiver<AssignmentChange>>,
+    created: Instant,
+    last_end_check: Option<Instant>,
+}
+
+impl KafkaSource {
+    /// Joins consumer group `group` (the service name) and subscribes to `topics`.
+    pub fn new(config: &KafkaConfig, group: &str, topics: &[Topic]) -> Result<KafkaSource, Error> {
+        if group.is_empty() {
+            return Err(Error::Setting {
+                key: "group".into(),
+                reason: "the consumer group (service name) is empty".into(),
+            });
+        }
+        let names: HashMap<String, Topic> =
+            topics.iter().map(|t| (config.topic_name(*t), *t)).collect();
+        let state = Arc::new(Mutex::new(State::default()));
+        let (tx, rx) = mpsc::channel();
+        let ctx = Ctx {
+            names: names.clone(),
+            state: state.clone(),
+            changes: tx,
+            timeout: config.request_timeout,
+        };
+        let client_id = format!("gigstream-{group}");
+        let mut cc = config.client_config(CONSUMER_DEFAULTS, CONSUMER_ENFORCED);
+        cc.set("group.id", group);
+        if !config.properties.contains_key("client.id") {
+            cc.set("client.id", &client_id);
+        }
+        let consumer: BaseConsumer<Ctx> =
+            cc.create_with_context(ctx)
+                .map_err(|source| Error::Client {
+                    client: "consumer",
+                    source,
+                })?;
+        let list: Vec<&str> = names.keys().map(String::as_str).collect();
+        consumer
+            .subscribe(&list)
+            .map_err(|e| Error::kafka(format!("subscribe to {list:?}"), e))?;
+        Ok(KafkaSource {
+            consumer,
+            config: config.clone(),
+            group: group.to_string(),
+            names,
+            state,
+            changes: Some(rx),
+            created: Instant::now(),
+            last_end_check: None,
+        })
+    }
+
+    /// The consumer group.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// The partitions this instance owns now.
+    pub fn assignment(&self) -> Vec<(Topic, u32)> {
+        lock(&self.state).positions.keys().copied().collect()
+    }
+
+    /// Next offsets of the assigned partitions that have a known position.
+    pub fn positions(&self) -> BTreeMap<(Topic, u32), u64> {
+        lock(&self.state)
+            .positions
+            .iter()
+            .filter_map(|(k, v)| v.map(|o| (*k, o)))
+            .collect()
+    }
+
+    /// The assignment changes, in order, as they happen inside `poll` (taken once).
+    pub fn assignment_changes(&mut self) -> Option<mpsc::Receiver<AssignmentChange>> {
+        self.changes.take()
+    }
+
+    /// The group's committed offsets for the assigned partitions (a broker request).
+    pub fn committed(&self) -> Result<BTreeMap<(Topic, u32), u64>, Error> {
+        let tpl = self
+            .consumer
+            .committed(self.config.request_timeout)
+            .map_err(|e| Error::kafka("read committed offsets", e))?;
+        Ok(tpl
+            .elements()
+            .iter()
+            .filter_map(|e| {
+                let topic = *self.names.get(e.topic())?;
+                match e.offset() {
+                    Offset::Offset(n) if n >= 0 => {
+                        Some(((topic, u32::try_from(e.partition()).ok()?), n as u64))
+                    }
+                    _ => None,
+                }
+            })
+            .collect())
+    }
+
+    fn failure(&self) -> Option<String> {
+        lock(&self.state).failure.take()
+    }
+
+    /// Whether every assigned partition's position has reached its high watermark (asks the
+    /// brokers; only called while idle).
+    fn at_end(&mut self) -> bool {
+        if self
+            .last_end_check
+            .is_some_and(|t| t.elapsed() < END_CHECK_EVERY)
+        {
+            return false;
+        }
+        self.last_end_check = Some(Instant::now());
+        let parts: Vec<((Topic, u32), Option<u64>)> = lock(&self.state)
+            .positions
+            .iter()
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        let mut highs = Vec::with_capacity(parts.len());
+        let mut done = true;
+        for ((topic, p), pos) in parts {
+            let name = self.config.topic_name(topic);
+            match self
+                .consumer
+                .fetch_watermarks(&name, p as i32, self.config.request_timeout)
+            {
+                Ok((lo, hi)) => {
+                    let hi = u64::try_from(hi).unwrap_or(0);
+                    let pos = pos.unwrap_or(u64::try_from(lo).unwrap_or(0));
+                    done &= pos >= hi;
+                    highs.push(((topic, p), hi));
+                }
+                Err(e) => {
+                    tracing::debug!(topic = %name, partition = p, error = %e, "watermark request failed");
+                    done = false;
+                }
+            }
+        }
+        let mut st = lock(&self.state);
+        for (k, hi) in highs {
+            if st.positions.contains_key(&k) {
+                st.high.insert(k, hi);
+            }
+        }
+        done
+    }
+
+    fn next(&mut self, f: &mut dyn FnMut(RecordRef<'_>)) -> Result<usize, Error> {
+        let started = Instant::now();
+        let mut n = 0usize;
+        loop {
+            let wait = if n > 0 { Duration::ZERO } else { POLL_STEP };
+            match self.consumer.poll(wait) {
+                Some(Ok(m)) => {
+                    let Some(&topic) = self.names.get(m.topic()) else {
+                        continue;
+                    };
+                    let (Ok(partition), Ok(offset)) =
+                        (u32::try_from(m.partition()), u64::try_from(m.offset()))
+                    else {
+                        continue;
+                    };
+                    f(RecordRef {
+                        topic,
+                        partition,
+                        offset,
+                        // Kafka records without a timestamp (very old producers) read as 0.
+                        timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
+                        key: m.key().unwrap_or_default(),
+                        value: m.payload().unwrap_or_default(),
+                    });
+                    if let Some(pos) = lock(&self.state).positions.get_mut(&(topic, partition)) {
+                        *pos = Some(offset + 1);
+                    }
+                    n += 1;
+                    if n >= MAX_RECORDS_PER_POLL {
+                        break;
+                    }
+                }
+                Some(Err(KafkaError::PartitionEOF(_))) => {}
+                Some(Err(e @ KafkaError::MessageConsumptionFatal(_))) => {
+                    return Err(Error::kafka("consume", e))
+                }
+                Some(Err(e)) => {
+                    // librdkafka retries transient failures itself; say so and keep going.
+                    tracing::warn!(group = %self.group, error = %e, "kafka consumer error");
+                }
+                None => {
+                    if n > 0 {
+                        break;
+                    }
+                    if let Some(e) = self.failure() {
+                        return Err(Error::Setting {
+                            key: format!("assignment of group {}", self.group),
+                            reason: e,
+                        });
+                    }
+                    if lock(&self.state).assignments == 0 {
+                        if self.created.elapsed() >= self.config.assign_timeout {
+                            return Err(Error::Timeout {
+                                what: format!("a partition assignment for group {}", self.group),
+                                secs: self.config.assign_timeout.as_secs(),
+                                brokers: self.config.brokers.clone(),
+                            });
+                        }
+                        continue;
+                    }
+                    if self.at_end() || started.elapsed() >= self.config.poll_wait {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    fn seek_to(&mut self, positions: &BTreeMap<(Topic, u32), u64>) -> Result<(), Error> {
+        let mut st = lock(&self.state);
+        st.wanted = Some(positions.clone());
+        if st.positions.is_empty() {
+            // Applied when the partitions are assigned.
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (&(topic, p), pos) in st.positions.iter_mut() {
+            *pos = positions.get(&(topic, p)).copied();
+            let offset = pos.map_or(Offset::Beginning, |n| Offset::Offset(n as i64));
+            tpl.add_partition_offset(&self.config.topic_name(topic), p as i32, offset)
+                .map_err(|e| Error::kafka("seek", e))?;
+        }
+        drop(st);
+        let done = self
+            .consumer
+            .seek_partitions(tpl, self.config.request_timeout)
+            .map_err(|e| Error::kafka("seek", e))?;
+        for e in done.elements() {
+            if let Err(err) = e.error() {
+                return Err(Error::kafka(
+                    format!("seek {}/{}", e.topic(), e.partition()),
+                    err,
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl gigstream_runtime::Source for KafkaSource {
+    fn seek(&mut self, positions: &BTreeMap<(Topic, u32), u64>) -> Result<(), SourceError> {
+        self.seek_to(positions)
+            .map_err(|e| SourceError::Other(e.to_string()))
+    }
+
+    fn poll(&mut self, f: &mut dyn FnMut(RecordRef<'_>)) -> Result<usize, SourceError> {
+        self.next(f).map_err(|e| SourceError::Other(e.to_string()))
+    }
+
+    /// From the high watermarks of the last statistics (every second) or end check; `None`
+    /// until every assigned partition has both a position and a watermark.
+    fn lag(&self) -> Option<u64> {
+        let st = lock(&self.state);
+        let mut lag = 0;
+        for (k, pos) in &st.positions {
+            lag += st.high.get(k)?.saturating_sub((*pos)?);
+        }
+        Some(lag)
+    }
+
+    fn commit_hint(&mut self, positions: &BTreeMap<(Topic, u32), u64>) -> Result<(), SourceError> {
+        let st = lock(&self.state);
+        let mut tpl = TopicPartitionList::new();
+        for (&(topic, p), &off) in positions {
+            // Only owned partitions: another member owns the rest and commits them.
+            if st.positions.contains_key(&(topic, p)) {
+                tpl.add_partition_offset(
+                    &self.config.topic_name(topic),
+                    p as i32,
+                    Offset::Offset(off as i64),
+                )
+                .map_err(|e| SourceError::Other(format!("kafka commit hint: {e}")))?;
+            }
+        }
+        drop(st);
+        if tpl.count() == 0 {
+            return Ok(());
+        }
+        self.consumer
+            .commit(&tpl, CommitMode::Async)
+            .map_err(|e| SourceError::Other(format!("kafka commit hint failed: {e}")))
+    }
+}

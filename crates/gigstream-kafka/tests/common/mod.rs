@@ -1,0 +1,106 @@
+//! Shared helpers of the broker tests.
+
+use gigstream_core::Topic;
+use gigstream_kafka::{ensure_topics, KafkaConfig, KafkaProducer, KafkaSource};
+use gigstream_runtime::Source;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The broker settings with a fresh topic prefix, or `None` (test skipped) without a broker.
+pub fn config(test: &str) -> Option<KafkaConfig> {
+    let cfg = KafkaConfig::from_env().expect("GIGSTREAM_KAFKA_* settings are valid")?;
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .subsec_nanos();
+    let mut cfg = cfg.with_topic_prefix(format!("{test}-{}-{nanos}-", std::process::id()));
+    cfg.assign_timeout = Duration::from_secs(60);
+    Some(cfg)
+}
+
+pub fn skipped() {
+    println!("skipped: set GIGSTREAM_KAFKA_BROKERS");
+}
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(f)
+}
+
+/// `n` records on `topic` over `keys` entities; the value is the record's sequence number, so
+/// order per key can be checked.
+pub fn records(topic: Topic, n: usize, keys: usize) -> Vec<(Topic, String, String, i64)> {
+    (0..n)
+        .map(|i| {
+            (
+                topic,
+                format!("key-{}", i % keys),
+                format!("{i}"),
+                1_700_000_000_000 + i as i64,
+            )
+        })
+        .collect()
+}
+
+/// Creates `topic` with `partitions` and writes `n` records to it.
+pub fn fill(cfg: &KafkaConfig, topic: Topic, partitions: u32, n: usize) {
+    let name = cfg.topic_name(topic);
+    block_on(ensure_topics(cfg, &[(&name, partitions)])).expect("create topic");
+    let producer = KafkaProducer::new(cfg).expect("producer");
+    let sent = producer
+        .produce_blocking(&records(topic, n, 97), &mut |_| {})
+        .expect("produce");
+    assert_eq!(sent.delivered, n as u64);
+}
+
+/// One record read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Got {
+    pub partition: u32,
+    pub offset: u64,
+    pub key: String,
+    pub value: String,
+    pub timestamp_ms: i64,
+}
+
+/// Polls until the source reports nothing left.
+pub fn drain(source: &mut KafkaSource) -> Vec<Got> {
+    let mut out = Vec::new();
+    loop {
+        let n = source
+            .poll(&mut |r| {
+                out.push(Got {
+                    partition: r.partition,
+                    offset: r.offset,
+                    key: String::from_utf8_lossy(r.key).into_owned(),
+                    value: String::from_utf8_lossy(r.value).into_owned(),
+                    timestamp_ms: r.timestamp_ms,
+                })
+            })
+            .expect("poll");
+        if n == 0 {
+            return out;
+        }
+    }
+}
+
+/// First offset read per partition.
+pub fn first_offsets(got: &[Got]) -> BTreeMap<u32, u64> {
+    let mut m = BTreeMap::new();
+    for g in got {
+        m.entry(g.partition).or_insert(g.offset);
+    }
+    m
+}
+
+/// Next offset per partition after `got`.
+pub fn next_offsets(topic: Topic, got: &[Got]) -> BTreeMap<(Topic, u32), u64> {
+    let mut m = BTreeMap::new();
+    for g in got {
+        m.insert((topic, g.partition), g.offset + 1);
+    }
+    m
+}
