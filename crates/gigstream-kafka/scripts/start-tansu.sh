@@ -49,11 +49,12 @@ request='\x00\x00\x00\x13\x00\x03\x00\x00\x00\x00\x00\x07\x00\x05ready\x00\x00\x
 metadata_ok() {
     local reply
     reply=$(
+        exec 2>/dev/null
         exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
         printf "$request" >&3
         # response: int32 length, int32 correlation id (7), then the broker array.
         timeout 2 head -c 12 <&3 | od -An -tx1 | tr -d ' \n'
-    ) 2>/dev/null || return 1
+    ) || return 1
     # correlation id 7 and at least one broker advertised
     [[ ${reply:8:8} == 00000007 && ${reply:16:8} != 00000000 && ${#reply} -eq 24 ]]
 }

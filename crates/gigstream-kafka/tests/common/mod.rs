@@ -4,7 +4,7 @@ use gigstream_core::Topic;
 use gigstream_kafka::{ensure_topics, KafkaConfig, KafkaProducer, KafkaSource};
 use gigstream_runtime::Source;
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The broker settings with a fresh topic prefix, or `None` (test skipped) without a broker.
 pub fn config(test: &str) -> Option<KafkaConfig> {
@@ -68,10 +68,17 @@ pub struct Got {
 
 /// Polls until the source reports nothing left.
 pub fn drain(source: &mut KafkaSource) -> Vec<Got> {
+    drain_timed(source).0
+}
+
+/// [`drain`], with the time the first record arrived.
+pub fn drain_timed(source: &mut KafkaSource) -> (Vec<Got>, Option<Instant>) {
     let mut out = Vec::new();
+    let mut first = None;
     loop {
         let n = source
             .poll(&mut |r| {
+                first.get_or_insert_with(Instant::now);
                 out.push(Got {
                     partition: r.partition,
                     offset: r.offset,
@@ -82,7 +89,7 @@ pub fn drain(source: &mut KafkaSource) -> Vec<Got> {
             })
             .expect("poll");
         if n == 0 {
-            return out;
+            return (out, first);
         }
     }
 }
