@@ -51,6 +51,22 @@ impl Availability {
         m.ok += ok as u32;
     }
 
+    /// Adds `other`'s probe counts (states of disjoint partitions, see
+    /// [`crate::Projection::merge`]).
+    pub fn merge(&mut self, other: &Availability) {
+        for (service, minutes) in &other.minutes {
+            let per = match self.minutes.get_mut(service) {
+                Some(m) => m,
+                None => self.minutes.entry(service.clone()).or_default(),
+            };
+            for (minute, c) in minutes {
+                let m = per.entry(*minute).or_default();
+                m.probes += c.probes;
+                m.ok += c.ok;
+            }
+        }
+    }
+
     /// Services seen, sorted.
     pub fn services(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self.minutes.keys().map(String::as_str).collect();
@@ -123,5 +139,33 @@ mod tests {
         assert_eq!(m.unavailable_minutes, 3);
         assert_eq!(m.minutes_in_month, 28 * 1440);
         assert!((m.uptime_pct - (100.0 - 300.0 / 40320.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn merging_split_probes_equals_one_fold() {
+        let t = parse_ts("2026-02-01T00:00:00Z").unwrap();
+        let probes = [
+            (0, false),
+            (1000, true),
+            (60_000, false),
+            (61_000, false),
+            (120_000, true),
+        ];
+        let mut whole = Availability::default();
+        let (mut a, mut b) = (Availability::default(), Availability::default());
+        for (i, (dt, ok)) in probes.iter().enumerate() {
+            whole.record("svc", t + dt, *ok);
+            let part = if i % 2 == 0 { &mut a } else { &mut b };
+            part.record("svc", t + dt, *ok);
+        }
+        b.record("other", t, false);
+        whole.record("other", t, false);
+        a.merge(&b);
+        assert_eq!(a.month("svc", date_of(t)), whole.month("svc", date_of(t)));
+        assert_eq!(
+            a.month("other", date_of(t)),
+            whole.month("other", date_of(t))
+        );
+        assert_eq!(a.services(), whole.services());
     }
 }

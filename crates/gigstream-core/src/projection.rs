@@ -6,6 +6,7 @@
 //! ids, enforcing the allowed lateness, dead-lettering, writing the tables together with the
 //! offsets they reflect, and checkpointing the state.
 //!
+//! State is kept per input partition and merged for rendering ([`Projection::merge`]).
 //! Events of different partitions may be interleaved in any order, so every aggregate that mixes
 //! entities must be order-independent (sums, counts, mergeable sketches, min/max); per-entity
 //! state (a deal, a subscription) sees its own events in log order because they share a key and
@@ -63,6 +64,13 @@ pub trait Projection: Serialize + DeserializeOwned + Send + 'static {
     /// Folds one valid, deduplicated, on-time event into the state. Must not do I/O. An error
     /// leaves the state unchanged.
     fn apply(&mut self, refdata: &RefData, event: &Event) -> Result<(), Rejection>;
+
+    /// Folds `other`, a state of the same service built from a disjoint set of input
+    /// partitions, into this one. The runtime keeps one state per input partition (so that
+    /// partitions can move between instances with their state) and renders tables from the
+    /// merge of all of them: for any split of a stream by partition, merging the per-partition
+    /// states in any order must render exactly the tables of one state fed the whole stream.
+    fn merge(&mut self, other: &Self);
 
     /// Renders the state as the full content of every table in [`Projection::table_defs`],
     /// each sorted by its key. Deterministic: the same state gives the same rows.
