@@ -297,14 +297,17 @@ pub struct PipelineRules {
     pub allowed_lateness: String,
     /// Events whose time is ahead of the record's append time by more than this are invalid.
     pub max_future_skew: String,
+    /// The two durations above in ms, parsed once at load (validation reads them per event).
+    #[serde(skip)]
+    parsed_ms: (i64, i64),
 }
 
 impl PipelineRules {
     pub fn allowed_lateness_ms(&self) -> i64 {
-        parse_duration_ms(&self.allowed_lateness).expect("validated at load")
+        self.parsed_ms.0
     }
     pub fn max_future_skew_ms(&self) -> i64 {
-        parse_duration_ms(&self.max_future_skew).expect("validated at load")
+        self.parsed_ms.1
     }
 }
 
@@ -410,7 +413,7 @@ impl RefData {
         let tax: TaxTables = parse("tax.toml", &texts["tax.toml"])?;
         let sla: SlaConfig = parse("sla.toml", &texts["sla.toml"])?;
         let plans: PlansFile = parse("plans.toml", &texts["plans.toml"])?;
-        let rd = RefData {
+        let mut rd = RefData {
             currencies: currencies.currency,
             platforms: platforms.platform,
             tax,
@@ -418,6 +421,16 @@ impl RefData {
             plans: plans.plan,
             pipeline: plans.pipeline,
         };
+        let ms = |s: &str| {
+            parse_duration_ms(s).map_err(|message| RefDataError::Invalid {
+                file: "plans.toml".to_string(),
+                message,
+            })
+        };
+        rd.pipeline.parsed_ms = (
+            ms(&rd.pipeline.allowed_lateness)?,
+            ms(&rd.pipeline.max_future_skew)?,
+        );
         rd.check()?;
         Ok(rd)
     }
@@ -464,8 +477,6 @@ impl RefData {
             parse_duration_ms(&a.long_window).map_err(|e| bad("sla.toml", e))?;
             parse_duration_ms(&a.short_window).map_err(|e| bad("sla.toml", e))?;
         }
-        parse_duration_ms(&self.pipeline.allowed_lateness).map_err(|e| bad("plans.toml", e))?;
-        parse_duration_ms(&self.pipeline.max_future_skew).map_err(|e| bad("plans.toml", e))?;
         Ok(())
     }
 
