@@ -99,18 +99,18 @@ struct CrashingSink {
 }
 
 impl gigstream_runtime::Sink for CrashingSink {
-    fn load_checkpoint(
+    fn load_tasks(
         &mut self,
         service: &str,
-    ) -> Result<Option<Vec<u8>>, gigstream_runtime::SinkError> {
-        gigstream_runtime::Sink::load_checkpoint(&mut self.inner, service)
+        only: Option<&[(gigstream_core::Topic, u32)]>,
+    ) -> Result<Vec<gigstream_runtime::StoredTask>, gigstream_runtime::SinkError> {
+        gigstream_runtime::Sink::load_tasks(&mut self.inner, service, only)
     }
 
     fn commit(
         &mut self,
         service: &str,
-        tables: &[gigstream_core::TableData],
-        ck: &[u8],
+        commit: &gigstream_runtime::Commit<'_>,
     ) -> Result<(), gigstream_runtime::SinkError> {
         if self.left == 0 {
             return Err(gigstream_runtime::SinkError::Other {
@@ -119,7 +119,7 @@ impl gigstream_runtime::Sink for CrashingSink {
             });
         }
         self.left -= 1;
-        gigstream_runtime::Sink::commit(&mut self.inner, service, tables, ck)
+        gigstream_runtime::Sink::commit(&mut self.inner, service, commit)
     }
 }
 

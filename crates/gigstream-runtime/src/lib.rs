@@ -11,9 +11,15 @@
 //! ```
 //!
 //! Exactly-once effects come from one rule: the positions (next offset per partition) are part
-//! of the checkpoint that the sink commits in the same atomic write as the tables computed from
-//! them. On start the service restores state and positions from the last commit and seeks the
-//! source there, so a crash replays exactly the records whose effects were not committed.
+//! of the checkpoints that the sink commits with the tables computed from them. On start (and
+//! when a partition is assigned) the service restores each partition's state and position from
+//! its last checkpoint and seeks the source there, so a crash replays exactly the records whose
+//! effects were not committed.
+//!
+//! State is kept per input partition (a task), so a partition can move between instances of a
+//! service with its state; tables are rendered from the merge of every task's state, and their
+//! rows carry a version derived from the offsets they reflect ([`Processor::version`]), so the
+//! newest content wins whichever instance wrote it.
 
 mod dead_letter;
 mod dedup;
@@ -25,7 +31,9 @@ mod source;
 
 pub use dead_letter::{DeadLetter, DEAD_LETTERS, POSITIONS};
 pub use dedup::Dedup;
-pub use processor::{Checkpoint, Outcome, Processor, ProcessorError, Stats};
-pub use runner::{run, Progress, RunError, RunOptions, RunSummary};
-pub use sink::{Sink, SinkError};
-pub use source::{EmbeddedSource, RecordRef, Source, SourceError};
+pub use processor::{Outcome, Processor, ProcessorError, Stats, TaskCheckpoint, TaskId};
+pub use runner::{
+    run, run_with, DeadLetterOutput, Progress, RunError, RunOptions, RunSummary,
+};
+pub use sink::{Commit, Sink, SinkError, StoredTask};
+pub use source::{AssignmentChange, EmbeddedSource, RecordRef, Source, SourceError};

@@ -1,17 +1,28 @@
-//! The per-record pipeline of one service and its checkpoint.
+//! The per-record pipeline of one service, with its state kept per input partition ("task").
+//!
+//! Every input partition `(topic, partition)` is a task with its own projection state, dedup
+//! set, watermark, dead letters, counters and next offset, checkpointed on its own. That is what
+//! lets a partition move between instances of a service (a Kafka rebalance) with exactly its
+//! state: the new owner loads the task's last checkpoint and resumes at its offset. Tables are
+//! rendered from the merge ([`Projection::merge`]) of every task's state: the tasks this
+//! instance owns, fresh, and the tasks other instances own, as of their last checkpoint.
 
 use crate::dead_letter::{dead_letter_table, DeadLetter, POSITIONS};
 use crate::dedup::Dedup;
+use crate::sink::StoredTask;
 use crate::source::RecordRef;
 use gigstream_avro::Codec;
 use gigstream_core::table::{datetime_ms, TableData, Value};
 use gigstream_core::validate::validate;
-use gigstream_core::{Event, Projection, RefData, Topic};
+use gigstream_core::{Projection, RefData, Topic};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-/// Counters since the service's first start (they are part of the checkpoint).
+/// An input partition: the unit of state, checkpoint and ownership.
+pub type TaskId = (Topic, u32);
+
+/// Counters since the service's first start (they are part of the checkpoints).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
     /// Records read, per topic.
@@ -22,6 +33,8 @@ pub struct Stats {
     pub duplicates: u64,
     /// Records skipped because the source redelivered an offset already reflected.
     pub redelivered: u64,
+    /// Offsets the source skipped over (retention, or a positioning fault; logged).
+    pub gaps: u64,
     /// Dead letters per reason code.
     pub dead_lettered: BTreeMap<String, u64>,
 }
@@ -36,6 +49,21 @@ impl Stats {
     pub fn dead_lettered_total(&self) -> u64 {
         self.dead_lettered.values().sum()
     }
+
+    fn add(&mut self, other: &Stats) {
+        for (k, v) in &other.consumed {
+            *self.consumed.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.applied {
+            *self.applied.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.dead_lettered {
+            *self.dead_lettered.entry(k.clone()).or_default() += v;
+        }
+        self.duplicates += other.duplicates;
+        self.redelivered += other.redelivered;
+        self.gaps += other.gaps;
+    }
 }
 
 /// What happened to one record.
@@ -47,30 +75,103 @@ pub enum Outcome {
     DeadLettered,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct PartitionState {
-    next_offset: u64,
-    watermark: i64,
-    dedup: Dedup,
-}
-
-/// Everything a service needs to resume exactly where its committed tables stop.
+/// Everything one task needs to resume exactly where the committed tables stop.
 #[derive(Serialize, Deserialize)]
-pub struct Checkpoint<P> {
+pub struct TaskCheckpoint<P> {
     pub format: u32,
     pub service: String,
-    partitions: BTreeMap<(Topic, u32), PartitionState>,
+    pub topic: Topic,
+    pub partition: u32,
+    /// Replay epoch: bumped when a full replay is requested; part of every version.
+    pub epoch: u32,
+    pub next_offset: u64,
+    /// Newest event time applied from the partition (ms; 0 before the first).
+    pub watermark: i64,
+    dedup: Dedup,
     pub dead_letters: Vec<DeadLetter>,
     pub stats: Stats,
     pub state: P,
 }
 
-const CHECKPOINT_FORMAT: u32 = 1;
+const CHECKPOINT_FORMAT: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessorError {
-    #[error("the {service} checkpoint cannot be read ({message}); it was written by another version or is damaged: remove the service's tables directory to rebuild it from the log")]
-    Checkpoint { service: String, message: String },
+    #[error("the {service} checkpoint of {topic}/{partition} cannot be read ({message}); it was written by another version or is damaged: replay the service from the log (embedded: remove DATA_DIR/tables/{service}; ClickHouse: `gigstream replay {service}`)")]
+    Checkpoint {
+        service: String,
+        topic: String,
+        partition: u32,
+        message: String,
+    },
+}
+
+struct Task<P> {
+    ck: TaskCheckpoint<P>,
+    /// Dead letters already handed to the dead-letter output.
+    dl_sent: usize,
+}
+
+impl<P: Projection> Task<P> {
+    fn fresh(refdata: &RefData, (topic, partition): TaskId, epoch: u32) -> Task<P> {
+        Task {
+            ck: TaskCheckpoint {
+                format: CHECKPOINT_FORMAT,
+                service: P::NAME.to_string(),
+                topic,
+                partition,
+                epoch,
+                next_offset: 0,
+                watermark: 0,
+                dedup: Dedup::default(),
+                dead_letters: Vec::new(),
+                stats: Stats::default(),
+                state: P::new(refdata),
+            },
+            dl_sent: 0,
+        }
+    }
+
+    /// From a stored checkpoint; an empty one (a replay marker) is a fresh task of its epoch.
+    fn restore(refdata: &RefData, stored: &StoredTask) -> Result<Task<P>, ProcessorError> {
+        let id = (stored.topic, stored.partition);
+        if stored.bytes.is_empty() {
+            return Ok(Task::fresh(refdata, id, stored.epoch));
+        }
+        let err = |message: String| ProcessorError::Checkpoint {
+            service: P::NAME.to_string(),
+            topic: stored.topic.name().to_string(),
+            partition: stored.partition,
+            message,
+        };
+        let ck: TaskCheckpoint<P> =
+            rmp_serde::from_slice(&stored.bytes).map_err(|e| err(e.to_string()))?;
+        if ck.format != CHECKPOINT_FORMAT
+            || ck.service != P::NAME
+            || (ck.topic, ck.partition) != id
+        {
+            return Err(err(format!(
+                "format {} of {} {}/{}",
+                ck.format,
+                ck.service,
+                ck.topic.name(),
+                ck.partition
+            )));
+        }
+        let dl_sent = ck.dead_letters.len();
+        Ok(Task { ck, dl_sent })
+    }
+
+    fn stored(&self) -> StoredTask {
+        StoredTask {
+            topic: self.ck.topic,
+            partition: self.ck.partition,
+            epoch: self.ck.epoch,
+            next_offset: self.ck.next_offset,
+            bytes: rmp_serde::to_vec(&self.ck)
+                .expect("projection state serialises (checked by each projection's tests)"),
+        }
+    }
 }
 
 /// Runs records through decode → validate → lateness → dedup → fold for projection `P`.
@@ -78,180 +179,291 @@ pub struct Processor<P: Projection> {
     codec: Codec,
     refdata: Arc<RefData>,
     lateness_ms: i64,
-    ck: Checkpoint<P>,
+    /// Tasks this instance owns and feeds.
+    owned: BTreeMap<TaskId, Task<P>>,
+    /// Tasks owned elsewhere, as of their last checkpoint: read-only, for rendering.
+    foreign: BTreeMap<TaskId, Task<P>>,
+    /// Owned tasks changed since their last checkpoint.
+    changed: BTreeSet<TaskId>,
+    /// Anything (owned or foreign) changed since the last render was committed.
+    render_stale: bool,
 }
 
 impl<P: Projection> Processor<P> {
     pub fn new(codec: Codec, refdata: Arc<RefData>) -> Processor<P> {
-        let state = P::new(&refdata);
         Processor {
             codec,
             lateness_ms: refdata.pipeline.allowed_lateness_ms(),
             refdata,
-            ck: Checkpoint {
-                format: CHECKPOINT_FORMAT,
-                service: P::NAME.to_string(),
-                partitions: BTreeMap::new(),
-                dead_letters: Vec::new(),
-                stats: Stats::default(),
-                state,
-            },
+            owned: BTreeMap::new(),
+            foreign: BTreeMap::new(),
+            changed: BTreeSet::new(),
+            render_stale: true,
         }
     }
 
-    /// Restores from a committed checkpoint.
-    pub fn restore(
-        codec: Codec,
-        refdata: Arc<RefData>,
-        bytes: &[u8],
-    ) -> Result<Processor<P>, ProcessorError> {
-        let err = |message: String| ProcessorError::Checkpoint {
-            service: P::NAME.to_string(),
-            message,
+    /// Takes ownership of a task from its latest stored checkpoint (`None`: nothing stored, a
+    /// fresh task at offset 0). Replaces any foreign copy.
+    pub fn adopt(&mut self, id: TaskId, stored: Option<&StoredTask>) -> Result<(), ProcessorError> {
+        let task = match stored {
+            Some(s) => Task::restore(&self.refdata, s)?,
+            None => Task::fresh(&self.refdata, id, self.epoch()),
         };
-        let ck: Checkpoint<P> = rmp_serde::from_slice(bytes).map_err(|e| err(e.to_string()))?;
-        if ck.format != CHECKPOINT_FORMAT || ck.service != P::NAME {
-            return Err(err(format!(
-                "format {} of service {}",
-                ck.format, ck.service
-            )));
+        self.foreign.remove(&id);
+        self.owned.insert(id, task);
+        self.render_stale = true;
+        Ok(())
+    }
+
+    /// Gives up owned tasks (revoked): they stay as foreign copies as of now, which must be
+    /// what was last committed (the runner commits before releasing).
+    pub fn release(&mut self, ids: &[TaskId]) {
+        for id in ids {
+            if let Some(t) = self.owned.remove(id) {
+                self.changed.remove(id);
+                self.foreign.insert(*id, t);
+            }
         }
-        Ok(Processor {
-            codec,
-            lateness_ms: refdata.pipeline.allowed_lateness_ms(),
-            refdata,
-            ck,
-        })
     }
 
-    pub fn checkpoint_bytes(&self) -> Vec<u8> {
-        rmp_serde::to_vec(&self.ck)
-            .expect("projection state serialises (checked by each projection's tests)")
+    /// Installs or refreshes the copy of a task another instance owns.
+    pub fn set_foreign(&mut self, stored: &StoredTask) -> Result<(), ProcessorError> {
+        let id = (stored.topic, stored.partition);
+        if self.owned.contains_key(&id) {
+            return Ok(());
+        }
+        let task = Task::restore(&self.refdata, stored)?;
+        self.foreign.insert(id, task);
+        self.render_stale = true;
+        Ok(())
     }
 
-    /// Next offset per partition: where the source must resume.
-    pub fn positions(&self) -> BTreeMap<(Topic, u32), u64> {
-        self.ck
-            .partitions
+    /// `(epoch, next_offset)` of every known task that this instance does not own.
+    pub fn foreign_heads(&self) -> BTreeMap<TaskId, (u32, u64)> {
+        self.foreign
             .iter()
-            .map(|(k, p)| (*k, p.next_offset))
+            .map(|(k, t)| (*k, (t.ck.epoch, t.ck.next_offset)))
             .collect()
     }
 
-    pub fn stats(&self) -> &Stats {
-        &self.ck.stats
+    /// The tasks this instance owns.
+    pub fn owned(&self) -> Vec<TaskId> {
+        self.owned.keys().copied().collect()
     }
 
-    pub fn state(&self) -> &P {
-        &self.ck.state
+    pub fn owns(&self, id: &TaskId) -> bool {
+        self.owned.contains_key(id)
+    }
+
+    /// Next offset per owned partition: where the source must resume.
+    pub fn positions(&self) -> BTreeMap<TaskId, u64> {
+        self.owned
+            .iter()
+            .map(|(k, t)| (*k, t.ck.next_offset))
+            .collect()
+    }
+
+    /// The replay epoch: the highest of every known task's.
+    pub fn epoch(&self) -> u32 {
+        self.owned
+            .values()
+            .chain(self.foreign.values())
+            .map(|t| t.ck.epoch)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The version of the tables rendered now: the epoch above the sum of every task's next
+    /// offset. It grows with the input reflected, is the same for the same input whoever
+    /// renders it (so a replayed commit rewrites identical rows at an identical version), and
+    /// a full replay (a new epoch) outranks everything before it.
+    pub fn version(&self) -> u64 {
+        let sum: u64 = self
+            .owned
+            .values()
+            .chain(self.foreign.values())
+            .map(|t| t.ck.next_offset)
+            .sum();
+        (u64::from(self.epoch()) << 40) | (sum & ((1 << 40) - 1))
+    }
+
+    /// Counters over every known task (the whole service).
+    pub fn stats(&self) -> Stats {
+        let mut s = Stats::default();
+        for t in self.owned.values().chain(self.foreign.values()) {
+            s.add(&t.ck.stats);
+        }
+        s
     }
 
     pub fn refdata(&self) -> &RefData {
         &self.refdata
     }
 
-    pub fn dead_letters(&self) -> &[DeadLetter] {
-        &self.ck.dead_letters
+    /// Whether something changed since the last commit (owned input or foreign copies).
+    pub fn needs_commit(&self) -> bool {
+        self.render_stale || !self.changed.is_empty()
     }
 
-    /// Handles one record.
+    /// Every dead letter of every known task, in task order.
+    pub fn dead_letters(&self) -> Vec<&DeadLetter> {
+        self.owned
+            .values()
+            .chain(self.foreign.values())
+            .flat_map(|t| &t.ck.dead_letters)
+            .collect()
+    }
+
+    /// Dead letters of owned tasks not yet handed to the dead-letter output.
+    pub fn unsent_dead_letters(&self) -> Vec<&DeadLetter> {
+        self.owned
+            .values()
+            .flat_map(|t| &t.ck.dead_letters[t.dl_sent..])
+            .collect()
+    }
+
+    /// Marks every owned dead letter as handed to the dead-letter output.
+    pub fn mark_dead_letters_sent(&mut self) {
+        for t in self.owned.values_mut() {
+            t.dl_sent = t.ck.dead_letters.len();
+        }
+    }
+
+    /// Checkpoints of every owned task, and whether each changed since it was last committed.
+    pub fn task_checkpoints(&self) -> Vec<(StoredTask, bool)> {
+        self.owned
+            .iter()
+            .map(|(id, t)| (t.stored(), self.changed.contains(id)))
+            .collect()
+    }
+
+    /// Records that the current state was committed.
+    pub fn mark_committed(&mut self) {
+        self.changed.clear();
+        self.render_stale = false;
+    }
+
+    /// Handles one record of an owned partition (a record of a partition not owned yet starts
+    /// a fresh task: the embedded log's partitions created after start).
     pub fn process(&mut self, rec: RecordRef<'_>) -> Outcome {
-        let part = self
-            .ck
-            .partitions
-            .entry((rec.topic, rec.partition))
-            .or_default();
-        if rec.offset < part.next_offset {
-            self.ck.stats.redelivered += 1;
+        let id = (rec.topic, rec.partition);
+        if !self.owned.contains_key(&id) {
+            let epoch = self.epoch();
+            self.owned
+                .insert(id, Task::fresh(&self.refdata, id, epoch));
+        }
+        let task = self.owned.get_mut(&id).expect("inserted above");
+        let ck = &mut task.ck;
+        if rec.offset < ck.next_offset {
+            ck.stats.redelivered += 1;
             return Outcome::Redelivered;
         }
-        part.next_offset = rec.offset + 1;
-        bump(&mut self.ck.stats.consumed, rec.topic.name());
+        if rec.offset > ck.next_offset {
+            tracing::warn!(service = P::NAME, topic = %rec.topic, partition = rec.partition, expected = ck.next_offset, got = rec.offset, "offsets skipped: the source moved past records this service never saw (retention?)");
+            ck.stats.gaps += rec.offset - ck.next_offset;
+        }
+        ck.next_offset = rec.offset + 1;
+        self.changed.insert(id);
+        bump(&mut ck.stats.consumed, rec.topic.name());
 
         let event = match self.codec.decode(rec.topic, rec.value) {
             Ok(e) => e,
-            Err(e) => return self.dead_letter(&rec, e.code(), e.to_string()),
+            Err(e) => return dead_letter::<P>(ck, &rec, e.code(), e.to_string()),
         };
         if let Err(inv) = validate(&event, &self.refdata, rec.timestamp_ms) {
-            return self.dead_letter(&rec, inv.code, inv.detail);
+            return dead_letter::<P>(ck, &rec, inv.code, inv.detail);
         }
-        let part = self
-            .ck
-            .partitions
-            .get_mut(&(rec.topic, rec.partition))
-            .expect("partition entry created above");
         let t = event.occurred_at();
-        if part.watermark > 0 && t < part.watermark - self.lateness_ms {
+        if ck.watermark > 0 && t < ck.watermark - self.lateness_ms {
             let detail = format!(
                 "event time {} is older than the partition's newest event time {} minus the allowed lateness {}",
                 gigstream_core::time::fmt_ts(t),
-                gigstream_core::time::fmt_ts(part.watermark),
+                gigstream_core::time::fmt_ts(ck.watermark),
                 self.refdata.pipeline.allowed_lateness
             );
-            return self.dead_letter(&rec, "late", detail);
+            return dead_letter::<P>(ck, &rec, "late", detail);
         }
-        if t > part.watermark {
-            part.watermark = t;
+        if t > ck.watermark {
             // Evict by whole days, and only when a new day starts, to keep this cheap.
-            if t.div_euclid(gigstream_core::time::DAY_MS)
-                != (t - 1).div_euclid(gigstream_core::time::DAY_MS)
-                || part.dedup.len() > 1 << 22
-            {
-                part.dedup.evict_before(t - self.lateness_ms);
+            let day = gigstream_core::time::DAY_MS;
+            if t.div_euclid(day) != ck.watermark.div_euclid(day) {
+                ck.dedup.evict_before(t - self.lateness_ms);
             }
+            ck.watermark = t;
         }
-        if !part.dedup.insert(event.event_id(), t) {
-            self.ck.stats.duplicates += 1;
+        if !ck.dedup.insert(event.event_id(), t) {
+            ck.stats.duplicates += 1;
             return Outcome::Duplicate;
         }
-        match self.ck.state.apply(&self.refdata, &event) {
+        match ck.state.apply(&self.refdata, &event) {
             Ok(()) => {
-                bump(&mut self.ck.stats.applied, rec.topic.name());
+                bump(&mut ck.stats.applied, rec.topic.name());
                 Outcome::Applied
             }
-            Err(rej) => self.dead_letter(&rec, rej.code, rej.detail),
+            Err(rej) => dead_letter::<P>(ck, &rec, rej.code, rej.detail),
         }
     }
 
-    /// Applies an already decoded event, as if read at `rec` (used by verification tools).
-    pub fn apply_event(&mut self, event: &Event) -> Result<(), gigstream_core::Rejection> {
-        self.ck.state.apply(&self.refdata, event)
+    /// The merged projection state of every known task.
+    pub fn merged_state(&self) -> P {
+        let mut merged = P::new(&self.refdata);
+        for t in self.owned.values().chain(self.foreign.values()) {
+            merged.merge(&t.ck.state);
+        }
+        merged
     }
 
-    fn dead_letter(&mut self, rec: &RecordRef<'_>, code: &str, reason: String) -> Outcome {
-        tracing::debug!(service = P::NAME, topic = %rec.topic, partition = rec.partition, offset = rec.offset, code, %reason, "dead letter");
-        bump(&mut self.ck.stats.dead_lettered, code);
-        self.ck.dead_letters.push(DeadLetter {
-            service: P::NAME.to_string(),
-            topic: rec.topic.name().to_string(),
-            partition: rec.partition,
-            offset: rec.offset,
-            timestamp_ms: rec.timestamp_ms,
-            code: code.to_string(),
-            reason,
-            key: rec.key.to_vec(),
-            value: rec.value.to_vec(),
-        });
-        Outcome::DeadLettered
-    }
-
-    /// Every table the service writes: the projection's, its dead letters and its positions.
+    /// Every table the service writes, from every known task: the projection's, its dead
+    /// letters and its positions.
     pub fn tables(&self) -> Vec<TableData> {
-        let mut out = self.ck.state.tables(&self.refdata);
-        out.push(dead_letter_table(&self.ck.dead_letters));
+        let mut out = match self.owned.len() + self.foreign.len() {
+            1 => {
+                let only = self.owned.values().chain(self.foreign.values());
+                only.map(|t| t.ck.state.tables(&self.refdata))
+                    .next()
+                    .unwrap_or_default()
+            }
+            _ => self.merged_state().tables(&self.refdata),
+        };
+        let letters: Vec<DeadLetter> = self.dead_letters().into_iter().cloned().collect();
+        out.push(dead_letter_table(&letters));
+        let mut all: Vec<&Task<P>> = self.owned.values().chain(self.foreign.values()).collect();
+        all.sort_by_key(|t| (t.ck.topic.name(), t.ck.partition));
         let mut pos = TableData::new(&POSITIONS);
-        for ((topic, partition), p) in &self.ck.partitions {
+        for t in all {
             pos.push(vec![
                 Value::Str(P::NAME.to_string()),
-                Value::Str(topic.name().to_string()),
-                Value::U32(*partition),
-                Value::U64(p.next_offset),
-                datetime_ms(p.watermark),
+                Value::Str(t.ck.topic.name().to_string()),
+                Value::U32(t.ck.partition),
+                Value::U64(t.ck.next_offset),
+                datetime_ms(t.ck.watermark),
             ]);
         }
         out.push(pos);
         out
     }
+}
+
+fn dead_letter<P: Projection>(
+    ck: &mut TaskCheckpoint<P>,
+    rec: &RecordRef<'_>,
+    code: &str,
+    reason: String,
+) -> Outcome {
+    tracing::debug!(service = P::NAME, topic = %rec.topic, partition = rec.partition, offset = rec.offset, code, %reason, "dead letter");
+    bump(&mut ck.stats.dead_lettered, code);
+    ck.dead_letters.push(DeadLetter {
+        service: P::NAME.to_string(),
+        topic: rec.topic.name().to_string(),
+        partition: rec.partition,
+        offset: rec.offset,
+        timestamp_ms: rec.timestamp_ms,
+        code: code.to_string(),
+        reason,
+        key: rec.key.to_vec(),
+        value: rec.value.to_vec(),
+    });
+    Outcome::DeadLettered
 }
 
 fn bump(map: &mut BTreeMap<String, u64>, key: &str) {

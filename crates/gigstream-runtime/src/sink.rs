@@ -1,8 +1,11 @@
-//! Where tables go. A sink commits a service's tables together with its checkpoint in one
-//! atomic step, and hands the last committed checkpoint back on start.
+//! Where tables go. A sink stores a service's tables, versioned, together with the checkpoints
+//! of the tasks (input partitions) they reflect, and hands the checkpoints back on start and
+//! when a partition moves to this instance.
 
 use gigstream_core::table::TableData;
+use gigstream_core::Topic;
 use gigstream_parquet::{ParquetStore, StoreError};
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -23,31 +26,93 @@ impl SinkError {
     }
 }
 
-pub trait Sink: Send {
-    /// The checkpoint of the last commit of `service`, if any.
-    fn load_checkpoint(&mut self, service: &str) -> Result<Option<Vec<u8>>, SinkError>;
-
-    /// Atomically replaces the service's tables and checkpoint.
-    fn commit(
-        &mut self,
-        service: &str,
-        tables: &[TableData],
-        checkpoint: &[u8],
-    ) -> Result<(), SinkError>;
+/// One task's checkpoint as stored: its position in the clear (so positions can be read without
+/// decoding states) and the serialised task. Empty `bytes` is a replay marker: start the task
+/// from offset 0 in `epoch`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredTask {
+    pub topic: Topic,
+    pub partition: u32,
+    pub epoch: u32,
+    pub next_offset: u64,
+    #[serde(with = "serde_bytes")]
+    pub bytes: Vec<u8>,
 }
 
-impl Sink for ParquetStore {
-    fn load_checkpoint(&mut self, service: &str) -> Result<Option<Vec<u8>>, SinkError> {
-        Ok(ParquetStore::load_checkpoint(self, service)?)
+impl StoredTask {
+    /// The version of this checkpoint: epoch above offset, like the tables' versions.
+    pub fn version(&self) -> u64 {
+        (u64::from(self.epoch) << 40) | (self.next_offset & ((1 << 40) - 1))
     }
+}
 
-    fn commit(
+/// What one commit writes.
+#[derive(Debug)]
+pub struct Commit<'a> {
+    /// Version of every row written ([`crate::Processor::version`]).
+    pub version: u64,
+    /// The full content of every table of the service.
+    pub tables: &'a [TableData],
+    /// Checkpoints of every task this instance owns, and whether each changed since it was
+    /// last committed (a sink may skip unchanged ones if it keeps earlier checkpoints).
+    pub tasks: &'a [(StoredTask, bool)],
+}
+
+pub trait Sink: Send {
+    /// The latest stored checkpoint of every task of `service` (of `only` when given).
+    fn load_tasks(
         &mut self,
         service: &str,
-        tables: &[TableData],
-        checkpoint: &[u8],
-    ) -> Result<(), SinkError> {
-        ParquetStore::commit(self, service, tables, checkpoint)?;
+        only: Option<&[(Topic, u32)]>,
+    ) -> Result<Vec<StoredTask>, SinkError>;
+
+    /// `(topic, partition, epoch, next_offset)` of the latest checkpoint of every task of
+    /// `service`, without the states: a cheap check for tasks other instances moved on.
+    fn task_heads(&mut self, service: &str) -> Result<Vec<StoredTask>, SinkError> {
+        Ok(self
+            .load_tasks(service, None)?
+            .into_iter()
+            .map(|mut t| {
+                t.bytes.clear();
+                t
+            })
+            .collect())
+    }
+
+    /// Stores the tables and the task checkpoints. Readers must never see a row counted twice:
+    /// either atomically (Parquet generations) or by versioned upserts (ClickHouse).
+    fn commit(&mut self, service: &str, commit: &Commit<'_>) -> Result<(), SinkError>;
+}
+
+/// The embedded store keeps one generation per commit: the tables and, as its checkpoint, every
+/// task of the service (one instance owns them all).
+impl Sink for ParquetStore {
+    fn load_tasks(
+        &mut self,
+        service: &str,
+        only: Option<&[(Topic, u32)]>,
+    ) -> Result<Vec<StoredTask>, SinkError> {
+        let Some(bytes) = ParquetStore::load_checkpoint(self, service)? else {
+            return Ok(Vec::new());
+        };
+        let tasks: Vec<StoredTask> =
+            rmp_serde::from_slice(&bytes).map_err(|e| SinkError::Other {
+                message: format!(
+                    "the {service} checkpoint in {} cannot be read ({e}); it was written by another version: remove that directory to rebuild the tables from the log",
+                    self.root().join(service).display()
+                ),
+                retryable: false,
+            })?;
+        Ok(tasks
+            .into_iter()
+            .filter(|t| only.is_none_or(|o| o.contains(&(t.topic, t.partition))))
+            .collect())
+    }
+
+    fn commit(&mut self, service: &str, commit: &Commit<'_>) -> Result<(), SinkError> {
+        let tasks: Vec<&StoredTask> = commit.tasks.iter().map(|(t, _)| t).collect();
+        let bytes = rmp_serde::to_vec(&tasks).expect("task checkpoints serialise");
+        ParquetStore::commit(self, service, commit.tables, &bytes)?;
         Ok(())
     }
 }

@@ -25,9 +25,26 @@ pub enum SourceError {
     Other(String),
 }
 
+/// A change of the partitions this instance owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssignmentChange {
+    Assigned(Vec<(Topic, u32)>),
+    Revoked(Vec<(Topic, u32)>),
+}
+
 /// A stream of records from a set of topic partitions.
 pub trait Source: Send {
-    /// Positions every assigned partition at the given next offset (0 when absent).
+    /// Ownership changes since the last call, in order. The runner adopts assigned partitions
+    /// (loading their checkpoints) and then calls [`Source::seek`]; it commits revoked ones and
+    /// releases them. Records of an assigned partition are only handed out after that `seek`.
+    fn take_assignment_changes(&mut self) -> Vec<AssignmentChange>;
+
+    /// Whether this instance is the only reader of the service's partitions (the embedded log),
+    /// so no other instance commits checkpoints of the same service.
+    fn exclusive(&self) -> bool;
+
+    /// Positions every owned partition at the given next offset (0 when absent) and starts
+    /// handing out its records.
     fn seek(&mut self, positions: &BTreeMap<(Topic, u32), u64>) -> Result<(), SourceError>;
 
     /// Hands the next available records to `f` and returns how many; 0 means nothing is
@@ -58,6 +75,8 @@ pub struct EmbeddedSource {
     next: usize,
     batch: Batch,
     max_bytes: usize,
+    /// The one assignment (every partition) is still to be reported.
+    announce: bool,
 }
 
 impl EmbeddedSource {
@@ -82,6 +101,7 @@ impl EmbeddedSource {
             next: 0,
             batch: Batch::default(),
             max_bytes: 1 << 20,
+            announce: true,
         };
         s.seek(&BTreeMap::new())?;
         Ok(s)
@@ -89,6 +109,18 @@ impl EmbeddedSource {
 }
 
 impl Source for EmbeddedSource {
+    fn take_assignment_changes(&mut self) -> Vec<AssignmentChange> {
+        if !std::mem::take(&mut self.announce) {
+            return Vec::new();
+        }
+        let all = self.parts.iter().map(|p| (p.topic, p.partition)).collect();
+        vec![AssignmentChange::Assigned(all)]
+    }
+
+    fn exclusive(&self) -> bool {
+        true
+    }
+
     fn seek(&mut self, positions: &BTreeMap<(Topic, u32), u64>) -> Result<(), SourceError> {
         let mut parts = Vec::new();
         for &topic in &self.topics {
