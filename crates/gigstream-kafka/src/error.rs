@@ -24,6 +24,12 @@ pub enum Error {
         topic: String,
         source: rdkafka::error::KafkaError,
     },
+    /// Dead letters were not acknowledged (after librdkafka's own retries).
+    #[error("{failed} dead letters were not delivered to kafka, first: {first}; do not commit the positions of these records, retry the batch")]
+    DeadLetters { failed: u64, first: String },
+    /// A record read from Kafka lacks what gigstream writes into it.
+    #[error("kafka record {what} is malformed: {reason}; was it written by gigstream?")]
+    Malformed { what: String, reason: String },
     /// An existing topic does not have the partition count the caller relies on.
     #[error("kafka topic {topic} has {actual} partitions but {expected} were asked for; keys would land in other partitions than in the embedded log: recreate the topic or ask for {actual}")]
     PartitionMismatch {
@@ -54,8 +60,12 @@ impl Error {
             Error::Setting { .. }
             | Error::Client { .. }
             | Error::PartitionMismatch { .. }
-            | Error::Local { .. } => false,
-            Error::Kafka { .. } | Error::Delivery { .. } | Error::Timeout { .. } => true,
+            | Error::Local { .. }
+            | Error::Malformed { .. } => false,
+            Error::Kafka { .. }
+            | Error::Delivery { .. }
+            | Error::DeadLetters { .. }
+            | Error::Timeout { .. } => true,
         }
     }
 

@@ -5,6 +5,11 @@
 //! - [`ensure_topics`]: creates missing topics and their `<topic>.dlq` twins.
 //! - [`KafkaProducer::produce`]: idempotent, keyed by entity with the Java client's murmur2
 //!   partitioner, so an entity lands in the same partition as in the embedded log.
+//! - [`KafkaProducer::produce_iter`]: the same for a pulled stream, optionally at a steady rate.
+//! - [`DlqProducer`]: dead letters to `<topic>.dlq` with the original bytes and the reason in
+//!   headers; [`read_dlq`] reads them back.
+//! - [`read_topic`], [`raw_consume`]: whole topics from the beginning to their end, for tests
+//!   and for the bare-librdkafka throughput baseline.
 //! - [`KafkaSource`]: a [`gigstream_runtime::Source`] for one consumer group (the service),
 //!   positioned by the offsets stored with the output; Kafka commits are only a progress hint.
 //!
@@ -13,12 +18,19 @@
 
 mod admin;
 mod config;
+mod dlq;
 mod error;
 mod producer;
+mod read;
 mod source;
 
 pub use admin::{ensure_topics, topic_partitions, wait_ready, TopicStatus};
 pub use config::{dlq_of, is_secret, KafkaConfig, ENV_PREFIX};
+pub use dlq::{
+    read_dlq, DeadLetterRef, DlqProducer, DlqRecord, HEADER_OFFSET, HEADER_PARTITION,
+    HEADER_REASON, HEADER_REASON_CODE, HEADER_SERVICE, HEADER_TIMESTAMP, HEADER_TOPIC,
+};
 pub use error::Error;
-pub use producer::{KafkaProducer, ProduceSummary};
+pub use producer::{KafkaProducer, OutRecord, ProduceSummary};
+pub use read::{raw_consume, read_topic, RawConsume, ReadRecord};
 pub use source::{AssignmentChange, KafkaSource};

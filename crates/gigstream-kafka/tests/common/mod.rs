@@ -1,5 +1,8 @@
 //! Shared helpers of the broker tests.
 
+// Each test binary uses its own subset of the helpers.
+#![allow(dead_code)]
+
 use gigstream_core::Topic;
 use gigstream_kafka::{ensure_topics, KafkaConfig, KafkaProducer, KafkaSource};
 use gigstream_runtime::Source;
