@@ -62,6 +62,23 @@ impl Incidents {
         i
     }
 
+    /// Adds `other`'s incidents with the same rules as applying their halves: earliest opening,
+    /// latest resolution, most severe severity.
+    pub fn merge(&mut self, other: &Incidents) {
+        for (key, theirs) in &other.by_id {
+            match self.by_id.get_mut(key) {
+                Some(mine) => {
+                    mine.severity = mine.severity.min(theirs.severity);
+                    mine.opened_at = min_some(mine.opened_at, theirs.opened_at);
+                    mine.resolved_at = mine.resolved_at.max(theirs.resolved_at);
+                }
+                None => {
+                    self.by_id.insert(key.clone(), theirs.clone());
+                }
+            }
+        }
+    }
+
     /// `((service_id, incident_id), incident)` sorted by service then incident id.
     pub fn iter(&self) -> impl Iterator<Item = (&(String, String), &Incident)> + '_ {
         self.by_id.iter()
@@ -76,6 +93,15 @@ impl Incidents {
             .iter()
             .filter(move |((s, _), _)| s == service_id)
             .map(|(_, i)| i)
+    }
+}
+
+/// The smaller of two optional times, `None` only when both are.
+fn min_some(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
     }
 }
 
@@ -146,6 +172,42 @@ mod tests {
                 assert_eq!(r, &a);
             }
             reference = Some(a);
+        }
+    }
+
+    #[test]
+    fn merged_halves_equal_one_fold() {
+        let t = parse_ts("2026-03-01T10:00:00Z").unwrap();
+        // (open?, severity, at, part)
+        let ops: [(bool, Severity, i64, usize); 5] = [
+            (true, Severity::Sev3, t + 5, 0),
+            (false, Severity::Sev2, t + 100, 1),
+            (true, Severity::Sev3, t, 1),
+            (false, Severity::Sev3, t + 90, 0),
+            (true, Severity::Sev4, t, 2),
+        ];
+        let mut whole = Incidents::default();
+        let mut parts = [
+            Incidents::default(),
+            Incidents::default(),
+            Incidents::default(),
+        ];
+        for (open, sev, at, part) in ops {
+            let id = if part == 2 { "j" } else { "i" };
+            for s in [&mut whole, &mut parts[part]] {
+                if open {
+                    s.opened("s", id, sev, at);
+                } else {
+                    s.resolved("s", id, sev, at);
+                }
+            }
+        }
+        for order in [[0, 1, 2], [2, 1, 0], [1, 0, 2]] {
+            let mut m = Incidents::default();
+            for k in order {
+                m.merge(&parts[k]);
+            }
+            assert_eq!(m, whole, "order {order:?}");
         }
     }
 }

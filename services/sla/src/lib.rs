@@ -23,6 +23,8 @@ pub mod tables;
 pub mod violations;
 
 #[cfg(test)]
+mod merge_tests;
+#[cfg(test)]
 mod tests;
 
 use fxhash::FxBuildHasher;
@@ -122,6 +124,22 @@ impl Projection for Sla {
             }
         }
         Ok(())
+    }
+
+    /// Every part of the state is keyed by service (the partition key) and only adds up, so
+    /// merging is a union with per-minute sums, sketch merges, probe count sums and incident
+    /// combination by the same rules as `apply`.
+    fn merge(&mut self, other: &Self) {
+        for (service, theirs) in &other.requests {
+            match self.requests.get_mut(service.as_str()) {
+                Some(mine) => mine.merge(theirs),
+                None => {
+                    self.requests.insert(service.clone(), theirs.clone());
+                }
+            }
+        }
+        self.probes.merge(&other.probes);
+        self.incidents.merge(&other.incidents);
     }
 
     fn tables(&self, refdata: &RefData) -> Vec<TableData> {

@@ -29,6 +29,14 @@ impl MinuteAgg {
         self.latency_sum_ms += u64::from(latency_ms);
         self.latency.record(latency_ms);
     }
+
+    /// Adds `other`'s counts: the aggregate of both minutes' requests.
+    pub fn merge(&mut self, other: &MinuteAgg) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        self.latency_sum_ms += other.latency_sum_ms;
+        self.latency.merge(&other.latency);
+    }
 }
 
 /// One service's minutes, sorted by minute start (ms), unique.
@@ -72,6 +80,29 @@ impl MinuteSeries {
                 }
             },
         }
+    }
+
+    /// Adds `other`'s minutes: minutes present in both merge their aggregates, the others are
+    /// copied. One pass over both sorted vectors.
+    pub fn merge(&mut self, other: &MinuteSeries) {
+        if other.minutes.is_empty() {
+            return;
+        }
+        let mine = std::mem::take(&mut self.minutes);
+        let mut out = Vec::with_capacity(mine.len().max(other.minutes.len()));
+        let mut theirs = other.minutes.iter().peekable();
+        for (minute, mut agg) in mine {
+            while let Some((m, a)) = theirs.next_if(|(m, _)| *m < minute) {
+                out.push((*m, a.clone()));
+            }
+            if let Some((_, a)) = theirs.next_if(|(m, _)| *m == minute) {
+                agg.merge(a);
+            }
+            out.push((minute, agg));
+        }
+        out.extend(theirs.cloned());
+        self.minutes = out;
+        self.cursor = 0;
     }
 
     /// `(minute start ms, aggregate)` in time order.
@@ -130,5 +161,48 @@ mod tests {
         assert_eq!(minutes, vec![0, 1, 3, 5, 9]);
         assert_eq!(s.get(t + 5 * 60_000).unwrap().requests, 2);
         assert!(s.get(t + 2 * 60_000).is_none());
+    }
+
+    #[test]
+    fn merging_split_minutes_equals_one_series() {
+        let t = parse_ts("2026-03-01T10:00:00Z").unwrap();
+        // (minute, latency, error, which part): overlapping minutes 1 and 3, minute 0 only in
+        // b, minutes 5 and 9 only in a.
+        let reqs = [
+            (1, 40, false, 0),
+            (3, 900, true, 0),
+            (5, 12, false, 0),
+            (9, 70_000, false, 0),
+            (0, 5, false, 1),
+            (1, 300, true, 1),
+            (3, 900, false, 1),
+            (3, 130, false, 1),
+        ];
+        let (mut whole, mut a, mut b) = (
+            MinuteSeries::default(),
+            MinuteSeries::default(),
+            MinuteSeries::default(),
+        );
+        for (k, ms, err, part) in reqs {
+            let at = t + k * 60_000 + 7;
+            whole.minute_mut(at).record(ms, err);
+            let s = if part == 0 { &mut a } else { &mut b };
+            s.minute_mut(at).record(ms, err);
+        }
+        let mut ab = a.clone();
+        ab.merge(&b);
+        let mut ba = b.clone();
+        ba.merge(&a);
+        let mut empty = MinuteSeries::default();
+        empty.merge(&whole);
+        for merged in [&ab, &ba, &empty] {
+            assert_eq!(merged.minutes, whole.minutes);
+        }
+        let m3 = ab.get(t + 3 * 60_000).unwrap();
+        assert_eq!((m3.requests, m3.errors, m3.latency_sum_ms), (3, 1, 1_930));
+        // The cursor was reset: recording after a merge still finds the right minute.
+        ab.minute_mut(t + 60_000).record(1, false);
+        assert_eq!(ab.get(t + 60_000).unwrap().requests, 3);
+        assert_eq!(ab.len(), 5);
     }
 }

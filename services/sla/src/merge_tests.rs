@@ -1,0 +1,83 @@
+//! `Projection::merge`: per-partition states merged in any order render the tables of one state
+//! fed the whole stream.
+
+use crate::Sla;
+use gigstream_core::event::Topic;
+use gigstream_core::{Event, Projection, RefData, TableData};
+use gigstream_gen::{generate, GenConfig};
+use gigstream_log::partition_for;
+
+const PARTITIONS: u32 = 4;
+
+fn fold<'a>(rd: &RefData, events: impl IntoIterator<Item = &'a Event>) -> Sla {
+    let mut sla = Sla::new(rd);
+    for e in events {
+        sla.apply(rd, e)
+            .expect("generated telemetry is valid for the sla projection");
+    }
+    sla
+}
+
+fn assert_same_tables(got: &[TableData], want: &[TableData], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: table count");
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g.def.name, w.def.name, "{what}: table order");
+        assert_eq!(g.rows.len(), w.rows.len(), "{what}: rows of {}", w.def.name);
+        for (i, (gr, wr)) in g.rows.iter().zip(&w.rows).enumerate() {
+            assert_eq!(gr, wr, "{what}: {} row {i}", w.def.name);
+        }
+    }
+}
+
+#[test]
+fn partition_states_merged_in_any_order_render_the_single_fold_tables() {
+    let rd = RefData::builtin();
+    let cfg = GenConfig {
+        events: 60_000,
+        days: 30,
+        seed: 7,
+        ..GenConfig::default()
+    };
+    let events: Vec<Event> = generate(&cfg, &rd)
+        .into_iter()
+        .map(|g| g.event)
+        .filter(|e| e.topic() == Topic::Telemetry)
+        .collect();
+    // Split like the log does: by the envelope key (service_id), murmur2, kept in log order.
+    let mut parts: Vec<Vec<&Event>> = vec![Vec::new(); PARTITIONS as usize];
+    for e in &events {
+        parts[partition_for(e.key().as_bytes(), PARTITIONS) as usize].push(e);
+    }
+    let non_empty = parts.iter().filter(|p| !p.is_empty()).count();
+    assert!(
+        non_empty >= 2,
+        "the split exercises merging: {non_empty} parts"
+    );
+
+    let whole = fold(&rd, &events).tables(&rd);
+    for t in &whole {
+        assert!(!t.rows.is_empty(), "{} has rows", t.def.name);
+    }
+    let states: Vec<Sla> = parts.iter().map(|p| fold(&rd, p.iter().copied())).collect();
+
+    let mut forward = Sla::new(&rd);
+    for s in &states {
+        forward.merge(s);
+    }
+    assert_same_tables(&forward.tables(&rd), &whole, "forward");
+
+    let mut reverse = states[states.len() - 1].clone();
+    for s in states.iter().rev().skip(1) {
+        reverse.merge(s);
+    }
+    assert_same_tables(&reverse.tables(&rd), &whole, "reverse");
+
+    // A state whose partitions were split further (even by event, within a service) still
+    // merges to the same tables: every aggregate is a sum, a min or a max.
+    let mut by_event = Sla::new(&rd);
+    for half in [0, 1] {
+        let part = fold(&rd, events.iter().skip(half).step_by(2));
+        by_event.merge(&part);
+    }
+    assert_same_tables(&by_event.tables(&rd), &whole, "split by event");
+}
