@@ -29,6 +29,8 @@ pub mod tax;
 pub mod usage;
 
 #[cfg(test)]
+mod merge_tests;
+#[cfg(test)]
 mod tests;
 
 use gigstream_core::availability::Availability;
@@ -89,6 +91,18 @@ impl Projection for Billing {
         let t = event.occurred_at();
         self.as_of = Some(self.as_of.map_or(t, |a| a.max(t)));
         Ok(())
+    }
+
+    /// Per-entity state (deals, payments, subscriptions) is keyed by the partition key, so the
+    /// parts are disjoint and union; probe counts add; the as-of time is the newest of both.
+    /// Nothing in `apply` reads another key's state: tables that mix entities (monthly sums,
+    /// SLA credits from a subscription's service and that service's probes, receivable aging
+    /// against the as-of time) are computed when rendering.
+    fn merge(&mut self, other: &Self) {
+        self.as_of = self.as_of.max(other.as_of);
+        self.orders.merge(&other.orders);
+        self.usage.merge(&other.usage);
+        self.availability.merge(&other.availability);
     }
 
     fn tables(&self, refdata: &RefData) -> Vec<TableData> {

@@ -80,6 +80,40 @@ fn check_amount(what: &str, event_id: &str, v: Decimal) -> Result<(), Rejection>
 }
 
 impl Orders {
+    /// Adds the deals and payments of `other`, a state of other input partitions.
+    ///
+    /// A deal's events share its key and so a partition: under a split by partition a deal is
+    /// in one state only and this is a plain union. Should the same deal still be in both (the
+    /// same key fed to two states), its invoices are combined order-independently (payments and
+    /// paid amounts add, the latest payment time wins) and our contract terms are kept.
+    /// Payments are keyed by event id, which the runtime deduplicates: a payment in both states
+    /// is the same event, kept once.
+    pub fn merge(&mut self, other: &Orders) {
+        for (deal_id, theirs) in &other.deals {
+            let Some(mine) = self.deals.get_mut(deal_id) else {
+                self.deals.insert(deal_id.clone(), theirs.clone());
+                continue;
+            };
+            for (invoice_id, inv) in &theirs.invoices {
+                match mine.invoices.get_mut(invoice_id) {
+                    Some(m) => {
+                        m.paid += inv.paid;
+                        m.payments += inv.payments;
+                        m.last_paid_at = m.last_paid_at.max(inv.last_paid_at);
+                    }
+                    None => {
+                        mine.invoices.insert(invoice_id.clone(), inv.clone());
+                    }
+                }
+            }
+        }
+        for (event_id, p) in &other.payments {
+            if !self.payments.contains_key(event_id) {
+                self.payments.insert(event_id.clone(), p.clone());
+            }
+        }
+    }
+
     /// Folds one order event; on error nothing has changed.
     pub fn apply(&mut self, rd: &RefData, rec: &OrderRecord) -> Result<(), Rejection> {
         match &rec.payload {

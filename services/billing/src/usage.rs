@@ -127,6 +127,21 @@ fn plan<'a>(
 }
 
 impl Usage {
+    /// Adds the subscriptions of `other`, a state of other input partitions.
+    ///
+    /// A subscription's events share its key and so a partition, so under a split by partition
+    /// every subscription is in one state only and this is a plain union. A subscription in
+    /// both states (the same key fed to two states) cannot be combined exactly: its state
+    /// machine is checked in log order and a period's charge is priced on the period total with
+    /// the plan's tiers, which a merge without reference data cannot redo. Ours is kept.
+    pub fn merge(&mut self, other: &Usage) {
+        for (id, sub) in &other.subscriptions {
+            if !self.subscriptions.contains_key(id) {
+                self.subscriptions.insert(id.clone(), sub.clone());
+            }
+        }
+    }
+
     /// Folds one usage event; on error nothing has changed.
     pub fn apply(&mut self, rd: &RefData, rec: &UsageRecord) -> Result<(), Rejection> {
         match &rec.payload {
