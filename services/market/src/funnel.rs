@@ -50,6 +50,14 @@ impl Counts {
         }
     }
 
+    fn merge(&mut self, other: &Counts) {
+        self.leads += other.leads;
+        self.proposals += other.proposals;
+        self.responses += other.responses;
+        self.interviews += other.interviews;
+        self.wins += other.wins;
+    }
+
     /// The count and rate cells, in the column order of the funnel tables.
     fn cells(&self) -> [Value; 8] {
         [
@@ -95,6 +103,26 @@ impl Funnel {
                 ))
                 .or_default()
                 .add(stage);
+        }
+    }
+
+    /// Adds `other`'s counters key by key.
+    pub fn merge(&mut self, other: &Funnel) {
+        for (k, c) in &other.daily {
+            match self.daily.get_mut(k) {
+                Some(mine) => mine.merge(c),
+                None => {
+                    self.daily.insert(k.clone(), *c);
+                }
+            }
+        }
+        for (k, c) in &other.skills {
+            match self.skills.get_mut(k) {
+                Some(mine) => mine.merge(c),
+                None => {
+                    self.skills.insert(k.clone(), *c);
+                }
+            }
         }
     }
 

@@ -52,6 +52,21 @@ impl Hours {
         }
     }
 
+    /// Adds `other`'s hours key by key.
+    pub fn merge(&mut self, other: &Hours) {
+        for (k, h) in &other.weekly {
+            *self.weekly.entry(*k).or_default() += *h;
+        }
+        for (k, h) in &other.daily {
+            let mine = match self.daily.get_mut(k) {
+                Some(m) => m,
+                None => self.daily.entry(k.clone()).or_default(),
+            };
+            mine.logged += h.logged;
+            mine.effective += h.effective;
+        }
+    }
+
     pub fn weekly_table(&self) -> TableData {
         let mut week_totals: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
         for ((week, _), h) in &self.weekly {

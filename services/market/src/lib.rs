@@ -26,6 +26,8 @@ mod responses;
 pub mod tables;
 
 #[cfg(test)]
+mod merge_tests;
+#[cfg(test)]
 mod testkit;
 #[cfg(test)]
 mod tests;
@@ -144,6 +146,21 @@ impl Projection for Market {
                 ),
             )),
         }
+    }
+
+    /// Funnel counters and hours add key by key. Deals are keyed by `deal_id`, the partition
+    /// key, so under a split by partition each deal is in one state only and the deals union.
+    /// A deal in both states (the same key fed to two states) cannot be rebuilt without its
+    /// events in log order; ours is kept. `apply` reads no other deal's state: everything that
+    /// mixes deals besides the counters is rendered from the deals.
+    fn merge(&mut self, other: &Self) {
+        for (id, deal) in &other.deals {
+            if !self.deals.contains_key(id) {
+                self.deals.insert(id.clone(), deal.clone());
+            }
+        }
+        self.funnel.merge(&other.funnel);
+        self.hours.merge(&other.hours);
     }
 
     fn tables(&self, _refdata: &RefData) -> Vec<TableData> {
