@@ -54,13 +54,13 @@ pub struct BurnStep {
     /// Step time, ms: the end (exclusive) of every trailing window.
     pub at: i64,
     /// Per [`BURN_WINDOWS`] entry: errors / requests, `None` without requests.
-    pub error_ratio: Vec<Option<f64>>,
+    pub error_ratio: [Option<f64>; BURN_WINDOWS.len()],
     /// Per [`BURN_WINDOWS`] entry: error ratio / error budget, `None` without requests or
     /// without a budget (a 100% objective).
-    pub burn: Vec<Option<f64>>,
+    pub burn: [Option<f64>; BURN_WINDOWS.len()],
     /// Per [`ALERT_COLUMNS`] entry: both windows above the factor (false when the alert is not
     /// configured).
-    pub alerts: Vec<bool>,
+    pub alerts: [bool; ALERT_COLUMNS.len()],
 }
 
 /// Cumulative request and error counts over a service's minutes.
@@ -73,11 +73,14 @@ struct Prefix {
 
 impl Prefix {
     fn new(series: &MinuteSeries) -> Prefix {
+        let n = series.len();
         let mut p = Prefix {
-            minutes: Vec::new(),
-            requests: vec![0],
-            errors: vec![0],
+            minutes: Vec::with_capacity(n),
+            requests: Vec::with_capacity(n + 1),
+            errors: Vec::with_capacity(n + 1),
         };
+        p.requests.push(0);
+        p.errors.push(0);
         let (mut r, mut e) = (0, 0);
         for (m, agg) in series.iter() {
             r += agg.requests;
@@ -88,19 +91,40 @@ impl Prefix {
         }
         p
     }
+}
 
-    /// `(requests, errors)` of the minutes starting in `[from, to)`.
-    fn sums(&self, from: i64, to: i64) -> (u64, u64) {
-        let a = self.minutes.partition_point(|m| *m < from);
-        let b = self.minutes.partition_point(|m| *m < to);
-        (
-            self.requests[b] - self.requests[a],
-            self.errors[b] - self.errors[a],
-        )
+/// A trailing window of fixed width sliding over increasing steps: the bounds of the minutes
+/// in `[at - width, at)` only move forward, so all steps together cost one pass over the
+/// minutes instead of two binary searches per step.
+struct Trailing {
+    width: i64,
+    /// First minute `>= at - width`.
+    from: usize,
+    /// First minute `>= at`.
+    to: usize,
+}
+
+impl Trailing {
+    fn new(width: i64) -> Trailing {
+        Trailing {
+            width,
+            from: 0,
+            to: 0,
+        }
     }
 
-    fn ratio(&self, at: i64, width: i64) -> Option<f64> {
-        let (requests, errors) = self.sums(at - width, at);
+    /// Errors / requests of the minutes in `[at - width, at)`, `None` without requests; `at`
+    /// must not decrease between calls.
+    fn ratio(&mut self, p: &Prefix, at: i64) -> Option<f64> {
+        let m = &p.minutes;
+        while self.from < m.len() && m[self.from] < at - self.width {
+            self.from += 1;
+        }
+        while self.to < m.len() && m[self.to] < at {
+            self.to += 1;
+        }
+        let requests = p.requests[self.to] - p.requests[self.from];
+        let errors = p.errors[self.to] - p.errors[self.from];
         (requests > 0).then(|| errors as f64 / requests as f64)
     }
 }
@@ -114,43 +138,49 @@ pub fn burn_steps(
     let prefix = Prefix::new(series);
     let budget = (100.0 - request_slo_pct) / 100.0;
     let burn = |ratio: Option<f64>| ratio.filter(|_| budget > 0.0).map(|r| r / budget);
-    // (factor, long ms, short ms) per alert column; None when not configured or unparsable.
-    let configured: Vec<Option<(f64, i64, i64)>> = ALERT_COLUMNS
+    // One trailing window per distinct width: the columns' first, then any other alert window.
+    let mut trailing: Vec<Trailing> = BURN_WINDOWS
         .iter()
-        .map(|name| {
-            let a = alerts.iter().find(|a| a.name == *name)?;
-            Some((
-                a.factor,
-                parse_duration_ms(&a.long_window).ok()?,
-                parse_duration_ms(&a.short_window).ok()?,
-            ))
-        })
+        .map(|(_, w)| Trailing::new(*w))
         .collect();
+    let mut slot = |width: i64| match trailing.iter().position(|t| t.width == width) {
+        Some(i) => i,
+        None => {
+            trailing.push(Trailing::new(width));
+            trailing.len() - 1
+        }
+    };
+    // (factor, long slot, short slot) per alert column; None when not configured or unparsable.
+    let configured: [Option<(f64, usize, usize)>; ALERT_COLUMNS.len()] =
+        ALERT_COLUMNS.map(|name| {
+            let a = alerts.iter().find(|a| a.name == name)?;
+            let long = parse_duration_ms(&a.long_window).ok()?;
+            let short = parse_duration_ms(&a.short_window).ok()?;
+            Some((a.factor, slot(long), slot(short)))
+        });
     let mut steps: Vec<i64> = prefix
         .minutes
         .iter()
         .map(|m| window_floor(*m, STEP_MS) + STEP_MS)
         .collect();
     steps.dedup();
+    let mut ratios: Vec<Option<f64>> = vec![None; trailing.len()];
     steps
         .into_iter()
         .map(|at| {
-            let error_ratio: Vec<Option<f64>> = BURN_WINDOWS
-                .iter()
-                .map(|(_, w)| prefix.ratio(at, *w))
-                .collect();
-            let alerts = configured
-                .iter()
-                .map(|c| {
-                    c.is_some_and(|(factor, long, short)| {
-                        let over = |w: i64| burn(prefix.ratio(at, w)).is_some_and(|b| b > factor);
-                        over(long) && over(short)
-                    })
+            for (r, t) in ratios.iter_mut().zip(&mut trailing) {
+                *r = t.ratio(&prefix, at);
+            }
+            let error_ratio: [Option<f64>; BURN_WINDOWS.len()] = std::array::from_fn(|i| ratios[i]);
+            let alerts = configured.map(|c| {
+                c.is_some_and(|(factor, long, short)| {
+                    let over = |i: usize| burn(ratios[i]).is_some_and(|b| b > factor);
+                    over(long) && over(short)
                 })
-                .collect();
+            });
             BurnStep {
                 at,
-                burn: error_ratio.iter().map(|r| burn(*r)).collect(),
+                burn: error_ratio.map(burn),
                 error_ratio,
                 alerts,
             }
@@ -211,7 +241,7 @@ mod tests {
             assert!((last.burn[i].unwrap() - 10.0).abs() < 1e-9, "{label}");
         }
         // 10x is below the fast page's 14.4 but above the slow page's 6 and the ticket's 1.
-        assert_eq!(last.alerts, vec![false, true, true]);
+        assert_eq!(last.alerts, [false, true, true]);
     }
 
     #[test]
@@ -229,7 +259,7 @@ mod tests {
         // First step: 5m ratio 1.0, burn 1 / 0.005 = 200 on every window: all alerts fire.
         assert_eq!(steps[0].error_ratio[0], Some(1.0));
         assert!((steps[0].burn[0].unwrap() - 200.0).abs() < 1e-9);
-        assert_eq!(steps[0].alerts, vec![true, true, true]);
+        assert_eq!(steps[0].alerts, [true, true, true]);
         // Step at minute 65: the 5m and 30m windows hold only the good minute; 1h starts at
         // minute 5 and misses the bad minute; 6h and 3d see both: 10 / 20.
         let r = &steps[1].error_ratio;
@@ -238,7 +268,7 @@ mod tests {
             (Some(0.0), Some(0.0), Some(0.0), Some(0.5), Some(0.5))
         );
         // Pages need a short window above the factor; the ticket's 6h and 3d both burn at 100x.
-        assert_eq!(steps[1].alerts, vec![false, false, true]);
+        assert_eq!(steps[1].alerts, [false, false, true]);
         // Without a budget there is no burn rate.
         assert_eq!(burn_steps(&s, 100.0, &rd.sla.burn_alerts)[0].burn[0], None);
     }

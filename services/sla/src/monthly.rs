@@ -4,12 +4,12 @@
 use crate::incidents::{mttr_minutes, Incident};
 use crate::minute::{MinuteAgg, MinuteSeries};
 use crate::sketch::LatencySketch;
-use crate::violations::pct;
+use crate::violations::{pct, quantiles};
 use crate::Sla;
 use chrono::NaiveDate;
 use gigstream_core::availability::MonthUptime;
 use gigstream_core::table::Value;
-use gigstream_core::time::{date_of, month_start};
+use gigstream_core::time::{date_of, date_start_ms, month_start, next_month_start};
 use gigstream_core::RefData;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,9 +22,25 @@ pub fn monthly_rows(
     series: &MinuteSeries,
 ) -> Vec<Vec<Value>> {
     let month_of = |ts: i64| month_start(date_of(ts));
+    // Minutes come in time order: a month's minutes are one run, found by comparing with the
+    // current month's bounds rather than converting every minute to a date.
     let mut requests: BTreeMap<NaiveDate, Vec<&MinuteAgg>> = BTreeMap::new();
+    let mut current: Option<(i64, i64, Vec<&MinuteAgg>)> = None;
     for (m, agg) in series.iter() {
-        requests.entry(month_of(m)).or_default().push(agg);
+        match &mut current {
+            Some((from, to, aggs)) if (*from..*to).contains(&m) => aggs.push(agg),
+            _ => {
+                if let Some((from, _, aggs)) = current.take() {
+                    requests.entry(month_of(from)).or_default().extend(aggs);
+                }
+                let month = month_of(m);
+                let (from, to) = (date_start_ms(month), date_start_ms(next_month_start(month)));
+                current = Some((from, to, vec![agg]));
+            }
+        }
+    }
+    if let Some((from, _, aggs)) = current {
+        requests.entry(month_of(from)).or_default().extend(aggs);
     }
     let uptimes: BTreeMap<NaiveDate, MonthUptime> = sla
         .probes()
@@ -54,11 +70,7 @@ pub fn monthly_rows(
             let n: u64 = minutes.iter().map(|a| a.requests).sum();
             let errors: u64 = minutes.iter().map(|a| a.errors).sum();
             let sketch = LatencySketch::merged(minutes.iter().map(|a| &a.latency));
-            let (p50, p95, p99) = (
-                sketch.quantile(0.5),
-                sketch.quantile(0.95),
-                sketch.quantile(0.99),
-            );
+            let [p50, p95, p99] = quantiles(sketch.buckets(), sketch.count(), [0.5, 0.95, 0.99]);
             let error_rate = pct(errors, n);
             let up = uptimes
                 .get(&month)

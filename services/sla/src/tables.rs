@@ -4,14 +4,13 @@
 use crate::burn::{burn_steps, ALERT_COLUMNS, BURN_WINDOWS};
 use crate::minute::{MinuteAgg, MinuteSeries};
 use crate::monthly::monthly_rows;
-use crate::violations::{violations, window_width_ms, windows};
+use crate::violations::{quantiles, violations, window_width_ms, windows};
 use crate::Sla;
 use gigstream_core::availability::ProbeMinute;
 use gigstream_core::table::{
     col, col_null, datetime_ms, ColumnType as T, TableData, TableDef, Value,
 };
 use gigstream_core::RefData;
-use std::collections::BTreeMap;
 
 pub static SLA_MINUTE: TableDef = TableDef {
     name: "sla_minute",
@@ -189,6 +188,10 @@ fn opt_f64(v: Option<f64>) -> Value {
 }
 
 /// Renders every table from the state.
+///
+/// This runs at every commit over the whole history (months of minutes), so it is written
+/// for speed: rows are built with their exact width, tables are pre-sized, quantiles come from
+/// one pass over the buckets and window sketches are never materialised.
 pub fn render(sla: &Sla, rd: &RefData) -> Vec<TableData> {
     let empty = MinuteSeries::default();
     let mut minute = TableData::new(&SLA_MINUTE);
@@ -197,14 +200,23 @@ pub fn render(sla: &Sla, rd: &RefData) -> Vec<TableData> {
     let mut monthly = TableData::new(&SLA_MONTHLY);
     let mut burn = TableData::new(&SLA_BURN_RATE);
     let width = window_width_ms(&rd.sla.violation);
-    for service in sla.service_ids() {
+    let services = sla.service_ids();
+    let minutes: usize = services
+        .iter()
+        .filter_map(|s| sla.requests(s))
+        .map(MinuteSeries::len)
+        .sum();
+    // Lower bound for sla_minute (probe-only minutes come on top); steps and windows are at
+    // most one per 5 minutes of requests.
+    minute.rows.reserve(minutes);
+    for service in services {
         let series = sla.requests(service).unwrap_or(&empty);
         let targets = rd.sla.targets_for(service);
         minute_rows(&mut minute, service, series, sla.probes().minutes(service));
 
         let ws = windows(series, width);
+        window.rows.reserve(ws.len());
         for w in &ws {
-            let p95 = w.p95();
             window.push(vec![
                 service.into(),
                 datetime_ms(w.start),
@@ -212,9 +224,10 @@ pub fn render(sla: &Sla, rd: &RefData) -> Vec<TableData> {
                 w.requests.into(),
                 w.errors.into(),
                 opt_f64(w.error_rate_pct()),
-                opt_u32(p95),
-                opt_u32(w.p99()),
-                p95.is_some_and(|p| p > rd.sla.violation.p95_alert_ms)
+                opt_u32(w.p95),
+                opt_u32(w.p99),
+                w.p95
+                    .is_some_and(|p| p > rd.sla.violation.p95_alert_ms)
                     .into(),
             ]);
         }
@@ -234,8 +247,12 @@ pub fn render(sla: &Sla, rd: &RefData) -> Vec<TableData> {
             monthly.push(row);
         }
 
-        for step in burn_steps(series, targets.request_slo_pct, &rd.sla.burn_alerts) {
-            let mut row = vec![service.into(), datetime_ms(step.at)];
+        let steps = burn_steps(series, targets.request_slo_pct, &rd.sla.burn_alerts);
+        burn.rows.reserve(steps.len());
+        for step in steps {
+            let mut row = Vec::with_capacity(SLA_BURN_RATE.columns.len());
+            row.push(service.into());
+            row.push(datetime_ms(step.at));
             for (ratio, b) in step.error_ratio.iter().zip(&step.burn) {
                 row.push(opt_f64(*ratio));
                 row.push(opt_f64(*b));
@@ -259,32 +276,45 @@ pub fn render(sla: &Sla, rd: &RefData) -> Vec<TableData> {
     vec![minute, window, violation, monthly, burn, incidents]
 }
 
-/// The union of request minutes and probe minutes, in time order.
+/// The union of request minutes and probe minutes, in time order: a merge of the two sorted,
+/// unique sequences.
 fn minute_rows(
     out: &mut TableData,
     service: &str,
     series: &MinuteSeries,
     probes: impl Iterator<Item = (i64, ProbeMinute)>,
 ) {
-    let mut merged: BTreeMap<i64, (Option<&MinuteAgg>, ProbeMinute)> = BTreeMap::new();
-    for (m, agg) in series.iter() {
-        merged.entry(m).or_default().0 = Some(agg);
-    }
-    for (m, p) in probes {
-        merged.entry(m).or_default().1 = p;
-    }
     let none = MinuteAgg::default();
-    for (m, (agg, p)) in merged {
+    let mut requests = series.iter().peekable();
+    let mut probes = probes.peekable();
+    loop {
+        let next = (
+            requests.peek().map(|(m, _)| *m),
+            probes.peek().map(|(m, _)| *m),
+        );
+        let (m, agg, p) = match next {
+            (None, None) => break,
+            (Some(r), Some(p)) if r == p => (
+                r,
+                requests.next().map(|(_, a)| a),
+                probes.next().map(|(_, p)| p),
+            ),
+            (Some(r), Some(p)) if p < r => (p, None, probes.next().map(|(_, p)| p)),
+            (Some(r), _) => (r, requests.next().map(|(_, a)| a), None),
+            (None, Some(p)) => (p, None, probes.next().map(|(_, p)| p)),
+        };
         let a = agg.unwrap_or(&none);
+        let p = p.unwrap_or_default();
+        let [p50, p95, p99] = quantiles(a.latency.buckets(), a.latency.count(), [0.5, 0.95, 0.99]);
         out.push(vec![
             service.into(),
             datetime_ms(m),
             a.requests.into(),
             a.errors.into(),
             a.latency_sum_ms.into(),
-            opt_u32(a.latency.quantile(0.5)),
-            opt_u32(a.latency.quantile(0.95)),
-            opt_u32(a.latency.quantile(0.99)),
+            opt_u32(p50),
+            opt_u32(p95),
+            opt_u32(p99),
             Value::ArrU32(a.latency.values()),
             Value::ArrU64(a.latency.counts()),
             a.latency.clamped().into(),

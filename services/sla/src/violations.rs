@@ -13,7 +13,6 @@
 //!   service's target.
 
 use crate::minute::MinuteSeries;
-use crate::sketch::LatencySketch;
 use gigstream_core::refdata::{SlaTargets, ViolationRule};
 use gigstream_core::time::{window_floor, MINUTE_MS};
 
@@ -29,22 +28,29 @@ pub fn window_width_ms(rule: &ViolationRule) -> i64 {
 }
 
 /// The requests of one service in one violation window.
+///
+/// Only the window's P95 and P99 are kept, not its merged sketch: they are all the tables and
+/// rules need, and computing them from the members' buckets avoids building (and allocating) a
+/// merged sketch per window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowAgg {
     /// Window start, ms.
     pub start: i64,
     pub requests: u64,
     pub errors: u64,
-    pub latency: LatencySketch,
+    /// 95th percentile of the window's merged sketch, `None` without requests.
+    pub p95: Option<u32>,
+    /// 99th percentile of the window's merged sketch, `None` without requests.
+    pub p99: Option<u32>,
 }
 
 impl WindowAgg {
     pub fn p95(&self) -> Option<u32> {
-        self.latency.quantile(0.95)
+        self.p95
     }
 
     pub fn p99(&self) -> Option<u32> {
-        self.latency.quantile(0.99)
+        self.p99
     }
 
     /// Errors per 100 requests; `None` without requests.
@@ -58,22 +64,69 @@ pub fn pct(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
 }
 
+/// Several quantiles in one pass over `(representative value, count)` buckets sorted by value
+/// (a value may repeat, as when the buckets of several sketches are concatenated and sorted),
+/// holding `total` values in all. `qs` must be ascending.
+///
+/// Same definition as [`crate::sketch::LatencySketch::quantile`]: rank `ceil(q × n)` within `1..=n`, the value
+/// of the first bucket where the cumulative count reaches it. Equal values are adjacent, so
+/// splitting a bucket in several entries gives the same answer as the merged sketch.
+pub fn quantiles<const N: usize>(
+    buckets: impl IntoIterator<Item = (u32, u64)>,
+    total: u64,
+    qs: [f64; N],
+) -> [Option<u32>; N] {
+    let mut out = [None; N];
+    if total == 0 {
+        return out;
+    }
+    let ranks = qs.map(|q| ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).clamp(1, total));
+    let (mut next, mut cum, mut last) = (0, 0u64, None);
+    for (value, count) in buckets {
+        cum += count;
+        last = Some(value);
+        while next < N && cum >= ranks[next] {
+            out[next] = Some(value);
+            next += 1;
+        }
+        if next == N {
+            return out;
+        }
+    }
+    // Only reachable if the counts sum to less than `total`; the sketch answers its last bucket.
+    for o in &mut out[next..] {
+        *o = last;
+    }
+    out
+}
+
 /// The windows of `width_ms` that hold at least one request, in time order.
 pub fn windows(series: &MinuteSeries, width_ms: i64) -> Vec<WindowAgg> {
     let mut out: Vec<WindowAgg> = Vec::new();
+    // The members' buckets, reused across windows.
+    let mut buckets: Vec<(u32, u64)> = Vec::new();
     let mut minutes = series.iter().peekable();
     while let Some((first, _)) = minutes.peek().copied() {
         let start = window_floor(first, width_ms);
-        let mut members = Vec::new();
-        while let Some((m, agg)) = minutes.next_if(|(m, _)| window_floor(*m, width_ms) == start) {
-            debug_assert_eq!(window_floor(m, width_ms), start);
-            members.push(agg);
+        buckets.clear();
+        let (mut requests, mut errors, mut total, mut members) = (0, 0, 0, 0);
+        while let Some((_, agg)) = minutes.next_if(|(m, _)| window_floor(*m, width_ms) == start) {
+            requests += agg.requests;
+            errors += agg.errors;
+            total += agg.latency.count();
+            buckets.extend(agg.latency.buckets());
+            members += 1;
         }
+        if members > 1 {
+            buckets.sort_unstable_by_key(|(v, _)| *v);
+        }
+        let [p95, p99] = quantiles(buckets.iter().copied(), total, [0.95, 0.99]);
         out.push(WindowAgg {
             start,
-            requests: members.iter().map(|a| a.requests).sum(),
-            errors: members.iter().map(|a| a.errors).sum(),
-            latency: LatencySketch::merged(members.iter().map(|a| &a.latency)),
+            requests,
+            errors,
+            p95,
+            p99,
         });
     }
     out
@@ -270,5 +323,46 @@ mod tests {
         let rules: Vec<&str> = v.iter().map(|v| v.rule.as_str()).collect();
         assert_eq!(rules, vec!["error_rate_target", "p99_target"]);
         assert_eq!((v[1].observed, v[1].threshold), (899.0, 800.0));
+    }
+
+    #[test]
+    fn window_quantiles_equal_those_of_the_merged_sketch() {
+        use crate::sketch::LatencySketch;
+        let t = parse_ts("2026-03-01T10:00:00Z").unwrap();
+        let mut s = MinuteSeries::default();
+        // Pseudo-random latencies over 40 minutes, some minutes empty, some clamped.
+        let mut x: u64 = 12_345;
+        for i in 0..4_000i64 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let minute = (x >> 33) % 40;
+            if minute % 7 == 3 {
+                continue;
+            }
+            let ms = match (x >> 20) % 10 {
+                0 => ((x >> 8) % 70_000) as u32,
+                _ => ((x >> 12) % (50 + i as u64 % 900)) as u32,
+            };
+            s.minute_mut(t + minute as i64 * MINUTE_MS + i % 60_000)
+                .record(ms, false);
+        }
+        let ws = windows(&s, DEFAULT_WINDOW_MS);
+        assert_eq!(ws.len(), 8);
+        for w in &ws {
+            let members: Vec<&LatencySketch> = s
+                .iter()
+                .filter(|(m, _)| window_floor(*m, DEFAULT_WINDOW_MS) == w.start)
+                .map(|(_, a)| &a.latency)
+                .collect();
+            let merged = LatencySketch::merged(members);
+            assert_eq!(w.p95, merged.quantile(0.95));
+            assert_eq!(w.p99, merged.quantile(0.99));
+            for q in [0.0, 0.3, 0.5, 0.95, 1.0] {
+                let [got] = quantiles(merged.buckets(), merged.count(), [q]);
+                assert_eq!(got, merged.quantile(q), "q {q}");
+            }
+        }
+        assert_eq!(quantiles([], 0, [0.5, 0.9]), [None, None]);
     }
 }
