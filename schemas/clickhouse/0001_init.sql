@@ -470,12 +470,16 @@ CREATE TABLE IF NOT EXISTS `positions`
 ENGINE = ReplacingMergeTree(`_version`)
 ORDER BY (`service`, `topic`, `partition`);
 
-CREATE TABLE IF NOT EXISTS `gigstream_checkpoints`
+CREATE TABLE IF NOT EXISTS `gigstream_task_checkpoints`
 (
     `service` String,
+    `topic` String,
+    `partition` UInt32,
+    `epoch` UInt32,
+    `next_offset` UInt64,
     `version` UInt64,
     `checkpoint` String,
     `committed_at` DateTime
 )
 ENGINE = ReplacingMergeTree(`version`)
-ORDER BY `service`;
+ORDER BY (`service`, `topic`, `partition`);

@@ -12,7 +12,7 @@ use std::fmt::Write;
 pub const VERSION_COLUMN: &str = "_version";
 
 /// The table holding each service's committed checkpoint (newest version wins).
-pub const CHECKPOINTS_TABLE: &str = "gigstream_checkpoints";
+pub const CHECKPOINTS_TABLE: &str = "gigstream_task_checkpoints";
 
 /// The table recording which migration files were applied.
 pub const MIGRATIONS_TABLE: &str = "gigstream_migrations";
@@ -111,10 +111,12 @@ pub fn create_table(def: &TableDef) -> String {
     s
 }
 
-/// The checkpoint table: one row per commit, the newest version per service wins.
+/// The checkpoint table: one row per task (input partition) of a service per commit; the row
+/// of the highest version (replay epoch above next offset) per task wins. An empty checkpoint
+/// is a replay marker.
 pub fn create_checkpoints() -> String {
     format!(
-        "CREATE TABLE IF NOT EXISTS {}\n(\n    `service` String,\n    `version` UInt64,\n    `checkpoint` String,\n    `committed_at` DateTime\n)\nENGINE = ReplacingMergeTree(`version`)\nORDER BY `service`;\n",
+        "CREATE TABLE IF NOT EXISTS {}\n(\n    `service` String,\n    `topic` String,\n    `partition` UInt32,\n    `epoch` UInt32,\n    `next_offset` UInt64,\n    `version` UInt64,\n    `checkpoint` String,\n    `committed_at` DateTime\n)\nENGINE = ReplacingMergeTree(`version`)\nORDER BY (`service`, `topic`, `partition`);\n",
         quote_ident(CHECKPOINTS_TABLE)
     )
 }
@@ -226,7 +228,7 @@ mod tests {
         let st = statements(&sql);
         assert_eq!(st.len(), 2, "duplicate defs are written once: {st:?}");
         assert!(st[0].starts_with("CREATE TABLE IF NOT EXISTS `things`"));
-        assert!(st[1].contains("gigstream_checkpoints"));
+        assert!(st[1].contains("gigstream_task_checkpoints"));
         assert!(st.iter().all(|s| !s.ends_with(';')));
     }
 

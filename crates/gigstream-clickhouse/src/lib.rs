@@ -10,30 +10,30 @@
 //!
 //! # Commits
 //!
-//! A commit gets a version `V` above every version stored for the service (read once per
-//! process from the checkpoint table and the tables being written). It inserts every row of
-//! every table with `_version = V`, in batches, and then, last, one row
-//! `(service, V, checkpoint)` into `gigstream_checkpoints`. [`Sink::load_checkpoint`]
-//! returns the checkpoint of the highest version. Readers query with `FINAL` (or
-//! `argMax(..., _version)`), which keeps, per key, the row of the highest version.
+//! The runtime keeps state per task (input partition) and renders every table from the merge of
+//! all tasks. A commit writes every row of every table with `_version = V`, where `V` is the
+//! epoch above the sum of the next offsets of all tasks the render reflects
+//! ([`gigstream_runtime::Processor::version`]), in batches; then, last, one row per changed task
+//! into `gigstream_task_checkpoints` (`version` = epoch above the task's next offset).
+//! [`Sink::load_tasks`] returns, per task, the row of the highest version (`argMax`). Readers
+//! query with `FINAL` (or `argMax(..., _version)`), which keeps, per key, the row of the highest
+//! version.
 //!
 //! ClickHouse has no multi-table transaction, so a commit is not atomic; it does not need to
-//! be. Suppose the process dies after some tables of commit `V` were written but before its
-//! checkpoint row:
+//! be:
 //!
-//! - On restart the runtime loads the checkpoint of the last complete commit (`< V`) and
-//!   replays the log from the positions stored in it. Projections are deterministic, so the
-//!   replay reaches the same state the crashed commit wrote, and goes on from there.
-//! - The next commit picks a version above `V` (the stored `_version`s are part of what it
-//!   reads), and every commit writes the *full* content of every table. So every key the
-//!   crashed commit touched is written again with a higher version, with values at least as
-//!   new; after `FINAL` nothing of commit `V` is visible. Sums over `FINAL` never count a row
-//!   twice, because a key holds one row.
-//! - Between the crash and the next commit, readers may see some tables at `V` and others at
-//!   the previous version: rows that are correct for a point of the log the service really
-//!   reached, just not all at the same point.
-//!
-//! A retried commit (the runtime retries retryable errors) likewise uses a new version.
+//! - Versions follow the input, not a counter: the same input gives the same rows at the same
+//!   version, whoever writes them. A crash after some tables of commit `V` were written replays
+//!   from the last task checkpoints; the replay reaches the same state and writes the same rows
+//!   again, and later commits (more input, higher versions) supersede them. A row is always the
+//!   aggregate of a prefix of every partition, never a sum counted twice, because a key holds
+//!   one row after `FINAL`.
+//! - Several instances of a service (a consumer group) each own some tasks and render from
+//!   their own tasks plus the others' last checkpoints, so every render is a consistent
+//!   combination of partition prefixes; the one reflecting the most input has the highest
+//!   version and wins. When input stops, the last render reflects every partition's end.
+//! - A full replay ([`ClickHouseSink::request_replay`]) writes replay markers in a new epoch:
+//!   the rebuild's rows outrank everything written before it.
 //!
 //! Limits: a key that disappears from a projection's tables is never deleted here (it keeps
 //! its last row), unlike in the Parquet store where each commit replaces the tables; current

@@ -1,21 +1,20 @@
-//! [`ClickHouseSink`]: versioned upserts of every table row, then the checkpoint row.
+//! [`ClickHouseSink`]: versioned upserts of every table row, then the task checkpoint rows.
 
 use crate::client::{ClickHouseConfig, ClickHouseError, Connection};
 use crate::ddl::{quote_ident, quote_str, CHECKPOINTS_TABLE, VERSION_COLUMN};
 use crate::migrations::{apply_migrations, now_secs, service_filter};
 use crate::rowbinary::{put_bytes, put_row};
 use gigstream_core::table::TableData;
-use gigstream_runtime::{Sink, SinkError};
-use std::collections::HashMap;
+use gigstream_core::Topic;
+use gigstream_runtime::{Commit, Sink, SinkError, StoredTask};
 
-/// Commits service tables into ClickHouse `ReplacingMergeTree(_version)` tables.
+/// Commits service tables into ClickHouse `ReplacingMergeTree(_version)` tables, and task
+/// checkpoints into `gigstream_task_checkpoints`.
 ///
 /// See the crate docs for why a crash in the middle of a commit is safe.
 #[derive(Debug)]
 pub struct ClickHouseSink {
     conn: Connection,
-    /// The last version used per service in this process (written or attempted).
-    last_version: HashMap<String, u64>,
 }
 
 impl ClickHouseSink {
@@ -24,10 +23,7 @@ impl ClickHouseSink {
         let admin = Connection::new(config.clone(), false)?;
         let conn = Connection::new(config, true)?;
         apply_migrations(&admin, &conn)?;
-        Ok(ClickHouseSink {
-            conn,
-            last_version: HashMap::new(),
-        })
+        Ok(ClickHouseSink { conn })
     }
 
     /// [`ClickHouseSink::connect`] with [`ClickHouseConfig::from_env`]; None when
@@ -43,61 +39,14 @@ impl ClickHouseSink {
         &self.conn
     }
 
-    /// The version for the next commit of `service`: above every version this process used and,
-    /// on the first commit, above every version already stored for the service's checkpoints
-    /// and in the tables being written (which covers rows of a commit that crashed before its
-    /// checkpoint). Strictly increasing across restarts, independent of the clock.
-    fn next_version(
-        &mut self,
-        service: &str,
-        tables: &[TableData],
-    ) -> Result<u64, ClickHouseError> {
-        let base = match self.last_version.get(service) {
-            Some(v) => *v,
-            None => {
-                let mut parts = vec![format!(
-                    "SELECT max(version) AS v FROM {} WHERE {}",
-                    quote_ident(CHECKPOINTS_TABLE),
-                    service_filter(service)
-                )];
-                for t in tables {
-                    parts.push(format!(
-                        "SELECT max({}) AS v FROM {}",
-                        quote_ident(VERSION_COLUMN),
-                        quote_ident(t.def.name)
-                    ));
-                }
-                let sql = format!("SELECT max(v) FROM ({})", parts.join(" UNION ALL "));
-                let doing = format!("reading the last version of {service}");
-                let out = self.conn.query_tsv(&doing, &sql)?;
-                out.trim()
-                    .parse::<u64>()
-                    .map_err(|e| ClickHouseError::BadAnswer {
-                        doing,
-                        message: format!("{out:?} is not a version: {e}"),
-                    })?
-            }
-        };
-        let v = base
-            .checked_add(1)
-            .ok_or_else(|| ClickHouseError::BadAnswer {
-                doing: format!("choosing the next version of {service}"),
-                message: "the stored version is u64::MAX".to_string(),
-            })?;
-        // Used even if the commit then fails, so a retry never reuses a half-written version.
-        self.last_version.insert(service.to_string(), v);
-        Ok(v)
-    }
-
-    /// The first half of a commit: writes every row of every table with a new version and
-    /// returns it, without the checkpoint. [`Sink::commit`] is this plus
-    /// [`ClickHouseSink::write_checkpoint`]; alone it is what a crash mid-commit leaves behind.
+    /// The first half of a commit: writes every row of every table at `version`, in batches of
+    /// the configured size, without the checkpoints. [`Sink::commit`] is this plus
+    /// [`ClickHouseSink::write_tasks`]; alone it is what a crash mid-commit leaves behind.
     pub fn write_tables(
         &mut self,
-        service: &str,
         tables: &[TableData],
-    ) -> Result<u64, ClickHouseError> {
-        let version = self.next_version(service, tables)?;
+        version: u64,
+    ) -> Result<(), ClickHouseError> {
         let batch = self.conn.config().batch_bytes.max(1);
         for t in tables {
             let mut columns: Vec<&str> = t.def.columns.iter().map(|c| c.name).collect();
@@ -114,59 +63,122 @@ impl ClickHouseSink {
                 self.conn.insert_rowbinary(t.def.name, &columns, buf)?;
             }
         }
-        Ok(version)
+        Ok(())
     }
 
-    /// The second half of a commit: the checkpoint row at `version`, which makes the commit
-    /// the one a restart resumes from.
-    pub fn write_checkpoint(
+    /// The second half of a commit: the task checkpoint rows, which make the commit the one a
+    /// restart (or the next owner of a partition) resumes from.
+    pub fn write_tasks(
         &mut self,
         service: &str,
-        version: u64,
-        checkpoint: &[u8],
+        tasks: &[&StoredTask],
     ) -> Result<(), ClickHouseError> {
-        let mut row = Vec::with_capacity(checkpoint.len() + service.len() + 32);
-        put_bytes(&mut row, service.as_bytes());
-        row.extend_from_slice(&version.to_le_bytes());
-        put_bytes(&mut row, checkpoint);
-        row.extend_from_slice(&now_secs().to_le_bytes());
+        if tasks.is_empty() {
+            return Ok(());
+        }
+        let mut rows = Vec::new();
+        let now = now_secs();
+        for t in tasks {
+            put_bytes(&mut rows, service.as_bytes());
+            put_bytes(&mut rows, t.topic.name().as_bytes());
+            rows.extend_from_slice(&t.partition.to_le_bytes());
+            rows.extend_from_slice(&t.epoch.to_le_bytes());
+            rows.extend_from_slice(&t.next_offset.to_le_bytes());
+            rows.extend_from_slice(&t.version().to_le_bytes());
+            put_bytes(&mut rows, &t.bytes);
+            rows.extend_from_slice(&now.to_le_bytes());
+        }
         self.conn.insert_rowbinary(
             CHECKPOINTS_TABLE,
-            &["service", "version", "checkpoint", "committed_at"],
-            row,
+            &[
+                "service",
+                "topic",
+                "partition",
+                "epoch",
+                "next_offset",
+                "version",
+                "checkpoint",
+                "committed_at",
+            ],
+            rows,
         )
     }
 
-    /// The newest committed checkpoint of `service` and its version.
-    pub fn newest_checkpoint(
+    /// The latest checkpoint of every task of `service` (of `only` when given); with
+    /// `with_state` false the checkpoint bytes are left out.
+    pub fn stored_tasks(
         &self,
         service: &str,
-    ) -> Result<Option<(u64, Vec<u8>)>, ClickHouseError> {
-        let doing = format!("loading the checkpoint of {service}");
+        only: Option<&[(Topic, u32)]>,
+        with_state: bool,
+    ) -> Result<Vec<StoredTask>, ClickHouseError> {
+        let doing = format!("loading the task checkpoints of {service}");
+        let mut filter = service_filter(service);
+        if let Some(only) = only {
+            if only.is_empty() {
+                return Ok(Vec::new());
+            }
+            let list: Vec<String> = only
+                .iter()
+                .map(|(t, p)| format!("({}, {p})", quote_str(t.name())))
+                .collect();
+            filter.push_str(&format!(" AND (topic, partition) IN ({})", list.join(", ")));
+        }
+        // argMax, not FINAL: exact whether or not the background merge has run yet.
+        let state = if with_state {
+            "hex(argMax(checkpoint, version))"
+        } else {
+            "''"
+        };
         let out = self.conn.query_tsv(
             &doing,
             &format!(
-                "SELECT version, hex(checkpoint) FROM {} WHERE service = {} ORDER BY version DESC LIMIT 1",
+                "SELECT topic, partition, argMax(epoch, version), argMax(next_offset, version), {state} FROM {} WHERE {filter} GROUP BY topic, partition ORDER BY topic, partition",
                 quote_ident(CHECKPOINTS_TABLE),
-                quote_str(service)
             ),
         )?;
-        let line = out.trim_end_matches('\n');
-        if line.is_empty() {
-            return Ok(None);
-        }
         let bad = |message: String| ClickHouseError::BadAnswer {
             doing: doing.clone(),
             message,
         };
-        let (v, hex) = line
-            .split_once('\t')
-            .ok_or_else(|| bad(format!("expected version and checkpoint, got {line:?}")))?;
-        let version = v
-            .parse::<u64>()
-            .map_err(|e| bad(format!("version {v:?}: {e}")))?;
-        let bytes = unhex(hex).ok_or_else(|| bad("checkpoint is not hex".to_string()))?;
-        Ok(Some((version, bytes)))
+        let mut tasks = Vec::new();
+        for line in out.lines().filter(|l| !l.is_empty()) {
+            let f: Vec<&str> = line.split('\t').collect();
+            if f.len() != 5 {
+                return Err(bad(format!("expected 5 fields, got {line:.80?}")));
+            }
+            let topic =
+                Topic::from_name(f[0]).ok_or_else(|| bad(format!("unknown topic {:?}", f[0])))?;
+            let num = |s: &str| s.parse::<u64>().map_err(|e| bad(format!("{s:?}: {e}")));
+            tasks.push(StoredTask {
+                topic,
+                partition: u32::try_from(num(f[1])?).map_err(|e| bad(e.to_string()))?,
+                epoch: u32::try_from(num(f[2])?).map_err(|e| bad(e.to_string()))?,
+                next_offset: num(f[3])?,
+                bytes: unhex(f[4]).ok_or_else(|| bad("checkpoint is not hex".to_string()))?,
+            });
+        }
+        Ok(tasks)
+    }
+
+    /// Requests a full replay of `service`: a replay marker above every stored checkpoint for
+    /// each of its tasks, so the next start rebuilds every table from offset 0 in a new epoch
+    /// whose rows outrank all earlier ones. Returns the new epoch.
+    pub fn request_replay(&mut self, service: &str) -> Result<u32, ClickHouseError> {
+        let tasks = self.stored_tasks(service, None, false)?;
+        let epoch = tasks.iter().map(|t| t.epoch).max().unwrap_or(0) + 1;
+        let markers: Vec<StoredTask> = tasks
+            .iter()
+            .map(|t| StoredTask {
+                topic: t.topic,
+                partition: t.partition,
+                epoch,
+                next_offset: 0,
+                bytes: Vec::new(),
+            })
+            .collect();
+        self.write_tasks(service, &markers.iter().collect::<Vec<_>>())?;
+        Ok(epoch)
     }
 }
 
@@ -189,22 +201,28 @@ fn sink_error(e: ClickHouseError) -> SinkError {
 }
 
 impl Sink for ClickHouseSink {
-    fn load_checkpoint(&mut self, service: &str) -> Result<Option<Vec<u8>>, SinkError> {
-        Ok(self
-            .newest_checkpoint(service)
-            .map_err(sink_error)?
-            .map(|(_, bytes)| bytes))
-    }
-
-    fn commit(
+    fn load_tasks(
         &mut self,
         service: &str,
-        tables: &[TableData],
-        checkpoint: &[u8],
-    ) -> Result<(), SinkError> {
-        let version = self.write_tables(service, tables).map_err(sink_error)?;
-        self.write_checkpoint(service, version, checkpoint)
-            .map_err(sink_error)
+        only: Option<&[(Topic, u32)]>,
+    ) -> Result<Vec<StoredTask>, SinkError> {
+        self.stored_tasks(service, only, true).map_err(sink_error)
+    }
+
+    fn task_heads(&mut self, service: &str) -> Result<Vec<StoredTask>, SinkError> {
+        self.stored_tasks(service, None, false).map_err(sink_error)
+    }
+
+    fn commit(&mut self, service: &str, commit: &Commit<'_>) -> Result<(), SinkError> {
+        self.write_tables(commit.tables, commit.version)
+            .map_err(sink_error)?;
+        let changed: Vec<&StoredTask> = commit
+            .tasks
+            .iter()
+            .filter(|(_, changed)| *changed)
+            .map(|(t, _)| t)
+            .collect();
+        self.write_tasks(service, &changed).map_err(sink_error)
     }
 }
 

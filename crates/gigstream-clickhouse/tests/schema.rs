@@ -82,7 +82,7 @@ fn schema_covers_every_service_table_once() {
         let create = format!("CREATE TABLE IF NOT EXISTS `{}`\n", d.name);
         assert_eq!(sql.matches(&create).count(), 1, "{}", d.name);
     }
-    assert!(sql.contains("`gigstream_checkpoints`"));
+    assert!(sql.contains("`gigstream_task_checkpoints`"));
     assert!(current_defs().iter().any(|d| d.name == "dead_letters"));
     assert!(current_defs().iter().any(|d| d.name == "positions"));
 }

@@ -5,6 +5,8 @@ use gigstream_clickhouse::ddl::create_table;
 use gigstream_clickhouse::{ClickHouseConfig, ClickHouseSink, Connection, Sink};
 use gigstream_core::money::Decimal;
 use gigstream_core::table::{col, col_null, ColumnType, TableData, TableDef, Value};
+use gigstream_core::Topic;
+use gigstream_runtime::{Commit, SinkError, StoredTask};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::str::FromStr;
@@ -143,6 +145,40 @@ fn scalar(sink: &ClickHouseSink, sql: &str) -> String {
         .to_string()
 }
 
+/// Commits `tables` at `version` with one task (orders/0) checkpointed at `next_offset`.
+fn commit(
+    sink: &mut ClickHouseSink,
+    tables: &[TableData],
+    version: u64,
+    next_offset: u64,
+    ck: &[u8],
+) -> Result<(), SinkError> {
+    let task = StoredTask {
+        topic: Topic::Orders,
+        partition: 0,
+        epoch: 0,
+        next_offset,
+        bytes: ck.to_vec(),
+    };
+    sink.commit(
+        "svc",
+        &Commit {
+            version,
+            tables,
+            tasks: &[(task, true)],
+        },
+    )
+}
+
+/// The stored checkpoint of task orders/0.
+fn load(sink: &mut ClickHouseSink) -> Result<Option<Vec<u8>>, SinkError> {
+    Ok(sink
+        .load_tasks("svc", None)?
+        .into_iter()
+        .find(|t| (t.topic, t.partition) == (Topic::Orders, 0))
+        .map(|t| t.bytes))
+}
+
 fn connect_with_table(c: &ClickHouseConfig) -> ClickHouseSink {
     let sink = ClickHouseSink::connect(c.clone()).expect("connect");
     sink.connection()
@@ -173,7 +209,7 @@ fn migrations_apply_once() {
         &sink,
         &format!(
             "SELECT count() FROM system.tables WHERE database = '{}' AND name IN \
-             ('billing_payments', 'sla_minute', 'market_quotes', 'dead_letters', 'positions', 'gigstream_checkpoints')",
+             ('billing_payments', 'sla_minute', 'market_quotes', 'dead_letters', 'positions', 'gigstream_task_checkpoints')",
             c.database
         ),
     );
@@ -189,44 +225,40 @@ fn commit_roundtrip_and_no_double_count() {
     c.batch_bytes = 100; // several inserts per table
     fresh(&c);
     let mut sink = connect_with_table(&c);
-    assert_eq!(sink.load_checkpoint("svc").expect("load"), None);
+    assert_eq!(load(&mut sink).expect("load"), None);
     let t = rows(1);
-    sink.commit("svc", std::slice::from_ref(&t), b"\x00ck\xff1")
-        .expect("commit");
+    commit(&mut sink, std::slice::from_ref(&t), 1, 1, b"\x00ck\xff1").expect("commit");
     assert_eq!(read_all(&sink), expected(1));
     assert_eq!(
-        sink.load_checkpoint("svc").expect("load"),
+        load(&mut sink).expect("load"),
         Some(b"\x00ck\xff1".to_vec())
     );
     let sum = "SELECT sum(money), count() FROM all_types FINAL";
     assert_eq!(scalar(&sink, sum), "6.15\t3");
 
-    // The same tables again (a periodic commit with no new input): nothing counted twice.
-    sink.commit("svc", std::slice::from_ref(&t), b"ck2")
-        .expect("commit again");
+    // The same tables again at the same version (a replayed commit): nothing counted twice.
+    commit(&mut sink, std::slice::from_ref(&t), 1, 1, b"\x00ck\xff1").expect("commit again");
     assert_eq!(scalar(&sink, sum), "6.15\t3");
     assert_eq!(
         scalar(&sink, "SELECT count() FROM all_types"),
         "6",
-        "two versions stored"
+        "two copies stored"
     );
     assert_eq!(read_all(&sink), expected(1));
-    let (v2, ck) = sink.newest_checkpoint("svc").expect("load").expect("some");
-    assert_eq!(ck, b"ck2");
 
-    // A new process continues above the stored versions.
+    // A new process with more input commits a higher version, which wins.
     let mut again = ClickHouseSink::connect(c.clone()).expect("reconnect");
     assert_eq!(
-        again.load_checkpoint("svc").expect("load"),
-        Some(b"ck2".to_vec())
+        load(&mut again).expect("load"),
+        Some(b"\x00ck\xff1".to_vec())
     );
-    again
-        .commit("svc", &[rows(10)], b"ck3")
-        .expect("commit new values");
-    let (v3, _) = again.newest_checkpoint("svc").expect("load").expect("some");
-    assert!(v3 > v2, "{v3} > {v2}");
+    commit(&mut again, &[rows(10)], 10, 10, b"ck3").expect("commit new values");
+    assert_eq!(load(&mut again).expect("load"), Some(b"ck3".to_vec()));
     assert_eq!(read_all(&again), expected(10));
     assert_eq!(scalar(&again, sum), "60.15\t3");
+    let heads = again.task_heads("svc").expect("heads");
+    assert_eq!(heads.len(), 1);
+    assert_eq!((heads[0].next_offset, heads[0].bytes.len()), (10, 0));
     fresh(&c);
 }
 
@@ -235,25 +267,18 @@ fn crash_between_tables_and_checkpoint_is_repaired_by_next_commit() {
     let Some(c) = config("crash") else { return };
     fresh(&c);
     let mut sink = connect_with_table(&c);
-    sink.commit("svc", &[rows(1)], b"ck1").expect("commit");
+    commit(&mut sink, &[rows(1)], 1, 1, b"ck1").expect("commit");
     // Commit 2 writes its tables, then the process dies before the checkpoint.
-    let crashed = sink
-        .write_tables("svc", &[rows(5)])
+    sink.write_tables(&[rows(5)], 5)
         .expect("tables of the crashed commit");
     drop(sink);
 
     // Restart: resumes from ck1; the replay reaches a state past the crashed one (rows(7)) and
     // commits it.
     let mut sink = ClickHouseSink::connect(c.clone()).expect("restart");
-    assert_eq!(
-        sink.load_checkpoint("svc").expect("load"),
-        Some(b"ck1".to_vec())
-    );
-    sink.commit("svc", &[rows(7)], b"ck2")
-        .expect("commit after restart");
-    let (v, ck) = sink.newest_checkpoint("svc").expect("load").expect("some");
-    assert_eq!(ck, b"ck2");
-    assert!(v > crashed, "version {v} above the crashed {crashed}");
+    assert_eq!(load(&mut sink).expect("load"), Some(b"ck1".to_vec()));
+    commit(&mut sink, &[rows(7)], 7, 7, b"ck2").expect("commit after restart");
+    assert_eq!(load(&mut sink).expect("load"), Some(b"ck2".to_vec()));
     assert_eq!(read_all(&sink), expected(7));
     assert_eq!(
         scalar(
@@ -272,14 +297,28 @@ fn crash_between_tables_and_checkpoint_is_repaired_by_next_commit() {
 }
 
 #[test]
+fn replay_request_outranks_every_stored_version() {
+    let Some(c) = config("replay") else { return };
+    fresh(&c);
+    let mut sink = connect_with_table(&c);
+    commit(&mut sink, &[rows(3)], 30, 30, b"ck30").expect("commit");
+    let epoch = sink.request_replay("svc").expect("replay request");
+    assert_eq!(epoch, 1);
+    let tasks = sink.load_tasks("svc", None).expect("load");
+    assert_eq!(tasks.len(), 1);
+    assert_eq!((tasks[0].epoch, tasks[0].next_offset), (1, 0));
+    assert!(tasks[0].bytes.is_empty(), "a replay marker has no state");
+    assert!(tasks[0].version() > 30);
+    fresh(&c);
+}
+
+#[test]
 fn schema_and_type_errors_are_not_retryable() {
     let Some(c) = config("fatal") else { return };
     fresh(&c);
     let mut sink = ClickHouseSink::connect(c.clone()).expect("connect");
     // all_types was never created here.
-    let err = sink
-        .commit("svc", &[rows(1)], b"ck")
-        .expect_err("unknown table");
+    let err = commit(&mut sink, &[rows(1)], 1, 1, b"ck").expect_err("unknown table");
     assert!(!err.is_retryable(), "{err}");
     let err = sink
         .connection()
@@ -363,14 +402,11 @@ fn server_going_away_gives_retryable_errors() {
         drop(s);
     }
     let mut sink = ClickHouseSink::connect(pc).expect("connect through the proxy");
-    sink.commit("svc", &[rows(1)], b"ck1")
-        .expect("commit while up");
+    commit(&mut sink, &[rows(1)], 1, 1, b"ck1").expect("commit while up");
     proxy.cut();
-    let err = sink
-        .commit("svc", &[rows(2)], b"ck2")
-        .expect_err("server gone");
+    let err = commit(&mut sink, &[rows(2)], 2, 2, b"ck2").expect_err("server gone");
     assert!(err.is_retryable(), "{err}");
-    let err = sink.load_checkpoint("svc").expect_err("server gone");
+    let err = load(&mut sink).expect_err("server gone");
     assert!(err.is_retryable(), "{err}");
 
     // Nothing listening at all: connection refused.

@@ -32,8 +32,6 @@ mod source;
 pub use dead_letter::{DeadLetter, DEAD_LETTERS, POSITIONS};
 pub use dedup::Dedup;
 pub use processor::{Outcome, Processor, ProcessorError, Stats, TaskCheckpoint, TaskId};
-pub use runner::{
-    run, run_with, DeadLetterOutput, Progress, RunError, RunOptions, RunSummary,
-};
+pub use runner::{run, run_with, DeadLetterOutput, Progress, RunError, RunOptions, RunSummary};
 pub use sink::{Commit, Sink, SinkError, StoredTask};
 pub use source::{AssignmentChange, EmbeddedSource, RecordRef, Source, SourceError};

@@ -146,9 +146,7 @@ impl<P: Projection> Task<P> {
         };
         let ck: TaskCheckpoint<P> =
             rmp_serde::from_slice(&stored.bytes).map_err(|e| err(e.to_string()))?;
-        if ck.format != CHECKPOINT_FORMAT
-            || ck.service != P::NAME
-            || (ck.topic, ck.partition) != id
+        if ck.format != CHECKPOINT_FORMAT || ck.service != P::NAME || (ck.topic, ck.partition) != id
         {
             return Err(err(format!(
                 "format {} of {} {}/{}",
@@ -349,8 +347,7 @@ impl<P: Projection> Processor<P> {
         let id = (rec.topic, rec.partition);
         if !self.owned.contains_key(&id) {
             let epoch = self.epoch();
-            self.owned
-                .insert(id, Task::fresh(&self.refdata, id, epoch));
+            self.owned.insert(id, Task::fresh(&self.refdata, id, epoch));
         }
         let task = self.owned.get_mut(&id).expect("inserted above");
         let ck = &mut task.ck;

@@ -1,5 +1,5 @@
-//! `gigstream-billing`: the billing service over the embedded log (see `--help`).
+//! `gigstream-billing`: the billing service (see `--help`: embedded log or Kafka, Parquet or ClickHouse).
 
 fn main() -> std::process::ExitCode {
-    gigstream_runtime::service::service_main::<gigstream_billing::Billing>()
+    gigstream_service::service_main::<gigstream_billing::Billing>()
 }

@@ -1,5 +1,5 @@
-//! `gigstream-market`: the market service over the embedded log (see `--help`).
+//! `gigstream-market`: the market service (see `--help`: embedded log or Kafka, Parquet or ClickHouse).
 
 fn main() -> std::process::ExitCode {
-    gigstream_runtime::service::service_main::<gigstream_market::Market>()
+    gigstream_service::service_main::<gigstream_market::Market>()
 }

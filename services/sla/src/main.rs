@@ -1,5 +1,5 @@
-//! `gigstream-sla`: the sla service over the embedded log (see `--help`).
+//! `gigstream-sla`: the sla service (see `--help`: embedded log or Kafka, Parquet or ClickHouse).
 
 fn main() -> std::process::ExitCode {
-    gigstream_runtime::service::service_main::<gigstream_sla::Sla>()
+    gigstream_service::service_main::<gigstream_sla::Sla>()
 }
