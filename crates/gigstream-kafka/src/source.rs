@@ -13,12 +13,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// A change of the partitions this instance owns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AssignmentChange {
-    Assigned(Vec<(Topic, u32)>),
-    Revoked(Vec<(Topic, u32)>),
-}
+pub use gigstream_runtime::AssignmentChange;
 
 const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
     ("auto.offset.reset", "earliest"),
@@ -54,6 +49,13 @@ struct State {
     assignments: u64,
     /// A failure inside the rebalance callback, reported by the next `poll`.
     failure: Option<String>,
+    /// Managed by the runtime (it called `take_assignment_changes`): a newly assigned
+    /// partition hands out nothing until the runtime has loaded its checkpoint and sought it.
+    managed: bool,
+    /// Partitions whose records are handed out (managed mode: sought since assigned).
+    active: std::collections::HashSet<(Topic, u32)>,
+    /// An assignment change happened during the current `poll`: return early.
+    changed: bool,
 }
 
 struct Ctx {
@@ -117,6 +119,27 @@ impl Ctx {
 
     fn on_assign(&self, consumer: &BaseConsumer<Ctx>, tpl: &TopicPartitionList) {
         let parts = self.parts(tpl);
+        if lock(&self.state).managed {
+            // The runtime loads the checkpoints and seeks; until then nothing is handed out.
+            let result = consumer
+                .assign(tpl)
+                .map_err(|e| format!("cannot take the assignment: {e}"));
+            let mut st = lock(&self.state);
+            st.assignments += 1;
+            st.changed = true;
+            if let Err(e) = result {
+                st.failure = Some(e);
+            }
+            for (_, t, p) in &parts {
+                st.positions.insert((*t, *p), None);
+                st.active.remove(&(*t, *p));
+            }
+            drop(st);
+            let list = parts.iter().map(|(_, t, p)| (*t, *p)).collect::<Vec<_>>();
+            tracing::info!(partitions = ?list, "kafka partitions assigned");
+            let _ = self.changes.send(AssignmentChange::Assigned(list));
+            return;
+        }
         let result = self.starts(consumer, tpl, &parts).and_then(|starts| {
             // librdkafka has already assigned `tpl` (starting at committed offsets); assigning
             // again with explicit offsets replaces that before any record is handed out.
@@ -138,6 +161,7 @@ impl Ctx {
             Ok(starts) => {
                 for ((_, t, p), start) in parts.iter().zip(starts) {
                     st.positions.insert((*t, *p), start);
+                    st.active.insert((*t, *p));
                 }
             }
             Err(e) => st.failure = Some(e),
@@ -159,7 +183,9 @@ impl Ctx {
         for k in &list {
             st.positions.remove(k);
             st.high.remove(k);
+            st.active.remove(k);
         }
+        st.changed = true;
         drop(st);
         tracing::info!(partitions = ?list, "kafka partitions revoked");
         let _ = self.changes.send(AssignmentChange::Revoked(list));
@@ -213,11 +239,12 @@ impl ConsumerContext for Ctx {
 /// The rebalance callbacks run inside `poll`, on the caller's thread (rdkafka's
 /// `BaseConsumer`), so they never block an async executor.
 ///
-/// Missing for multi-instance scale-out: the runtime keeps one checkpoint per service, not per
-/// partition, so a second instance would need per-partition state and checkpoints; on revoke
-/// the runtime must flush and commit the revoked partitions' output before the callback
-/// returns (today [`KafkaSource::assignment_changes`] only reports after the fact); and output
-/// tables written by several instances need a merge or a partition column.
+/// Managed mode (the runtime, see [`gigstream_runtime::Source::take_assignment_changes`]):
+/// newly assigned partitions hand out nothing until the runtime has loaded their checkpoints
+/// (state is kept per partition) and sought them; revocations are reported so the runtime
+/// commits the revoked partitions' output and releases them. The runtime does that right after
+/// the `poll` in which the rebalance happened; correctness does not depend on the timing,
+/// because the new owner resumes from the last checkpoint and table versions follow offsets.
 pub struct KafkaSource {
     consumer: BaseConsumer<Ctx>,
     config: KafkaConfig,
@@ -384,6 +411,11 @@ impl KafkaSource {
                     else {
                         continue;
                     };
+                    if !lock(&self.state).active.contains(&(topic, partition)) {
+                        // Assigned but not sought yet (or just revoked): fetched again from
+                        // the sought position once the runtime has loaded its checkpoint.
+                        continue;
+                    }
                     f(RecordRef {
                         topic,
                         partition,
@@ -410,7 +442,7 @@ impl KafkaSource {
                     tracing::warn!(group = %self.group, error = %e, "kafka consumer error");
                 }
                 None => {
-                    if n > 0 {
+                    if n > 0 || std::mem::take(&mut lock(&self.state).changed) {
                         break;
                     }
                     if let Some(e) = self.failure() {
@@ -439,6 +471,9 @@ impl KafkaSource {
     }
 
     fn seek_to(&mut self, positions: &BTreeMap<(Topic, u32), u64>) -> Result<(), Error> {
+        if lock(&self.state).managed {
+            return self.activate(positions);
+        }
         let mut st = lock(&self.state);
         st.wanted = Some(positions.clone());
         if st.positions.is_empty() {
@@ -469,7 +504,49 @@ impl KafkaSource {
     }
 }
 
+impl KafkaSource {
+    /// Managed mode: (re)assigns every owned partition at an explicit offset (the runtime's
+    /// positions; absent: the beginning) and starts handing out their records. Assigning
+    /// replaces the fetch positions before anything else is read, unlike a seek, which needs
+    /// the partition's fetcher to be running already.
+    fn activate(&mut self, positions: &BTreeMap<(Topic, u32), u64>) -> Result<(), Error> {
+        let mut st = lock(&self.state);
+        let mut tpl = TopicPartitionList::new();
+        let owned: Vec<(Topic, u32)> = st.positions.keys().copied().collect();
+        for (topic, p) in owned {
+            let pos = positions.get(&(topic, p)).copied();
+            st.positions.insert((topic, p), pos);
+            st.active.insert((topic, p));
+            let offset = pos.map_or(Offset::Beginning, |n| Offset::Offset(n as i64));
+            tpl.add_partition_offset(&self.config.topic_name(topic), p as i32, offset)
+                .map_err(|e| Error::kafka("assign", e))?;
+        }
+        drop(st);
+        self.consumer
+            .assign(&tpl)
+            .map_err(|e| Error::kafka("assign the sought offsets", e))
+    }
+}
+
 impl gigstream_runtime::Source for KafkaSource {
+    fn take_assignment_changes(&mut self) -> Vec<AssignmentChange> {
+        let mut st = lock(&self.state);
+        if !st.managed {
+            st.managed = true;
+            // Partitions assigned before the runtime took over are handed out only once sought.
+            st.active.clear();
+        }
+        drop(st);
+        match &self.changes {
+            Some(rx) => rx.try_iter().collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn exclusive(&self) -> bool {
+        false
+    }
+
     fn seek(&mut self, positions: &BTreeMap<(Topic, u32), u64>) -> Result<(), SourceError> {
         self.seek_to(positions)
             .map_err(|e| SourceError::Other(e.to_string()))
