@@ -54,93 +54,149 @@ fn scaled(d: &Decimal, scale: u32) -> Result<i128, ArrowError> {
     Ok(d.mantissa())
 }
 
-fn ok<T: Copy>(x: &T) -> Result<T, ArrowError> {
-    Ok(*x)
-}
-
 fn mismatch(c: &ColumnDef, v: &Value) -> ArrowError {
     ArrowError::InvalidArgumentError(format!("column {} ({:?}) cannot hold {v:?}", c.name, c.ty))
 }
 
-fn column(data: &TableData, idx: usize) -> Result<ArrayRef, ArrowError> {
-    let c = &data.def.columns[idx];
-    let cells = data.rows.iter().map(|r| &r[idx]);
-    macro_rules! build {
-        ($builder:expr, $variant:ident, $conv:expr) => {{
-            let mut b = $builder;
-            for v in cells {
-                match v {
-                    Value::Null => b.append_null(),
-                    Value::$variant(x) => b.append_value($conv(x)?),
-                    other => return Err(mismatch(c, other)),
-                }
+/// The Arrow builder of one column.
+enum Builder {
+    Str(StringBuilder),
+    U8(UInt8Builder),
+    U32(UInt32Builder),
+    U64(UInt64Builder),
+    I64(Int64Builder),
+    F64(Float64Builder),
+    Dec(Decimal128Builder, u32),
+    Date(Date32Builder),
+    DateTime(TimestampSecondBuilder),
+    ArrU32(ListBuilder<UInt32Builder>),
+    ArrU64(ListBuilder<UInt64Builder>),
+}
+
+impl Builder {
+    /// A builder for `rows` values of `ty`, sized up front: the tables are large (hundreds of
+    /// thousands of rows) and growing value by value costs reallocations and copies.
+    fn new(ty: ColumnType, rows: usize) -> Result<Builder, ArrowError> {
+        Ok(match ty {
+            // Ids are short; the estimate only saves the first few doublings.
+            ColumnType::String => Builder::Str(StringBuilder::with_capacity(rows, rows * 16)),
+            ColumnType::UInt8 => Builder::U8(UInt8Builder::with_capacity(rows)),
+            ColumnType::UInt32 => Builder::U32(UInt32Builder::with_capacity(rows)),
+            ColumnType::UInt64 => Builder::U64(UInt64Builder::with_capacity(rows)),
+            ColumnType::Int64 => Builder::I64(Int64Builder::with_capacity(rows)),
+            ColumnType::Float64 => Builder::F64(Float64Builder::with_capacity(rows)),
+            ColumnType::Money => Builder::Dec(
+                Decimal128Builder::with_capacity(rows).with_precision_and_scale(18, 2)?,
+                2,
+            ),
+            ColumnType::Quantity => Builder::Dec(
+                Decimal128Builder::with_capacity(rows).with_precision_and_scale(18, 4)?,
+                4,
+            ),
+            ColumnType::Date => Builder::Date(Date32Builder::with_capacity(rows)),
+            ColumnType::DateTime => {
+                Builder::DateTime(TimestampSecondBuilder::with_capacity(rows).with_timezone("UTC"))
             }
-            Arc::new(b.finish()) as ArrayRef
-        }};
+            ColumnType::ArrayUInt32 => Builder::ArrU32(ListBuilder::with_capacity(
+                UInt32Builder::with_capacity(rows * 4),
+                rows,
+            )),
+            ColumnType::ArrayUInt64 => Builder::ArrU64(ListBuilder::with_capacity(
+                UInt64Builder::with_capacity(rows * 4),
+                rows,
+            )),
+        })
     }
-    Ok(match c.ty {
-        ColumnType::String => build!(StringBuilder::new(), Str, |x: &String| -> Result<
-            String,
-            ArrowError,
-        > { Ok(x.clone()) }),
-        ColumnType::UInt8 => build!(UInt8Builder::new(), U8, ok),
-        ColumnType::UInt32 => build!(UInt32Builder::new(), U32, ok),
-        ColumnType::UInt64 => build!(UInt64Builder::new(), U64, ok),
-        ColumnType::Int64 => build!(Int64Builder::new(), I64, ok),
-        ColumnType::Float64 => build!(Float64Builder::new(), F64, ok),
-        ColumnType::Money => build!(
-            Decimal128Builder::new().with_precision_and_scale(18, 2)?,
-            Dec,
-            |d| scaled(d, 2)
-        ),
-        ColumnType::Quantity => build!(
-            Decimal128Builder::new().with_precision_and_scale(18, 4)?,
-            Dec,
-            |d| scaled(d, 4)
-        ),
-        ColumnType::Date => build!(Date32Builder::new(), Date, ok),
-        ColumnType::DateTime => build!(
-            TimestampSecondBuilder::new().with_timezone("UTC"),
-            DateTime,
-            ok
-        ),
-        ColumnType::ArrayUInt32 => {
-            let mut b = ListBuilder::new(UInt32Builder::new());
-            for v in cells {
-                match v {
-                    Value::Null => b.append_null(),
-                    Value::ArrU32(xs) => {
-                        b.values().append_slice(xs);
-                        b.append(true);
-                    }
-                    other => return Err(mismatch(c, other)),
-                }
+
+    /// Appends one cell; `Err` when the value does not fit the column.
+    #[inline]
+    fn append(&mut self, c: &ColumnDef, v: &Value) -> Result<(), ArrowError> {
+        match (self, v) {
+            (Builder::Str(b), Value::Str(x)) => b.append_value(x),
+            (Builder::U8(b), Value::U8(x)) => b.append_value(*x),
+            (Builder::U32(b), Value::U32(x)) => b.append_value(*x),
+            (Builder::U64(b), Value::U64(x)) => b.append_value(*x),
+            (Builder::I64(b), Value::I64(x)) => b.append_value(*x),
+            (Builder::F64(b), Value::F64(x)) => b.append_value(*x),
+            (Builder::Dec(b, scale), Value::Dec(x)) => b.append_value(scaled(x, *scale)?),
+            (Builder::Date(b), Value::Date(x)) => b.append_value(*x),
+            (Builder::DateTime(b), Value::DateTime(x)) => b.append_value(*x),
+            (Builder::ArrU32(b), Value::ArrU32(xs)) => {
+                b.values().append_slice(xs);
+                b.append(true);
             }
-            Arc::new(b.finish())
-        }
-        ColumnType::ArrayUInt64 => {
-            let mut b = ListBuilder::new(UInt64Builder::new());
-            for v in cells {
-                match v {
-                    Value::Null => b.append_null(),
-                    Value::ArrU64(xs) => {
-                        b.values().append_slice(xs);
-                        b.append(true);
-                    }
-                    other => return Err(mismatch(c, other)),
-                }
+            (Builder::ArrU64(b), Value::ArrU64(xs)) => {
+                b.values().append_slice(xs);
+                b.append(true);
             }
-            Arc::new(b.finish())
+            (b, Value::Null) => b.append_null(),
+            (_, other) => return Err(mismatch(c, other)),
         }
-    })
+        Ok(())
+    }
+
+    fn append_null(&mut self) {
+        match self {
+            Builder::Str(b) => b.append_null(),
+            Builder::U8(b) => b.append_null(),
+            Builder::U32(b) => b.append_null(),
+            Builder::U64(b) => b.append_null(),
+            Builder::I64(b) => b.append_null(),
+            Builder::F64(b) => b.append_null(),
+            Builder::Dec(b, _) => b.append_null(),
+            Builder::Date(b) => b.append_null(),
+            Builder::DateTime(b) => b.append_null(),
+            Builder::ArrU32(b) => b.append_null(),
+            Builder::ArrU64(b) => b.append_null(),
+        }
+    }
+
+    fn finish(self) -> ArrayRef {
+        match self {
+            Builder::Str(mut b) => Arc::new(b.finish()),
+            Builder::U8(mut b) => Arc::new(b.finish()),
+            Builder::U32(mut b) => Arc::new(b.finish()),
+            Builder::U64(mut b) => Arc::new(b.finish()),
+            Builder::I64(mut b) => Arc::new(b.finish()),
+            Builder::F64(mut b) => Arc::new(b.finish()),
+            Builder::Dec(mut b, _) => Arc::new(b.finish()),
+            Builder::Date(mut b) => Arc::new(b.finish()),
+            Builder::DateTime(mut b) => Arc::new(b.finish()),
+            Builder::ArrU32(mut b) => Arc::new(b.finish()),
+            Builder::ArrU64(mut b) => Arc::new(b.finish()),
+        }
+    }
 }
 
 /// Converts rows to one Arrow batch with the table's schema.
+///
+/// Rows are visited once, each cell appended to its column's builder: a table of a few hundred
+/// thousand rows is hundreds of megabytes of cells, and reading it column by column would go
+/// through all of it once per column.
 pub fn to_record_batch(data: &TableData) -> Result<RecordBatch, ArrowError> {
-    let columns = (0..data.def.columns.len())
-        .map(|i| column(data, i))
+    let columns = data.def.columns;
+    let mut builders = columns
+        .iter()
+        .map(|c| Builder::new(c.ty, data.rows.len()))
         .collect::<Result<Vec<_>, _>>()?;
-    RecordBatch::try_new(arrow_schema(data.def), columns)
+    for row in &data.rows {
+        if row.len() != columns.len() {
+            return Err(ArrowError::InvalidArgumentError(format!(
+                "table {} has a row of {} values for {} columns",
+                data.def.name,
+                row.len(),
+                columns.len()
+            )));
+        }
+        for ((b, c), v) in builders.iter_mut().zip(columns).zip(row) {
+            if matches!(v, Value::Null) && !c.nullable {
+                return Err(mismatch(c, v));
+            }
+            b.append(c, v)?;
+        }
+    }
+    let arrays = builders.into_iter().map(Builder::finish).collect();
+    RecordBatch::try_new(arrow_schema(data.def), arrays)
 }
 
 #[cfg(test)]
