@@ -56,9 +56,16 @@ struct State {
     active: std::collections::HashSet<(Topic, u32)>,
     /// An assignment change happened during the current `poll`: return early.
     changed: bool,
+    /// Topics whose consumer holds an assignment (its last rebalance event was an assign):
+    /// the end is only judged when every consumer has one.
+    settled: std::collections::HashSet<Topic>,
+    /// When the last revocation happened (the group is rebalancing since).
+    revoked_at: Option<Instant>,
 }
 
 struct Ctx {
+    /// The topic of this context's consumer.
+    topic: Topic,
     names: HashMap<String, Topic>,
     state: Arc<Mutex<State>>,
     changes: mpsc::Sender<AssignmentChange>,
@@ -127,6 +134,7 @@ impl Ctx {
             let mut st = lock(&self.state);
             st.assignments += 1;
             st.changed = true;
+            st.settled.insert(self.topic);
             if let Err(e) = result {
                 st.failure = Some(e);
             }
@@ -157,6 +165,7 @@ impl Ctx {
         });
         let mut st = lock(&self.state);
         st.assignments += 1;
+        st.settled.insert(self.topic);
         match result {
             Ok(starts) => {
                 for ((_, t, p), start) in parts.iter().zip(starts) {
@@ -186,6 +195,8 @@ impl Ctx {
             st.active.remove(k);
         }
         st.changed = true;
+        st.settled.remove(&self.topic);
+        st.revoked_at = Some(Instant::now());
         drop(st);
         tracing::info!(partitions = ?list, "kafka partitions revoked");
         let _ = self.changes.send(AssignmentChange::Revoked(list));
@@ -246,7 +257,12 @@ impl ConsumerContext for Ctx {
 /// the `poll` in which the rebalance happened; correctness does not depend on the timing,
 /// because the new owner resumes from the last checkpoint and table versions follow offsets.
 pub struct KafkaSource {
-    consumer: BaseConsumer<Ctx>,
+    /// One consumer per topic, all in the same group: a fetch request then names one topic
+    /// only. (The broker used in tests, tansu 0.6, never answers a fetch request in which
+    /// librdkafka's fetch rotation lists a topic twice, which happens with several topics.)
+    consumers: Vec<(Topic, BaseConsumer<Ctx>)>,
+    /// The consumer polled next (round robin).
+    turn: usize,
     config: KafkaConfig,
     group: String,
     names: HashMap<String, Topic>,
@@ -254,6 +270,8 @@ pub struct KafkaSource {
     changes: Option<mpsc::Receiver<AssignmentChange>>,
     created: Instant,
     last_end_check: Option<Instant>,
+    /// The last `poll` returned because every owned partition was at its end.
+    at_end: bool,
 }
 
 impl KafkaSource {
@@ -269,30 +287,42 @@ impl KafkaSource {
             topics.iter().map(|t| (config.topic_name(*t), *t)).collect();
         let state = Arc::new(Mutex::new(State::default()));
         let (tx, rx) = mpsc::channel();
-        let ctx = Ctx {
-            names: names.clone(),
-            state: state.clone(),
-            changes: tx,
-            timeout: config.request_timeout,
-        };
         let client_id = format!("gigstream-{group}");
-        let mut cc = config.client_config(CONSUMER_DEFAULTS, CONSUMER_ENFORCED);
-        cc.set("group.id", group);
-        if !config.properties.contains_key("client.id") {
-            cc.set("client.id", &client_id);
+        let mut consumers = Vec::with_capacity(topics.len());
+        for &topic in topics {
+            let ctx = Ctx {
+                topic,
+                names: names.clone(),
+                state: state.clone(),
+                changes: tx.clone(),
+                timeout: config.request_timeout,
+            };
+            let mut cc = config.client_config(CONSUMER_DEFAULTS, CONSUMER_ENFORCED);
+            cc.set("group.id", group);
+            if !config.properties.contains_key("client.id") {
+                cc.set("client.id", format!("{client_id}-{}", topic.name()));
+            }
+            let consumer: BaseConsumer<Ctx> =
+                cc.create_with_context(ctx)
+                    .map_err(|source| Error::Client {
+                        client: "consumer",
+                        source,
+                    })?;
+            let name = config.topic_name(topic);
+            consumer
+                .subscribe(&[name.as_str()])
+                .map_err(|e| Error::kafka(format!("subscribe to {name}"), e))?;
+            consumers.push((topic, consumer));
         }
-        let consumer: BaseConsumer<Ctx> =
-            cc.create_with_context(ctx)
-                .map_err(|source| Error::Client {
-                    client: "consumer",
-                    source,
-                })?;
-        let list: Vec<&str> = names.keys().map(String::as_str).collect();
-        consumer
-            .subscribe(&list)
-            .map_err(|e| Error::kafka(format!("subscribe to {list:?}"), e))?;
+        if consumers.is_empty() {
+            return Err(Error::Setting {
+                key: "topics".into(),
+                reason: "no topic to consume".into(),
+            });
+        }
         Ok(KafkaSource {
-            consumer,
+            consumers,
+            turn: 0,
             config: config.clone(),
             group: group.to_string(),
             names,
@@ -300,6 +330,7 @@ impl KafkaSource {
             changes: Some(rx),
             created: Instant::now(),
             last_end_check: None,
+            at_end: false,
         })
     }
 
@@ -329,12 +360,18 @@ impl KafkaSource {
 
     /// The group's committed offsets for the assigned partitions (a broker request).
     pub fn committed(&self) -> Result<BTreeMap<(Topic, u32), u64>, Error> {
-        let tpl = self
-            .consumer
-            .committed(self.config.request_timeout)
-            .map_err(|e| Error::kafka("read committed offsets", e))?;
-        Ok(tpl
-            .elements()
+        let mut out = BTreeMap::new();
+        for (_, c) in &self.consumers {
+            let tpl = c
+                .committed(self.config.request_timeout)
+                .map_err(|e| Error::kafka("read committed offsets", e))?;
+            out.extend(self.committed_of(&tpl));
+        }
+        Ok(out)
+    }
+
+    fn committed_of(&self, tpl: &TopicPartitionList) -> Vec<((Topic, u32), u64)> {
+        tpl.elements()
             .iter()
             .filter_map(|e| {
                 let topic = *self.names.get(e.topic())?;
@@ -345,7 +382,7 @@ impl KafkaSource {
                     _ => None,
                 }
             })
-            .collect())
+            .collect()
     }
 
     fn failure(&self) -> Option<String> {
@@ -362,6 +399,10 @@ impl KafkaSource {
             return false;
         }
         self.last_end_check = Some(Instant::now());
+        if lock(&self.state).settled.len() < self.consumers.len() {
+            // A consumer is between a revocation and its next assignment.
+            return false;
+        }
         let parts: Vec<((Topic, u32), Option<u64>)> = lock(&self.state)
             .positions
             .iter()
@@ -371,8 +412,8 @@ impl KafkaSource {
         let mut done = true;
         for ((topic, p), pos) in parts {
             let name = self.config.topic_name(topic);
-            match self
-                .consumer
+            match self.consumers[0]
+                .1
                 .fetch_watermarks(&name, p as i32, self.config.request_timeout)
             {
                 Ok((lo, hi)) => {
@@ -398,10 +439,15 @@ impl KafkaSource {
 
     fn next(&mut self, f: &mut dyn FnMut(RecordRef<'_>)) -> Result<usize, Error> {
         let started = Instant::now();
+        self.at_end = false;
         let mut n = 0usize;
         loop {
             let wait = if n > 0 { Duration::ZERO } else { POLL_STEP };
-            match self.consumer.poll(wait) {
+            // Round robin over the per-topic consumers, sharing the wait between them.
+            let i = self.turn;
+            self.turn = (i + 1) % self.consumers.len();
+            let wait = wait / self.consumers.len() as u32;
+            match self.consumers[i].1.poll(wait) {
                 Some(Ok(m)) => {
                     let Some(&topic) = self.names.get(m.topic()) else {
                         continue;
@@ -451,8 +497,15 @@ impl KafkaSource {
                             reason: e,
                         });
                     }
-                    if lock(&self.state).assignments == 0 {
-                        if self.created.elapsed() >= self.config.assign_timeout {
+                    let (unsettled, since) = {
+                        let st = lock(&self.state);
+                        (
+                            st.settled.len() < self.consumers.len(),
+                            st.revoked_at.unwrap_or(self.created),
+                        )
+                    };
+                    if unsettled {
+                        if since.elapsed() >= self.config.assign_timeout {
                             return Err(Error::Timeout {
                                 what: format!("a partition assignment for group {}", self.group),
                                 secs: self.config.assign_timeout.as_secs(),
@@ -461,7 +514,11 @@ impl KafkaSource {
                         }
                         continue;
                     }
-                    if self.at_end() || started.elapsed() >= self.config.poll_wait {
+                    if self.at_end() {
+                        self.at_end = true;
+                        break;
+                    }
+                    if started.elapsed() >= self.config.poll_wait {
                         break;
                     }
                 }
@@ -488,16 +545,22 @@ impl KafkaSource {
                 .map_err(|e| Error::kafka("seek", e))?;
         }
         drop(st);
-        let done = self
-            .consumer
-            .seek_partitions(tpl, self.config.request_timeout)
-            .map_err(|e| Error::kafka("seek", e))?;
-        for e in done.elements() {
-            if let Err(err) = e.error() {
-                return Err(Error::kafka(
-                    format!("seek {}/{}", e.topic(), e.partition()),
-                    err,
-                ));
+        for (topic, c) in &self.consumers {
+            let name = self.config.topic_name(*topic);
+            let mine = self.only_topic(&tpl, &name)?;
+            if mine.count() == 0 {
+                continue;
+            }
+            let done = c
+                .seek_partitions(mine, self.config.request_timeout)
+                .map_err(|e| Error::kafka("seek", e))?;
+            for e in done.elements() {
+                if let Err(err) = e.error() {
+                    return Err(Error::kafka(
+                        format!("seek {}/{}", e.topic(), e.partition()),
+                        err,
+                    ));
+                }
             }
         }
         Ok(())
@@ -522,9 +585,27 @@ impl KafkaSource {
                 .map_err(|e| Error::kafka("assign", e))?;
         }
         drop(st);
-        self.consumer
-            .assign(&tpl)
-            .map_err(|e| Error::kafka("assign the sought offsets", e))
+        for (topic, c) in &self.consumers {
+            let name = self.config.topic_name(*topic);
+            let mine = self.only_topic(&tpl, &name)?;
+            c.assign(&mine)
+                .map_err(|e| Error::kafka(format!("assign the sought offsets of {name}"), e))?;
+        }
+        Ok(())
+    }
+
+    /// The entries of `tpl` for topic `name`.
+    fn only_topic(
+        &self,
+        tpl: &TopicPartitionList,
+        name: &str,
+    ) -> Result<TopicPartitionList, Error> {
+        let mut out = TopicPartitionList::new();
+        for e in tpl.elements_for_topic(name) {
+            out.add_partition_offset(name, e.partition(), e.offset())
+                .map_err(|err| Error::kafka("partition list", err))?;
+        }
+        Ok(out)
     }
 }
 
@@ -545,6 +626,10 @@ impl gigstream_runtime::Source for KafkaSource {
 
     fn exclusive(&self) -> bool {
         false
+    }
+
+    fn caught_up(&self) -> bool {
+        self.at_end
     }
 
     fn seek(&mut self, positions: &BTreeMap<(Topic, u32), u64>) -> Result<(), SourceError> {
@@ -582,11 +667,16 @@ impl gigstream_runtime::Source for KafkaSource {
             }
         }
         drop(st);
-        if tpl.count() == 0 {
-            return Ok(());
+        for (topic, c) in &self.consumers {
+            let name = self.config.topic_name(*topic);
+            let mine = self
+                .only_topic(&tpl, &name)
+                .map_err(|e| SourceError::Other(format!("kafka commit hint: {e}")))?;
+            if mine.count() > 0 {
+                c.commit(&mine, CommitMode::Async)
+                    .map_err(|e| SourceError::Other(format!("kafka commit hint failed: {e}")))?;
+            }
         }
-        self.consumer
-            .commit(&tpl, CommitMode::Async)
-            .map_err(|e| SourceError::Other(format!("kafka commit hint failed: {e}")))
+        Ok(())
     }
 }

@@ -207,9 +207,10 @@ impl<P: Projection> Processor<P> {
             Some(s) => Task::restore(&self.refdata, s)?,
             None => Task::fresh(&self.refdata, id, self.epoch()),
         };
+        // The tables already reflect the task as stored (its last commit rendered it, or a
+        // copy of it as foreign): adopting changes nothing to render.
         self.foreign.remove(&id);
         self.owned.insert(id, task);
-        self.render_stale = true;
         Ok(())
     }
 

@@ -100,9 +100,15 @@ pub fn run_with<P: Projection>(
     let started = Instant::now();
     let mut proc: Processor<P> = Processor::new(codec, refdata);
     // Everything stored starts as another instance's; assignments adopt what is ours.
-    for t in sink.load_tasks(P::NAME, None)? {
-        proc.set_foreign(&t)?;
+    let stored = sink.load_tasks(P::NAME, None)?;
+    let first_run = stored.is_empty();
+    for t in &stored {
+        proc.set_foreign(t)?;
     }
+    drop(stored);
+    // The stored tables already reflect the stored checkpoints (or more, after a crash between
+    // the two): nothing to render until something moves.
+    proc.mark_committed();
     let mut records = 0u64;
     let mut since_commit = 0u64;
     let mut last_commit = Instant::now();
@@ -110,9 +116,10 @@ pub fn run_with<P: Projection>(
     let mut last_progress = Instant::now();
     let mut commit_time = Duration::ZERO;
     let mut ctx = CommitCtx { sink, dlq };
+    let mut pending: Vec<AssignmentChange> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
-        let changes = ctx.source_changes(source);
-        for change in changes {
+        pending.extend(source.take_assignment_changes());
+        for change in std::mem::take(&mut pending) {
             match change {
                 AssignmentChange::Revoked(ids) => {
                     let ours: Vec<_> = ids.into_iter().filter(|id| proc.owns(id)).collect();
@@ -165,8 +172,16 @@ pub fn run_with<P: Projection>(
             last_commit = Instant::now();
         }
         if n == 0 {
+            // A rebalance ends a poll early: handle it before concluding anything.
+            pending.extend(source.take_assignment_changes());
+            if !pending.is_empty() {
+                continue;
+            }
             if !opts.follow {
-                break;
+                if source.caught_up() {
+                    break;
+                }
+                continue;
             }
             if !source.exclusive() && last_commit.elapsed() >= opts.commit_interval {
                 // Other instances move their partitions on: render their progress too.
@@ -177,7 +192,7 @@ pub fn run_with<P: Projection>(
         }
     }
     // The first run commits even with no input, so every table exists for SQL.
-    if proc.needs_commit() || commits == 0 {
+    if proc.needs_commit() || (first_run && commits == 0) {
         commit_time += ctx.commit(&mut proc, source)?;
         commits += 1;
     }
@@ -201,10 +216,6 @@ struct CommitCtx<'a, 'b> {
 }
 
 impl CommitCtx<'_, '_> {
-    fn source_changes(&mut self, source: &mut dyn Source) -> Vec<AssignmentChange> {
-        source.take_assignment_changes()
-    }
-
     /// Loads the checkpoints other instances committed since we last looked.
     fn refresh_foreign<P: Projection>(&mut self, proc: &mut Processor<P>) -> Result<(), RunError> {
         let known = proc.foreign_heads();

@@ -51,6 +51,13 @@ pub trait Source: Send {
     /// available right now (caught up).
     fn poll(&mut self, f: &mut dyn FnMut(RecordRef<'_>)) -> Result<usize, SourceError>;
 
+    /// Whether the last `poll` that returned 0 did so because every owned partition is at its
+    /// end (not because the wait ran out, e.g. during a rebalance). Runs that stop when caught
+    /// up only stop when this holds.
+    fn caught_up(&self) -> bool {
+        true
+    }
+
     /// Records between the current positions and the end of every partition, if known.
     fn lag(&self) -> Option<u64>;
 
