@@ -15,7 +15,9 @@
 //! switch.
 
 mod arrow_conv;
+mod read;
 mod store;
 
 pub use arrow_conv::{arrow_schema, to_record_batch};
+pub use read::{append_rows, read_committed, read_table};
 pub use store::{committed_tables, read_checkpoint, ParquetStore, StoreError};

@@ -8,3 +8,4 @@ pub mod gen_cmd;
 pub mod services;
 pub mod sql;
 pub mod summary;
+pub mod verify;

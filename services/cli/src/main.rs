@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use gigstream_avro::{Codec, Registry};
 use gigstream_cli::gen_cmd::{self, Output, WireEncoding};
 use gigstream_cli::services::{run_services, Service};
-use gigstream_cli::{bench, demo, sql};
+use gigstream_cli::{bench, demo, sql, verify};
 use gigstream_gen::GenConfig;
 use gigstream_runtime::service::{
     init_tracing, install_stop_handler, load_refdata, DataDir, DEFAULT_PARTITIONS,
@@ -104,6 +104,17 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: sql::Format,
     },
+    /// Recompute the tables from the log (Kafka when GIGSTREAM_KAFKA_BROKERS is set) up to the
+    /// stored positions and compare them with the stored ones (ClickHouse when
+    /// GIGSTREAM_CLICKHOUSE_URL is set); exit 1 on any difference, 2 when it cannot run.
+    Verify {
+        /// Services to verify (default: all three).
+        #[arg(value_enum)]
+        services: Vec<Service>,
+        /// Differences printed per table.
+        #[arg(long, default_value_t = 20)]
+        max_diffs: usize,
+    },
     /// Measure throughput per core of decode and of each service end to end.
     Bench {
         /// Events to generate for the benchmark.
@@ -120,6 +131,11 @@ fn main() -> ExitCode {
     init_tracing();
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if verify::exit_status(&e) == Some(1) => ExitCode::from(1),
+        Err(e) if verify::exit_status(&e) == Some(2) => {
+            eprintln!("gigstream: error: {e:#}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("gigstream: error: {e:#}");
             ExitCode::FAILURE
@@ -209,6 +225,24 @@ fn execute(cli: Cli) -> Result<()> {
             if format == sql::Format::Table {
                 println!();
             }
+        }
+        Command::Verify {
+            services,
+            max_diffs,
+        } => {
+            let services = if services.is_empty() {
+                Service::ALL.to_vec()
+            } else {
+                services
+            };
+            verify::run_cli(
+                &codec,
+                &refdata,
+                dirs.log(),
+                dirs.tables(),
+                &services,
+                max_diffs,
+            )?;
         }
         Command::Bench { events, json } => {
             let report = bench::run(&refdata, &codec, events)?;
