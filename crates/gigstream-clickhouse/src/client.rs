@@ -292,6 +292,21 @@ impl Connection {
         })
     }
 
+    /// Runs a query and returns its raw output in `format` (e.g. `RowBinary`, decoded by
+    /// [`crate::read`]).
+    pub fn query_bytes(
+        &self,
+        doing: &str,
+        sql: &str,
+        format: &str,
+    ) -> Result<Vec<u8>, ClickHouseError> {
+        let bytes = self.run(doing, async {
+            let mut cursor = self.client.query_raw(sql).fetch_bytes(format)?;
+            cursor.collect().await
+        })?;
+        Ok(bytes.to_vec())
+    }
+
     /// Sends one `INSERT INTO table (columns) FORMAT RowBinary` with `data` as the rows.
     pub fn insert_rowbinary(
         &self,

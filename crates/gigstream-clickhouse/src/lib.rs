@@ -49,6 +49,7 @@
 pub mod client;
 pub mod ddl;
 pub mod migrations;
+pub mod read;
 pub mod rowbinary;
 mod sink;
 
