@@ -17,6 +17,7 @@
 //! starts a local Kafka-compatible broker for them.
 
 mod admin;
+mod bounded;
 mod config;
 mod dlq;
 mod error;
@@ -25,6 +26,7 @@ mod read;
 mod source;
 
 pub use admin::{ensure_topics, topic_partitions, wait_ready, TopicStatus};
+pub use bounded::read_partitions_until;
 pub use config::{dlq_of, is_secret, KafkaConfig, ENV_PREFIX};
 pub use dlq::{
     read_dlq, DeadLetterRef, DlqProducer, DlqRecord, HEADER_OFFSET, HEADER_PARTITION,
