@@ -19,5 +19,5 @@ mod read;
 mod store;
 
 pub use arrow_conv::{arrow_schema, to_record_batch};
-pub use read::{append_rows, read_committed, read_table};
+pub use read::{append_rows, read_committed, read_table, Rows};
 pub use store::{committed_tables, read_checkpoint, ParquetStore, StoreError};

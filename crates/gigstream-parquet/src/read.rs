@@ -27,9 +27,12 @@ fn damaged(path: &Path, message: String) -> StoreError {
     }
 }
 
+/// Rows of a table, each in column order.
+pub type Rows = Vec<Vec<Value>>;
+
 /// Every row of the Parquet file at `path`, read as table `def` (columns by name, in the
 /// definition's order), in file order.
-pub fn read_table(path: &Path, def: &TableDef) -> Result<Vec<Vec<Value>>, StoreError> {
+pub fn read_table(path: &Path, def: &TableDef) -> Result<Rows, StoreError> {
     let file = File::open(path).map_err(|source| StoreError::Io {
         path: path.to_path_buf(),
         source,
@@ -51,7 +54,7 @@ pub fn read_committed(
     store: &ParquetStore,
     service: &str,
     def: &TableDef,
-) -> Result<Option<(PathBuf, Vec<Vec<Value>>)>, StoreError> {
+) -> Result<Option<(PathBuf, Rows)>, StoreError> {
     let Some(gen) = store.current(service)? else {
         return Ok(None);
     };
