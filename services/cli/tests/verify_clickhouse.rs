@@ -91,7 +91,7 @@ fn verify_against_clickhouse_is_clean_then_names_a_newer_changed_row() {
     run_into::<Market>(&dir, &mut sink, &codec, &refdata);
 
     let log = LogSource::Embedded(dir.log());
-    let mut store = TableStore::ClickHouse(ClickHouseSink::connect(cfg.clone()).unwrap());
+    let mut store = TableStore::ClickHouse(Box::new(ClickHouseSink::connect(cfg.clone()).unwrap()));
     let reports =
         verify::verify_services(&codec, &refdata, &log, &mut store, &Service::ALL, 20).unwrap();
     for r in &reports {

@@ -2,6 +2,7 @@
 //! the column and both values of each difference.
 
 use gigstream_core::table::{TableDef, Value};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt::Write;
 
@@ -168,11 +169,11 @@ pub fn diff_rows(
     let mut by_key: HashMap<String, usize> = HashMap::with_capacity(stored.len());
     let mut extra_keys = Vec::new();
     for (i, row) in stored.iter().enumerate() {
-        let key = key_of(def, &key_idx, row);
-        if by_key.contains_key(&key) {
-            extra_keys.push(key);
-        } else {
-            by_key.insert(key, i);
+        match by_key.entry(key_of(def, &key_idx, row)) {
+            Entry::Occupied(e) => extra_keys.push(e.key().clone()),
+            Entry::Vacant(e) => {
+                e.insert(i);
+            }
         }
     }
     let mut matched = vec![false; stored.len()];

@@ -404,11 +404,11 @@ pub fn run_cli(
         None => LogSource::Embedded(log_dir),
     };
     let mut store = match gigstream_clickhouse::ClickHouseConfig::from_env() {
-        Some(c) => TableStore::ClickHouse(
+        Some(c) => TableStore::ClickHouse(Box::new(
             gigstream_clickhouse::ClickHouseSink::connect(c)
                 .context("cannot connect to ClickHouse")
                 .map_err(setup)?,
-        ),
+        )),
         None => TableStore::Parquet(gigstream_parquet::ParquetStore::new(tables_dir)),
     };
     println!(

@@ -13,8 +13,8 @@ use std::time::Duration;
 pub enum TableStore {
     /// The embedded store under `<data-dir>/tables`.
     Parquet(ParquetStore),
-    /// ClickHouse (`GIGSTREAM_CLICKHOUSE_URL`).
-    ClickHouse(ClickHouseSink),
+    /// ClickHouse (`GIGSTREAM_CLICKHOUSE_URL`); boxed, it is much larger than the other.
+    ClickHouse(Box<ClickHouseSink>),
 }
 
 impl TableStore {
