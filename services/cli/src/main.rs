@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use gigstream_avro::{Codec, Registry};
 use gigstream_cli::gen_cmd::{self, Output, WireEncoding};
 use gigstream_cli::services::{run_services, Service};
-use gigstream_cli::{bench, demo, sql, verify};
+use gigstream_cli::{bench, demo, produce_cmd, sql, verify};
 use gigstream_gen::GenConfig;
 use gigstream_runtime::service::{
     init_tracing, install_stop_handler, load_refdata, DataDir, DEFAULT_PARTITIONS,
@@ -80,6 +80,13 @@ enum Command {
         /// Partitions of topics created in the log.
         #[arg(long, default_value_t = DEFAULT_PARTITIONS)]
         partitions: u32,
+    },
+    /// Write generated events (or gen's files) to Kafka, Confluent wire format, keyed by entity.
+    Produce {
+        #[command(flatten)]
+        gen: GenArgs,
+        #[command(flatten)]
+        produce: produce_cmd::ProduceArgs,
     },
     /// Run services over the embedded log until caught up (or keep following it).
     Run {
@@ -182,6 +189,10 @@ fn execute(cli: Cli) -> Result<()> {
                     println!("written to {}", out_dir.display());
                 }
             }
+        }
+        Command::Produce { gen, produce } => {
+            let report = produce_cmd::run(&produce, &gen.config(0.0), &codec, &refdata)?;
+            print!("{}", report.render());
         }
         Command::Run { services, follow } => {
             let services = if services.is_empty() {
