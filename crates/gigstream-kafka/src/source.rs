@@ -457,10 +457,17 @@ impl KafkaSource {
                     else {
                         continue;
                     };
-                    if !lock(&self.state).active.contains(&(topic, partition)) {
-                        // Assigned but not sought yet (or just revoked): fetched again from
-                        // the sought position once the runtime has loaded its checkpoint.
-                        continue;
+                    {
+                        // One lock per record: check it is handed out, and advance.
+                        let mut st = lock(&self.state);
+                        if !st.active.contains(&(topic, partition)) {
+                            // Assigned but not sought yet (or just revoked): fetched again
+                            // from the sought position once the runtime has its checkpoint.
+                            continue;
+                        }
+                        if let Some(pos) = st.positions.get_mut(&(topic, partition)) {
+                            *pos = Some(offset + 1);
+                        }
                     }
                     f(RecordRef {
                         topic,
@@ -471,9 +478,6 @@ impl KafkaSource {
                         key: m.key().unwrap_or_default(),
                         value: m.payload().unwrap_or_default(),
                     });
-                    if let Some(pos) = lock(&self.state).positions.get_mut(&(topic, partition)) {
-                        *pos = Some(offset + 1);
-                    }
                     n += 1;
                     if n >= MAX_RECORDS_PER_POLL {
                         break;

@@ -16,7 +16,7 @@ use gigstream_core::table::{datetime_ms, TableData, Value};
 use gigstream_core::validate::validate;
 use gigstream_core::{Projection, RefData, Topic};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// An input partition: the unit of state, checkpoint and ownership.
@@ -110,6 +110,8 @@ struct Task<P> {
     ck: TaskCheckpoint<P>,
     /// Dead letters already handed to the dead-letter output.
     dl_sent: usize,
+    /// Changed since its checkpoint was last committed (or never committed).
+    changed: bool,
 }
 
 impl<P: Projection> Task<P> {
@@ -129,6 +131,9 @@ impl<P: Projection> Task<P> {
                 state: P::new(refdata),
             },
             dl_sent: 0,
+            // Never stored: its checkpoint (even at offset 0) must be written, so that every
+            // task in the `positions` table has one.
+            changed: true,
         }
     }
 
@@ -157,7 +162,11 @@ impl<P: Projection> Task<P> {
             )));
         }
         let dl_sent = ck.dead_letters.len();
-        Ok(Task { ck, dl_sent })
+        Ok(Task {
+            ck,
+            dl_sent,
+            changed: false,
+        })
     }
 
     fn stored(&self) -> StoredTask {
@@ -181,8 +190,6 @@ pub struct Processor<P: Projection> {
     owned: BTreeMap<TaskId, Task<P>>,
     /// Tasks owned elsewhere, as of their last checkpoint: read-only, for rendering.
     foreign: BTreeMap<TaskId, Task<P>>,
-    /// Owned tasks changed since their last checkpoint.
-    changed: BTreeSet<TaskId>,
     /// Anything (owned or foreign) changed since the last render was committed.
     render_stale: bool,
 }
@@ -195,7 +202,6 @@ impl<P: Projection> Processor<P> {
             refdata,
             owned: BTreeMap::new(),
             foreign: BTreeMap::new(),
-            changed: BTreeSet::new(),
             render_stale: true,
         }
     }
@@ -219,7 +225,6 @@ impl<P: Projection> Processor<P> {
     pub fn release(&mut self, ids: &[TaskId]) {
         for id in ids {
             if let Some(t) = self.owned.remove(id) {
-                self.changed.remove(id);
                 self.foreign.insert(*id, t);
             }
         }
@@ -301,7 +306,7 @@ impl<P: Projection> Processor<P> {
 
     /// Whether something changed since the last commit (owned input or foreign copies).
     pub fn needs_commit(&self) -> bool {
-        self.render_stale || !self.changed.is_empty()
+        self.render_stale || self.owned.values().any(|t| t.changed)
     }
 
     /// Every dead letter of every known task, in task order.
@@ -332,13 +337,15 @@ impl<P: Projection> Processor<P> {
     pub fn task_checkpoints(&self) -> Vec<(StoredTask, bool)> {
         self.owned
             .iter()
-            .map(|(id, t)| (t.stored(), self.changed.contains(id)))
+            .map(|t| (t.1.stored(), t.1.changed))
             .collect()
     }
 
     /// Records that the current state was committed.
     pub fn mark_committed(&mut self) {
-        self.changed.clear();
+        for t in self.owned.values_mut() {
+            t.changed = false;
+        }
         self.render_stale = false;
     }
 
@@ -361,7 +368,7 @@ impl<P: Projection> Processor<P> {
             ck.stats.gaps += rec.offset - ck.next_offset;
         }
         ck.next_offset = rec.offset + 1;
-        self.changed.insert(id);
+        task.changed = true;
         bump(&mut ck.stats.consumed, rec.topic.name());
 
         let event = match self.codec.decode(rec.topic, rec.value) {
