@@ -23,6 +23,7 @@
 
 mod dead_letter;
 mod dedup;
+pub mod merge_check;
 mod processor;
 mod runner;
 pub mod service;

@@ -4,8 +4,7 @@
 use crate::Market;
 use gigstream_core::{Event, Projection, RefData, TableData, Topic};
 use gigstream_gen::{generate, GenConfig};
-use gigstream_log::partition_for;
-use std::collections::BTreeMap;
+use gigstream_runtime::merge_check::{first_table_difference, split_by_partition};
 
 const PARTITIONS: u32 = 4;
 
@@ -21,13 +20,8 @@ fn fold<'a>(rd: &RefData, events: impl IntoIterator<Item = &'a Event>) -> (Marke
 }
 
 fn assert_same_tables(got: &[TableData], want: &[TableData], what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: table count");
-    for (g, w) in got.iter().zip(want) {
-        assert_eq!(g.def.name, w.def.name, "{what}: table order");
-        assert_eq!(g.rows.len(), w.rows.len(), "{what}: rows of {}", w.def.name);
-        for (i, (gr, wr)) in g.rows.iter().zip(&w.rows).enumerate() {
-            assert_eq!(gr, wr, "{what}: {} row {i}", w.def.name);
-        }
+    if let Some(diff) = first_table_difference(got, want) {
+        panic!("{what}: {diff}");
     }
 }
 
@@ -46,11 +40,7 @@ fn partition_states_merged_in_any_order_render_the_single_fold_tables() {
         .filter(|e| e.topic() == Topic::Orders)
         .collect();
     // Split like the log does: by (topic, murmur2 of the envelope key), kept in log order.
-    let mut parts: BTreeMap<(Topic, u32), Vec<&Event>> = BTreeMap::new();
-    for e in &events {
-        let partition = partition_for(e.key().as_bytes(), PARTITIONS);
-        parts.entry((e.topic(), partition)).or_default().push(e);
-    }
+    let parts = split_by_partition(&events, PARTITIONS);
     assert_eq!(parts.len(), PARTITIONS as usize, "every partition is used");
 
     let (whole_state, whole_rejected) = fold(&rd, &events);

@@ -5,7 +5,7 @@ use crate::Sla;
 use gigstream_core::event::Topic;
 use gigstream_core::{Event, Projection, RefData, TableData};
 use gigstream_gen::{generate, GenConfig};
-use gigstream_log::partition_for;
+use gigstream_runtime::merge_check::{first_table_difference, split_by_partition};
 
 const PARTITIONS: u32 = 4;
 
@@ -19,13 +19,8 @@ fn fold<'a>(rd: &RefData, events: impl IntoIterator<Item = &'a Event>) -> Sla {
 }
 
 fn assert_same_tables(got: &[TableData], want: &[TableData], what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: table count");
-    for (g, w) in got.iter().zip(want) {
-        assert_eq!(g.def.name, w.def.name, "{what}: table order");
-        assert_eq!(g.rows.len(), w.rows.len(), "{what}: rows of {}", w.def.name);
-        for (i, (gr, wr)) in g.rows.iter().zip(&w.rows).enumerate() {
-            assert_eq!(gr, wr, "{what}: {} row {i}", w.def.name);
-        }
+    if let Some(diff) = first_table_difference(got, want) {
+        panic!("{what}: {diff}");
     }
 }
 
@@ -44,11 +39,8 @@ fn partition_states_merged_in_any_order_render_the_single_fold_tables() {
         .filter(|e| e.topic() == Topic::Telemetry)
         .collect();
     // Split like the log does: by the envelope key (service_id), murmur2, kept in log order.
-    let mut parts: Vec<Vec<&Event>> = vec![Vec::new(); PARTITIONS as usize];
-    for e in &events {
-        parts[partition_for(e.key().as_bytes(), PARTITIONS) as usize].push(e);
-    }
-    let non_empty = parts.iter().filter(|p| !p.is_empty()).count();
+    let parts = split_by_partition(&events, PARTITIONS);
+    let non_empty = parts.len();
     assert!(
         non_empty >= 2,
         "the split exercises merging: {non_empty} parts"
@@ -58,7 +50,10 @@ fn partition_states_merged_in_any_order_render_the_single_fold_tables() {
     for t in &whole {
         assert!(!t.rows.is_empty(), "{} has rows", t.def.name);
     }
-    let states: Vec<Sla> = parts.iter().map(|p| fold(&rd, p.iter().copied())).collect();
+    let states: Vec<Sla> = parts
+        .values()
+        .map(|p| fold(&rd, p.iter().copied()))
+        .collect();
 
     let mut forward = Sla::new(&rd);
     for s in &states {
