@@ -19,7 +19,7 @@ use crate::services::Service;
 use anyhow::{bail, Context, Result};
 use gigstream_avro::Codec;
 use gigstream_billing::Billing;
-use gigstream_core::table::{TableDef, Value};
+use gigstream_core::table::TableDef;
 use gigstream_core::{Projection, RefData, Topic};
 use gigstream_kafka::KafkaConfig;
 use gigstream_log::{Batch, Log};
@@ -142,7 +142,7 @@ pub fn verify_service<P: Projection>(
         );
     };
     let read_time = started.elapsed();
-    let heads = with_unchanged_tasks(&snap, P::NAME, defs.len() - 1)?;
+    let heads = snap.heads.clone();
 
     let started = Instant::now();
     let (proc, records) = recompute::<P>(codec, refdata, log, &heads)?;
@@ -183,46 +183,6 @@ pub fn verify_service<P: Projection>(
         read_time,
         recompute_time,
     })
-}
-
-/// The stored heads plus the tasks that appear only in the stored `positions` table (column
-/// `positions_at` of the snapshot), at offset 0 in the newest epoch. A sink may store only the
-/// checkpoints of tasks that changed (ClickHouse does), so a partition that never had a record
-/// has a `positions` row at offset 0 but no checkpoint; rendering it as a fresh task is what
-/// the service did. A `positions` row above 0 without a checkpoint then shows as a difference.
-fn with_unchanged_tasks(
-    snap: &Snapshot,
-    service: &str,
-    positions_at: usize,
-) -> Result<Vec<StoredTask>> {
-    let mut heads = snap.heads.clone();
-    let epoch = heads.iter().map(|h| h.epoch).max().unwrap_or(0);
-    let def = &gigstream_runtime::POSITIONS;
-    let col = |name: &str| {
-        def.column_index(name)
-            .with_context(|| format!("positions has no column {name}"))
-    };
-    let (svc, topic, partition) = (col("service")?, col("topic")?, col("partition")?);
-    for row in snap.tables.get(positions_at).into_iter().flatten() {
-        let (Some(Value::Str(s)), Some(Value::Str(t)), Some(&Value::U32(p))) =
-            (row.get(svc), row.get(topic), row.get(partition))
-        else {
-            continue;
-        };
-        let Some(t) = Topic::from_name(t) else {
-            continue;
-        };
-        if s == service && !heads.iter().any(|h| (h.topic, h.partition) == (t, p)) {
-            heads.push(StoredTask {
-                topic: t,
-                partition: p,
-                epoch,
-                next_offset: 0,
-                bytes: Vec::new(),
-            });
-        }
-    }
-    Ok(heads)
 }
 
 /// A fresh processor that owns every stored task (in the task's epoch) and has processed
