@@ -1,4 +1,4 @@
-//! Helpers for the end-to-end tests in `tests/tests/`: build a data directory from a generated
+//! Helpers for the end-to-end tests in `tests/tests/it/`: build a data directory from a generated
 //! stream, run the services, and read every table back through `gigstream sql`.
 
 use anyhow::Result;

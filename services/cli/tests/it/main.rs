@@ -1,0 +1,8 @@
+//! The `gigstream` command's integration tests, in one binary: every test binary links the
+//! whole pipeline (DataFusion, rdkafka, the ClickHouse client), so one link instead of four
+//! keeps the build fast and small.
+
+mod cli;
+mod produce;
+mod verify;
+mod verify_clickhouse;

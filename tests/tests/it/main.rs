@@ -1,0 +1,6 @@
+//! End-to-end tests of the whole pipeline, in one binary (one link of the whole pipeline
+//! instead of one per file).
+
+mod dead_letters_and_repeats;
+mod pipeline;
+mod readme;
