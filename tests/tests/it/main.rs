@@ -4,3 +4,4 @@
 mod dead_letters_and_repeats;
 mod pipeline;
 mod readme;
+mod tables_doc;
