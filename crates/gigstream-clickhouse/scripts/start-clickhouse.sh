@@ -8,6 +8,11 @@
 # `SELECT 1` answers on http://127.0.0.1:PORT and prints the server PID. The native and
 # interserver ports are PORT+1 and PORT+2; all three must be free. Stop it with
 # stop-clickhouse.sh DIR. Needs Debian's clickhouse-server package (18.16 or newer).
+#
+# When GIGSTREAM_CLICKHOUSE_USERS_D names a directory, its *.xml files are copied into
+# DIR/users.d/, which ClickHouse merges into users.xml (users, profiles, quotas), e.g.
+# GIGSTREAM_CLICKHOUSE_USERS_D=infra/clickhouse/users.d. Environment variables those files read
+# with from_env="..." must be set for this script.
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
@@ -29,6 +34,25 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas" "$dir/log"
 cp "$src/users.xml" "$dir/users.xml"
+rm -rf "$dir/users.d"
+if [ -n "${GIGSTREAM_CLICKHOUSE_USERS_D:-}" ]; then
+    users_d=$GIGSTREAM_CLICKHOUSE_USERS_D
+    if [ ! -d "$users_d" ]; then
+        echo "GIGSTREAM_CLICKHOUSE_USERS_D=$users_d is not a directory" >&2
+        exit 1
+    fi
+    mkdir -p "$dir/users.d"
+    found=0
+    for f in "$users_d"/*.xml; do
+        [ -e "$f" ] || continue
+        cp "$f" "$dir/users.d/"
+        found=1
+    done
+    if [ "$found" -eq 0 ]; then
+        echo "GIGSTREAM_CLICKHOUSE_USERS_D=$users_d holds no *.xml file" >&2
+        exit 1
+    fi
+fi
 # Paths into DIR, ports moved, listen on 127.0.0.1 only.
 sed -e "s#<path>/var/lib/clickhouse/</path>#<path>$dir/data/</path>#" \
     -e "s#<tmp_path>[^<]*</tmp_path>#<tmp_path>$dir/tmp/</tmp_path>#" \

@@ -1,6 +1,7 @@
 //! Integration tests of gigstream-config and of the deployment files it describes (one test
 //! binary for the crate).
 
+mod clickhouse_users;
 mod example;
 
 use std::path::PathBuf;
