@@ -2,6 +2,7 @@
 //! binary for the crate).
 
 mod clickhouse_users;
+mod compose;
 mod example;
 
 use std::path::PathBuf;
