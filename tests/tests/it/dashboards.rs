@@ -946,8 +946,11 @@ fn export_tables(loaded: &Loaded, dir: &Path) -> Result<usize, String> {
 /// Runs `cases` on current ClickHouse through chdb, when it is installed.
 fn run_chdb(loaded: &Loaded, cases: &[Case], failures: &mut Vec<String>) {
     let required = std::env::var("GIGSTREAM_REQUIRE_CHDB").is_ok_and(|v| v == "1");
+    // Probed from a neutral directory: from the package root, `import chdb` would find the
+    // directory tests/chdb (a namespace package) instead of the library.
     let have = Command::new("python3")
-        .args(["-c", "import chdb"])
+        .args(["-c", "from chdb import session"])
+        .current_dir(std::env::temp_dir())
         .output()
         .is_ok_and(|o| o.status.success());
     if !have {
@@ -984,6 +987,7 @@ fn run_chdb(loaded: &Loaded, cases: &[Case], failures: &mut Vec<String>) {
         .unwrap_or_else(|_| "UTC".into());
     let started = Instant::now();
     let out = Command::new("python3")
+        .current_dir(&work)
         .arg(root().join("tests/chdb/check_queries.py"))
         .arg("--schema-dir")
         .arg(root().join("schemas/clickhouse"))
