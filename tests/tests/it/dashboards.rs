@@ -956,7 +956,7 @@ fn run_chdb(loaded: &Loaded, cases: &[Case], failures: &mut Vec<String>) {
     if !have {
         if required {
             failures.push(
-                "chdb is required (GIGSTREAM_REQUIRE_CHDB=1) but `python3 -c 'import chdb'` fails: pip install chdb".into(),
+                "chdb is required (GIGSTREAM_REQUIRE_CHDB=1) but python3 cannot import it: pip install chdb".into(),
             );
         } else {
             println!("skipped: chdb not installed (pip install chdb); the queries ran on ClickHouse 18.16 only");
