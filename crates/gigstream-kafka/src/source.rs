@@ -56,16 +56,14 @@ struct State {
     active: std::collections::HashSet<(Topic, u32)>,
     /// An assignment change happened during the current `poll`: return early.
     changed: bool,
-    /// Topics whose consumer holds an assignment (its last rebalance event was an assign):
-    /// the end is only judged when every consumer has one.
-    settled: std::collections::HashSet<Topic>,
+    /// The consumer holds an assignment (its last rebalance event was an assign): the end
+    /// is only judged then.
+    settled: bool,
     /// When the last revocation happened (the group is rebalancing since).
     revoked_at: Option<Instant>,
 }
 
 struct Ctx {
-    /// The topic of this context's consumer.
-    topic: Topic,
     names: HashMap<String, Topic>,
     state: Arc<Mutex<State>>,
     changes: mpsc::Sender<AssignmentChange>,
@@ -134,7 +132,7 @@ impl Ctx {
             let mut st = lock(&self.state);
             st.assignments += 1;
             st.changed = true;
-            st.settled.insert(self.topic);
+            st.settled = true;
             if let Err(e) = result {
                 st.failure = Some(e);
             }
@@ -165,7 +163,7 @@ impl Ctx {
         });
         let mut st = lock(&self.state);
         st.assignments += 1;
-        st.settled.insert(self.topic);
+        st.settled = true;
         match result {
             Ok(starts) => {
                 for ((_, t, p), start) in parts.iter().zip(starts) {
@@ -195,7 +193,7 @@ impl Ctx {
             st.active.remove(k);
         }
         st.changed = true;
-        st.settled.remove(&self.topic);
+        st.settled = false;
         st.revoked_at = Some(Instant::now());
         drop(st);
         tracing::info!(partitions = ?list, "kafka partitions revoked");
@@ -257,12 +255,9 @@ impl ConsumerContext for Ctx {
 /// the `poll` in which the rebalance happened; correctness does not depend on the timing,
 /// because the new owner resumes from the last checkpoint and table versions follow offsets.
 pub struct KafkaSource {
-    /// One consumer per topic, all in the same group: a fetch request then names one topic
-    /// only. (The broker used in tests, tansu 0.6, never answers a fetch request in which
-    /// librdkafka's fetch rotation lists a topic twice, which happens with several topics.)
-    consumers: Vec<(Topic, BaseConsumer<Ctx>)>,
-    /// The consumer polled next (round robin).
-    turn: usize,
+    /// One consumer subscribed to all the service's topics: one member of the group per
+    /// instance.
+    consumer: BaseConsumer<Ctx>,
     config: KafkaConfig,
     group: String,
     names: HashMap<String, Topic>,
@@ -287,42 +282,36 @@ impl KafkaSource {
             topics.iter().map(|t| (config.topic_name(*t), *t)).collect();
         let state = Arc::new(Mutex::new(State::default()));
         let (tx, rx) = mpsc::channel();
-        let client_id = format!("gigstream-{group}");
-        let mut consumers = Vec::with_capacity(topics.len());
-        for &topic in topics {
-            let ctx = Ctx {
-                topic,
-                names: names.clone(),
-                state: state.clone(),
-                changes: tx.clone(),
-                timeout: config.request_timeout,
-            };
-            let mut cc = config.client_config(CONSUMER_DEFAULTS, CONSUMER_ENFORCED);
-            cc.set("group.id", group);
-            if !config.properties.contains_key("client.id") {
-                cc.set("client.id", format!("{client_id}-{}", topic.name()));
-            }
-            let consumer: BaseConsumer<Ctx> =
-                cc.create_with_context(ctx)
-                    .map_err(|source| Error::Client {
-                        client: "consumer",
-                        source,
-                    })?;
-            let name = config.topic_name(topic);
-            consumer
-                .subscribe(&[name.as_str()])
-                .map_err(|e| Error::kafka(format!("subscribe to {name}"), e))?;
-            consumers.push((topic, consumer));
-        }
-        if consumers.is_empty() {
+        if topics.is_empty() {
             return Err(Error::Setting {
                 key: "topics".into(),
                 reason: "no topic to consume".into(),
             });
         }
+        let ctx = Ctx {
+            names: names.clone(),
+            state: state.clone(),
+            changes: tx,
+            timeout: config.request_timeout,
+        };
+        let mut cc = config.client_config(CONSUMER_DEFAULTS, CONSUMER_ENFORCED);
+        cc.set("group.id", group);
+        if !config.properties.contains_key("client.id") {
+            cc.set("client.id", format!("gigstream-{group}"));
+        }
+        let consumer: BaseConsumer<Ctx> =
+            cc.create_with_context(ctx)
+                .map_err(|source| Error::Client {
+                    client: "consumer",
+                    source,
+                })?;
+        let subscribed: Vec<String> = topics.iter().map(|t| config.topic_name(*t)).collect();
+        let list: Vec<&str> = subscribed.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&list)
+            .map_err(|e| Error::kafka(format!("subscribe to {}", list.join(", ")), e))?;
         Ok(KafkaSource {
-            consumers,
-            turn: 0,
+            consumer,
             config: config.clone(),
             group: group.to_string(),
             names,
@@ -360,14 +349,11 @@ impl KafkaSource {
 
     /// The group's committed offsets for the assigned partitions (a broker request).
     pub fn committed(&self) -> Result<BTreeMap<(Topic, u32), u64>, Error> {
-        let mut out = BTreeMap::new();
-        for (_, c) in &self.consumers {
-            let tpl = c
-                .committed(self.config.request_timeout)
-                .map_err(|e| Error::kafka("read committed offsets", e))?;
-            out.extend(self.committed_of(&tpl));
-        }
-        Ok(out)
+        let tpl = self
+            .consumer
+            .committed(self.config.request_timeout)
+            .map_err(|e| Error::kafka("read committed offsets", e))?;
+        Ok(self.committed_of(&tpl).into_iter().collect())
     }
 
     fn committed_of(&self, tpl: &TopicPartitionList) -> Vec<((Topic, u32), u64)> {
@@ -399,26 +385,37 @@ impl KafkaSource {
             return false;
         }
         self.last_end_check = Some(Instant::now());
-        if lock(&self.state).settled.len() < self.consumers.len() {
-            // A consumer is between a revocation and its next assignment.
+        if !lock(&self.state).settled {
+            // Between a revocation and the next assignment.
             return false;
         }
-        let parts: Vec<((Topic, u32), Option<u64>)> = lock(&self.state)
-            .positions
-            .iter()
-            .map(|(k, v)| (*k, *v))
-            .collect();
+        let parts: Vec<((Topic, u32), Option<u64>)> = {
+            let st = lock(&self.state);
+            // The cached high watermarks (statistics, earlier checks) only grow: a partition
+            // behind them is not at its end, and the brokers need not be asked.
+            let behind = st
+                .positions
+                .iter()
+                .any(|(k, pos)| matches!((pos, st.high.get(k)), (Some(pos), Some(hi)) if pos < hi));
+            if behind {
+                return false;
+            }
+            st.positions.iter().map(|(k, v)| (*k, *v)).collect()
+        };
         let mut highs = Vec::with_capacity(parts.len());
         let mut done = true;
         for ((topic, p), pos) in parts {
             let name = self.config.topic_name(topic);
-            match self.consumers[0]
-                .1
+            match self
+                .consumer
                 .fetch_watermarks(&name, p as i32, self.config.request_timeout)
             {
                 Ok((lo, hi)) => {
                     let hi = u64::try_from(hi).unwrap_or(0);
                     let pos = pos.unwrap_or(u64::try_from(lo).unwrap_or(0));
+                    if pos < hi {
+                        tracing::debug!(topic = %name, partition = p, position = pos, high = hi, "not at the end yet");
+                    }
                     done &= pos >= hi;
                     highs.push(((topic, p), hi));
                 }
@@ -443,11 +440,7 @@ impl KafkaSource {
         let mut n = 0usize;
         loop {
             let wait = if n > 0 { Duration::ZERO } else { POLL_STEP };
-            // Round robin over the per-topic consumers, sharing the wait between them.
-            let i = self.turn;
-            self.turn = (i + 1) % self.consumers.len();
-            let wait = wait / self.consumers.len() as u32;
-            match self.consumers[i].1.poll(wait) {
+            match self.consumer.poll(wait) {
                 Some(Ok(m)) => {
                     let Some(&topic) = self.names.get(m.topic()) else {
                         continue;
@@ -503,10 +496,7 @@ impl KafkaSource {
                     }
                     let (unsettled, since) = {
                         let st = lock(&self.state);
-                        (
-                            st.settled.len() < self.consumers.len(),
-                            st.revoked_at.unwrap_or(self.created),
-                        )
+                        (!st.settled, st.revoked_at.unwrap_or(self.created))
                     };
                     if unsettled {
                         if since.elapsed() >= self.config.assign_timeout {
@@ -549,22 +539,16 @@ impl KafkaSource {
                 .map_err(|e| Error::kafka("seek", e))?;
         }
         drop(st);
-        for (topic, c) in &self.consumers {
-            let name = self.config.topic_name(*topic);
-            let mine = self.only_topic(&tpl, &name)?;
-            if mine.count() == 0 {
-                continue;
-            }
-            let done = c
-                .seek_partitions(mine, self.config.request_timeout)
-                .map_err(|e| Error::kafka("seek", e))?;
-            for e in done.elements() {
-                if let Err(err) = e.error() {
-                    return Err(Error::kafka(
-                        format!("seek {}/{}", e.topic(), e.partition()),
-                        err,
-                    ));
-                }
+        let done = self
+            .consumer
+            .seek_partitions(tpl, self.config.request_timeout)
+            .map_err(|e| Error::kafka("seek", e))?;
+        for e in done.elements() {
+            if let Err(err) = e.error() {
+                return Err(Error::kafka(
+                    format!("seek {}/{}", e.topic(), e.partition()),
+                    err,
+                ));
             }
         }
         Ok(())
@@ -578,38 +562,30 @@ impl KafkaSource {
     /// the partition's fetcher to be running already.
     fn activate(&mut self, positions: &BTreeMap<(Topic, u32), u64>) -> Result<(), Error> {
         let mut st = lock(&self.state);
-        let mut tpl = TopicPartitionList::new();
         let owned: Vec<(Topic, u32)> = st.positions.keys().copied().collect();
-        for (topic, p) in owned {
-            let pos = positions.get(&(topic, p)).copied();
-            st.positions.insert((topic, p), pos);
-            st.active.insert((topic, p));
+        // Assigning again drops what was fetched ahead: only when a partition is new.
+        if owned.iter().all(|k| st.active.contains(k)) {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for k in owned {
+            // New partitions start at the runtime's positions; the others go on from where
+            // they are (the runtime has everything before it).
+            let pos = if st.active.contains(&k) {
+                st.positions.get(&k).copied().flatten()
+            } else {
+                positions.get(&k).copied()
+            };
+            st.positions.insert(k, pos);
+            st.active.insert(k);
             let offset = pos.map_or(Offset::Beginning, |n| Offset::Offset(n as i64));
-            tpl.add_partition_offset(&self.config.topic_name(topic), p as i32, offset)
+            tpl.add_partition_offset(&self.config.topic_name(k.0), k.1 as i32, offset)
                 .map_err(|e| Error::kafka("assign", e))?;
         }
         drop(st);
-        for (topic, c) in &self.consumers {
-            let name = self.config.topic_name(*topic);
-            let mine = self.only_topic(&tpl, &name)?;
-            c.assign(&mine)
-                .map_err(|e| Error::kafka(format!("assign the sought offsets of {name}"), e))?;
-        }
-        Ok(())
-    }
-
-    /// The entries of `tpl` for topic `name`.
-    fn only_topic(
-        &self,
-        tpl: &TopicPartitionList,
-        name: &str,
-    ) -> Result<TopicPartitionList, Error> {
-        let mut out = TopicPartitionList::new();
-        for e in tpl.elements_for_topic(name) {
-            out.add_partition_offset(name, e.partition(), e.offset())
-                .map_err(|err| Error::kafka("partition list", err))?;
-        }
-        Ok(out)
+        self.consumer
+            .assign(&tpl)
+            .map_err(|e| Error::kafka("assign the sought offsets", e))
     }
 }
 
@@ -671,15 +647,10 @@ impl gigstream_runtime::Source for KafkaSource {
             }
         }
         drop(st);
-        for (topic, c) in &self.consumers {
-            let name = self.config.topic_name(*topic);
-            let mine = self
-                .only_topic(&tpl, &name)
-                .map_err(|e| SourceError::Other(format!("kafka commit hint: {e}")))?;
-            if mine.count() > 0 {
-                c.commit(&mine, CommitMode::Async)
-                    .map_err(|e| SourceError::Other(format!("kafka commit hint failed: {e}")))?;
-            }
+        if tpl.count() > 0 {
+            self.consumer
+                .commit(&tpl, CommitMode::Async)
+                .map_err(|e| SourceError::Other(format!("kafka commit hint failed: {e}")))?;
         }
         Ok(())
     }
