@@ -100,7 +100,9 @@ pub fn run_with<P: Projection>(
     let started = Instant::now();
     let mut proc: Processor<P> = Processor::new(codec, refdata);
     // Everything stored starts as another instance's; assignments adopt what is ours.
-    let stored = sink.load_tasks(P::NAME, None)?;
+    let stored = retrying(P::NAME, "load the checkpoints", || {
+        sink.load_tasks(P::NAME, None)
+    })?;
     let first_run = stored.is_empty();
     for t in &stored {
         proc.set_foreign(t)?;
@@ -138,7 +140,9 @@ pub fn run_with<P: Projection>(
                 }
                 AssignmentChange::Assigned(ids) => {
                     let new: Vec<_> = ids.into_iter().filter(|id| !proc.owns(id)).collect();
-                    let stored = ctx.sink.load_tasks(P::NAME, Some(&new))?;
+                    let stored = retrying(P::NAME, "load the checkpoints", || {
+                        ctx.sink.load_tasks(P::NAME, Some(&new))
+                    })?;
                     for id in &new {
                         let s = stored.iter().find(|s| (s.topic, s.partition) == *id);
                         proc.adopt(*id, s)?;
@@ -210,6 +214,27 @@ pub fn run_with<P: Projection>(
     })
 }
 
+/// Runs `f` until it succeeds or fails for good: while the sink is unreachable (a retryable
+/// error) it waits with exponential backoff (200 ms up to 30 s) and says so in the log.
+fn retrying<T>(
+    service: &str,
+    what: &str,
+    mut f: impl FnMut() -> Result<T, SinkError>,
+) -> Result<T, RunError> {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match f() {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(service, error = %e, retry_in = ?delay, "cannot {what}; retrying");
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 struct CommitCtx<'a, 'b> {
     sink: &'a mut dyn Sink,
     dlq: Option<&'b mut dyn DeadLetterOutput>,
@@ -219,9 +244,10 @@ impl CommitCtx<'_, '_> {
     /// Loads the checkpoints other instances committed since we last looked.
     fn refresh_foreign<P: Projection>(&mut self, proc: &mut Processor<P>) -> Result<(), RunError> {
         let known = proc.foreign_heads();
-        let moved: Vec<(Topic, u32)> = self
-            .sink
-            .task_heads(P::NAME)?
+        let heads = retrying(P::NAME, "read the checkpoint heads", || {
+            self.sink.task_heads(P::NAME)
+        })?;
+        let moved: Vec<(Topic, u32)> = heads
             .into_iter()
             .filter(|h| {
                 let id = (h.topic, h.partition);
@@ -232,7 +258,10 @@ impl CommitCtx<'_, '_> {
         if moved.is_empty() {
             return Ok(());
         }
-        for t in self.sink.load_tasks(P::NAME, Some(&moved))? {
+        let stored = retrying(P::NAME, "load the checkpoints", || {
+            self.sink.load_tasks(P::NAME, Some(&moved))
+        })?;
+        for t in stored {
             proc.set_foreign(&t)?;
         }
         Ok(())
