@@ -1,10 +1,12 @@
 //! Topic administration and broker readiness.
 
 use crate::{config::dlq_of, Error, KafkaConfig};
+use gigstream_core::Topic;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -151,4 +153,69 @@ pub async fn ensure_topics(
         });
     }
     Ok(out)
+}
+
+/// The end (high watermark: the offset the next record will get) of every partition of
+/// `topics`, which must exist.
+pub fn end_offsets(
+    config: &KafkaConfig,
+    topics: &[Topic],
+) -> Result<BTreeMap<(Topic, u32), u64>, Error> {
+    let client = metadata_client(config)?;
+    let counts = topic_partitions(config)?;
+    let mut out = BTreeMap::new();
+    for &topic in topics {
+        let name = config.topic_name(topic);
+        let Some(&n) = counts.get(&name) else {
+            return Err(Error::Setting {
+                key: format!("topic {name}"),
+                reason: "does not exist: produce to it first (gigstream produce)".into(),
+            });
+        };
+        for p in 0..n {
+            let (_, high) = client
+                .fetch_watermarks(&name, p as i32, config.request_timeout)
+                .map_err(|e| Error::kafka(format!("watermarks of {name}/{p}"), e))?;
+            out.insert((topic, p), high.max(0) as u64);
+        }
+    }
+    Ok(out)
+}
+
+/// Sets the committed offsets of consumer group `group` on every partition of `topics` to the
+/// partition's start, as `kafka-consumer-groups --reset-offsets --to-earliest` does. The group
+/// must have no active member (stop its services first); gigstream's services resume from the
+/// positions stored with their output, so this changes only the progress hint, which is what
+/// a replay must not depend on.
+pub fn reset_group_to_earliest(
+    config: &KafkaConfig,
+    group: &str,
+    topics: &[Topic],
+) -> Result<usize, Error> {
+    let mut cc = config.client_config(&[], &[("enable.auto.commit", "false")]);
+    cc.set("group.id", group);
+    let consumer: BaseConsumer = cc.create().map_err(|source| Error::Client {
+        client: "group offsets client",
+        source,
+    })?;
+    let counts = topic_partitions(config)?;
+    let mut tpl = TopicPartitionList::new();
+    for &topic in topics {
+        let name = config.topic_name(topic);
+        let n = counts.get(&name).copied().unwrap_or(0);
+        for p in 0..n {
+            let (low, _) = consumer
+                .fetch_watermarks(&name, p as i32, config.request_timeout)
+                .map_err(|e| Error::kafka(format!("watermarks of {name}/{p}"), e))?;
+            tpl.add_partition_offset(&name, p as i32, Offset::Offset(low.max(0)))
+                .map_err(|e| Error::kafka(format!("offset of {name}/{p}"), e))?;
+        }
+    }
+    let n = tpl.count();
+    if n > 0 {
+        consumer
+            .commit(&tpl, CommitMode::Sync)
+            .map_err(|e| Error::kafka(format!("committing group {group}'s offsets"), e))?;
+    }
+    Ok(n)
 }

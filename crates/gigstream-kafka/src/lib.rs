@@ -25,7 +25,9 @@ mod producer;
 mod read;
 mod source;
 
-pub use admin::{ensure_topics, topic_partitions, wait_ready, TopicStatus};
+pub use admin::{
+    end_offsets, ensure_topics, reset_group_to_earliest, topic_partitions, wait_ready, TopicStatus,
+};
 pub use bounded::read_partitions_until;
 pub use config::{dlq_of, is_secret, KafkaConfig, ENV_PREFIX};
 pub use dlq::{

@@ -12,7 +12,7 @@
 
 use gigstream_avro::{Codec, Registry};
 use gigstream_clickhouse::{ClickHouseConfig, ClickHouseSink};
-use gigstream_core::{Projection, Topic};
+use gigstream_core::{Projection, RefData, Topic};
 use gigstream_kafka::{DeadLetterRef, DlqProducer, KafkaConfig, KafkaSource};
 use gigstream_log::Log;
 use gigstream_parquet::ParquetStore;
@@ -152,6 +152,18 @@ pub fn run_service<P: Projection>(
     let refdata = load_refdata(opts.reference_dir.clone())
         .map_err(|e| setup("the reference data")(e.to_string()))?;
     let codec = Codec::new(Registry::builtin());
+    run_service_with::<P>(opts, codec, refdata, stop, progress)
+}
+
+/// [`run_service`] with the codec and reference data given (several services in one process
+/// share them).
+pub fn run_service_with<P: Projection>(
+    opts: &ServiceOptions,
+    codec: Codec,
+    refdata: Arc<RefData>,
+    stop: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RunSummary, ServiceError> {
     let (input, output) = opts.describe();
     tracing::info!(service = P::NAME, %input, %output, "starting");
 
@@ -172,7 +184,7 @@ pub fn run_service<P: Projection>(
                 timeout: k.request_timeout,
             });
             Box::new(
-                KafkaSource::new(k, P::NAME, P::topics())
+                KafkaSource::new(k, &consumer_group(k, P::NAME), P::topics())
                     .map_err(|e| setup("the Kafka consumer")(e.to_string()))?,
             )
         }
@@ -198,12 +210,20 @@ pub fn run_service<P: Projection>(
     )?)
 }
 
+/// The consumer group of a service: its name after the topic prefix, so that deployments
+/// sharing a cluster under different prefixes (`staging.`, a test's own prefix) never share a
+/// group.
+pub fn consumer_group(k: &KafkaConfig, service: &str) -> String {
+    format!("{}{service}", k.topic_prefix)
+}
+
 fn usage(name: &str) -> String {
     format!(
         "usage: {name} [--data-dir DIR] [--reference-dir DIR] [--follow]\n\n\
          Runs the {svc} service. Input: the embedded event log in DIR/log (default ./data, or\n\
          GIGSTREAM_DATA_DIR), or Kafka when GIGSTREAM_KAFKA_BROKERS is set (consumer group\n\
-         '{svc}'; other librdkafka settings as GIGSTREAM_KAFKA_<KEY>). Output: Parquet tables in\n\
+         '{svc}' after GIGSTREAM_KAFKA_TOPIC_PREFIX; other librdkafka settings as\n\
+         GIGSTREAM_KAFKA_<KEY>). Output: Parquet tables in\n\
          DIR/tables, or ClickHouse when GIGSTREAM_CLICKHOUSE_URL is set (with\n\
          GIGSTREAM_CLICKHOUSE_USER, _PASSWORD, _DATABASE). Without --follow it stops when caught\n\
          up; with it, it keeps reading until interrupted (Ctrl-C / SIGTERM), committing every\n\
