@@ -98,6 +98,36 @@ impl GenManifest {
     }
 }
 
+/// The dead-letter code a service gives a record damaged with `kind` (the names in a
+/// manifest's `injected` counts); `None` for a kind this version does not inject.
+pub fn dead_letter_code(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "negative_amount" => "negative_amount",
+        "unknown_currency" => "unknown_currency",
+        "unknown_platform" => "unknown_platform",
+        "future_timestamp" => "future_timestamp",
+        "missing_field" => "missing_field",
+        "too_late" => "late",
+        "wire_bad_magic" => "bad_magic",
+        "wire_unknown_schema" => "unknown_schema",
+        "wire_truncated" => "truncated",
+        "wire_invalid_json" => "invalid_json",
+        _ => return None,
+    })
+}
+
+/// Dead-letter codes of valid events whose predecessor was itself rejected (a proposal for a
+/// deal whose lead was damaged, say): consequences of damage, not damage.
+pub const CONSEQUENCE_CODES: &[&str] = &[
+    "unknown_deal",
+    "no_proposal",
+    "no_response",
+    "no_contract",
+    "unknown_contract",
+    "unknown_invoice",
+    "unknown_subscription",
+];
+
 fn wire_damage(i: u64, topic: Topic, bytes: &mut Vec<u8>) -> &'static str {
     match i % 4 {
         0 => {

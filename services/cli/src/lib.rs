@@ -3,9 +3,11 @@
 //! parses arguments and reports errors; everything here can be driven by tests.
 
 pub mod bench;
+pub mod bench_kafka;
 pub mod demo;
 pub mod gen_cmd;
 pub mod produce_cmd;
+pub mod replay;
 pub mod services;
 pub mod sql;
 pub mod summary;

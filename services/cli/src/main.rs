@@ -3,18 +3,20 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use gigstream_avro::{Codec, Registry};
 use gigstream_cli::gen_cmd::{self, Output, WireEncoding};
-use gigstream_cli::services::{run_services, Service};
-use gigstream_cli::{bench, demo, produce_cmd, sql, verify};
+use gigstream_cli::services::{run_services_on, Service};
+use gigstream_cli::{bench, bench_kafka, demo, produce_cmd, replay, sql, verify};
 use gigstream_gen::GenConfig;
 use gigstream_runtime::service::{
     init_tracing, install_stop_handler, load_refdata, DataDir, DEFAULT_PARTITIONS,
 };
 use gigstream_runtime::RunOptions;
+use gigstream_service::ServiceOptions;
 use indicatif::MultiProgress;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// gigstream: billing, SLA and job-market aggregates from order, usage and telemetry events.
 #[derive(Parser)]
@@ -88,7 +90,9 @@ enum Command {
         #[command(flatten)]
         produce: produce_cmd::ProduceArgs,
     },
-    /// Run services over the embedded log until caught up (or keep following it).
+    /// Run services until caught up (or keep following): over the embedded log into Parquet,
+    /// or from Kafka when GIGSTREAM_KAFKA_BROKERS is set and into ClickHouse when
+    /// GIGSTREAM_CLICKHOUSE_URL is set.
     Run {
         /// Services to run (default: all three).
         #[arg(value_enum)]
@@ -96,6 +100,18 @@ enum Command {
         /// Keep reading new records until Ctrl-C / SIGTERM.
         #[arg(long)]
         follow: bool,
+        /// How often to commit tables and positions, in milliseconds [default: 1000 when
+        /// following; at the end otherwise].
+        #[arg(long, env = "GIGSTREAM_COMMIT_INTERVAL_MS")]
+        commit_interval_ms: Option<u64>,
+    },
+    /// Rebuild services' tables from the start of the log at their next start (ClickHouse:
+    /// a new epoch whose rows replace the old ones; embedded: the tables are removed). Stop
+    /// the services first.
+    Replay {
+        /// Services to replay.
+        #[arg(value_enum, required = true)]
+        services: Vec<Service>,
     },
     /// The main job: generate ~1M events over 90 days, run the three services, summarise.
     Demo {
@@ -123,6 +139,23 @@ enum Command {
         max_diffs: usize,
     },
     /// Measure throughput per core of decode and of each service end to end.
+    /// Benchmark the production path against the configured Kafka and ClickHouse (in topics
+    /// and a database of its own): SLA throughput as a ratio of a raw librdkafka consume, and
+    /// freshness (broker to visible in ClickHouse, p50/p99) at a steady rate.
+    BenchKafka {
+        /// Events of the backlog for the throughput part.
+        #[arg(long, default_value_t = 200_000)]
+        events: u64,
+        /// Events per second during the freshness part.
+        #[arg(long, default_value_t = 2_000.0)]
+        rate: f64,
+        /// Seconds of producing during the freshness part.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     Bench {
         /// Events to generate for the benchmark.
         #[arg(long, default_value_t = 2_000_000)]
@@ -194,7 +227,11 @@ fn execute(cli: Cli) -> Result<()> {
             let report = produce_cmd::run(&produce, &gen.config(0.0), &codec, &refdata)?;
             print!("{}", report.render());
         }
-        Command::Run { services, follow } => {
+        Command::Run {
+            services,
+            follow,
+            commit_interval_ms,
+        } => {
             let services = if services.is_empty() {
                 Service::ALL.to_vec()
             } else {
@@ -202,16 +239,24 @@ fn execute(cli: Cli) -> Result<()> {
             };
             let stop = Arc::new(AtomicBool::new(false));
             install_stop_handler(stop.clone());
-            let opts = RunOptions {
+            let mut run = RunOptions {
                 follow,
                 ..RunOptions::default()
             };
-            let summaries = run_services(
-                &dirs,
+            if follow {
+                run.commit_interval = Duration::from_millis(1000);
+            }
+            if let Some(ms) = commit_interval_ms {
+                run.commit_interval = Duration::from_millis(ms);
+            }
+            let opts = ServiceOptions::from_env(Some(dirs.root.clone()), None, run)?;
+            let (input, output) = opts.describe();
+            eprintln!("input: {input}; output: {output}");
+            let summaries = run_services_on(
+                &opts,
                 &codec,
                 &refdata,
                 &services,
-                &opts,
                 &stop,
                 &MultiProgress::new(),
             )?;
@@ -226,6 +271,11 @@ fn execute(cli: Cli) -> Result<()> {
                     s.stats.dead_lettered_total()
                 );
             }
+        }
+        Command::Replay { services } => {
+            let opts =
+                ServiceOptions::from_env(Some(dirs.root.clone()), None, RunOptions::default())?;
+            print!("{}", replay::run(&opts, &services)?);
         }
         Command::Demo { gen, reset } => {
             let cfg = gen.config(0.0002);
@@ -254,6 +304,26 @@ fn execute(cli: Cli) -> Result<()> {
                 &services,
                 max_diffs,
             )?;
+        }
+        Command::BenchKafka {
+            events,
+            rate,
+            seconds,
+            json,
+        } => {
+            let opts =
+                ServiceOptions::from_env(Some(dirs.root.clone()), None, RunOptions::default())?;
+            let (Some(k), Some(c)) = (&opts.kafka, &opts.clickhouse) else {
+                anyhow::bail!(
+                    "bench-kafka needs GIGSTREAM_KAFKA_BROKERS and GIGSTREAM_CLICKHOUSE_URL"
+                );
+            };
+            let report = bench_kafka::run(k, c, &codec, &refdata, events, rate, seconds)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", report.render());
+            }
         }
         Command::Bench { events, json } => {
             let report = bench::run(&refdata, &codec, events)?;

@@ -1,15 +1,15 @@
-//! Running the three services over the embedded log, each as an independent consumer with its
-//! own committed position, in parallel threads.
+//! Running services in parallel threads of one process, each an independent consumer with its
+//! own stored positions: over the embedded log into Parquet by default, or Kafka into
+//! ClickHouse when those are configured.
 
 use anyhow::{anyhow, Result};
 use gigstream_avro::Codec;
 use gigstream_billing::Billing;
-use gigstream_core::{Projection, RefData};
-use gigstream_log::Log;
+use gigstream_core::{Projection, RefData, Topic};
 use gigstream_market::Market;
-use gigstream_parquet::ParquetStore;
-use gigstream_runtime::service::{DataDir, DEFAULT_PARTITIONS};
-use gigstream_runtime::{run, EmbeddedSource, RunOptions, RunSummary};
+use gigstream_runtime::service::DataDir;
+use gigstream_runtime::{RunOptions, RunSummary};
+use gigstream_service::{run_service_with, ServiceOptions};
 use gigstream_sla::Sla;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::sync::atomic::AtomicBool;
@@ -33,33 +33,30 @@ impl Service {
             Service::Market => Market::NAME,
         }
     }
+
+    /// The topics the service reads.
+    pub fn topics(self) -> &'static [Topic] {
+        match self {
+            Service::Billing => Billing::topics(),
+            Service::Sla => Sla::topics(),
+            Service::Market => Market::topics(),
+        }
+    }
 }
 
 fn run_one<P: Projection>(
-    dirs: &DataDir,
+    opts: &ServiceOptions,
     codec: Codec,
     refdata: Arc<RefData>,
-    opts: &RunOptions,
     stop: &AtomicBool,
     bar: &ProgressBar,
 ) -> Result<RunSummary> {
-    let log = Log::open(&dirs.log())?;
-    let mut source = EmbeddedSource::new(log, P::NAME, P::topics(), DEFAULT_PARTITIONS)?;
-    let mut sink = ParquetStore::new(dirs.tables());
-    let summary = run::<P>(
-        codec,
-        refdata,
-        &mut source,
-        &mut sink,
-        opts,
-        stop,
-        &mut |p| {
-            if let Some(lag) = p.lag {
-                bar.set_length(p.records + lag);
-            }
-            bar.set_position(p.records);
-        },
-    )?;
+    let summary = run_service_with::<P>(opts, codec, refdata, stop, &mut |p| {
+        if let Some(lag) = p.lag {
+            bar.set_length(p.records + lag);
+        }
+        bar.set_position(p.records);
+    })?;
     bar.finish_with_message(format!(
         "{} records, {} dead letters, {} duplicates skipped",
         summary.records,
@@ -69,13 +66,34 @@ fn run_one<P: Projection>(
     Ok(summary)
 }
 
-/// Runs `services` in parallel until each has caught up (or until `stop` when following).
+/// Runs `services` over the embedded log into the Parquet tables of `dirs`, in parallel, until
+/// each has caught up (or until `stop` when following).
 pub fn run_services(
     dirs: &DataDir,
     codec: &Codec,
     refdata: &Arc<RefData>,
     services: &[Service],
     opts: &RunOptions,
+    stop: &AtomicBool,
+    progress: &MultiProgress,
+) -> Result<Vec<RunSummary>> {
+    let opts = ServiceOptions {
+        data_dir: dirs.clone(),
+        reference_dir: None,
+        run: opts.clone(),
+        kafka: None,
+        clickhouse: None,
+    };
+    run_services_on(&opts, codec, refdata, services, stop, progress)
+}
+
+/// Runs `services` in parallel with the backends of `opts` (the embedded log and Parquet, or
+/// Kafka and ClickHouse), until each has caught up (or until `stop` when following).
+pub fn run_services_on(
+    opts: &ServiceOptions,
+    codec: &Codec,
+    refdata: &Arc<RefData>,
+    services: &[Service],
     stop: &AtomicBool,
     progress: &MultiProgress,
 ) -> Result<Vec<RunSummary>> {
@@ -94,9 +112,9 @@ pub fn run_services(
                 );
                 let (codec, refdata) = (codec.clone(), refdata.clone());
                 s.spawn(move || match svc {
-                    Service::Billing => run_one::<Billing>(dirs, codec, refdata, opts, stop, &bar),
-                    Service::Sla => run_one::<Sla>(dirs, codec, refdata, opts, stop, &bar),
-                    Service::Market => run_one::<Market>(dirs, codec, refdata, opts, stop, &bar),
+                    Service::Billing => run_one::<Billing>(opts, codec, refdata, stop, &bar),
+                    Service::Sla => run_one::<Sla>(opts, codec, refdata, stop, &bar),
+                    Service::Market => run_one::<Market>(opts, codec, refdata, stop, &bar),
                 })
             })
             .collect();
