@@ -31,6 +31,9 @@ pub struct ClickHouseConfig {
     pub request_timeout: Duration,
     /// Rows are sent in inserts of about this many encoded bytes.
     pub batch_bytes: usize,
+    /// Whether the sink applies the migrations at start (needs DDL rights); when false it only
+    /// checks that `gigstream migrate` has applied them all, so a user without DDL can write.
+    pub apply_migrations: bool,
 }
 
 impl fmt::Debug for ClickHouseConfig {
@@ -50,6 +53,7 @@ impl fmt::Debug for ClickHouseConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("batch_bytes", &self.batch_bytes)
+            .field("apply_migrations", &self.apply_migrations)
             .finish()
     }
 }
@@ -58,6 +62,7 @@ pub const ENV_URL: &str = "GIGSTREAM_CLICKHOUSE_URL";
 pub const ENV_USER: &str = "GIGSTREAM_CLICKHOUSE_USER";
 pub const ENV_PASSWORD: &str = "GIGSTREAM_CLICKHOUSE_PASSWORD";
 pub const ENV_DATABASE: &str = "GIGSTREAM_CLICKHOUSE_DATABASE";
+pub const ENV_APPLY_MIGRATIONS: &str = "GIGSTREAM_CLICKHOUSE_APPLY_MIGRATIONS";
 
 impl ClickHouseConfig {
     /// Defaults: user `default`, no password, database `gigstream`, 5 s to connect, 5 min per
@@ -71,6 +76,7 @@ impl ClickHouseConfig {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(300),
             batch_bytes: 8 << 20,
+            apply_migrations: true,
         }
     }
 
@@ -87,6 +93,9 @@ impl ClickHouseConfig {
         }
         if let Some(d) = var(ENV_DATABASE) {
             c.database = d;
+        }
+        if let Some(v) = var(ENV_APPLY_MIGRATIONS) {
+            c.apply_migrations = !matches!(v.to_ascii_lowercase().as_str(), "0" | "false" | "no");
         }
         Some(c)
     }
@@ -121,6 +130,8 @@ pub enum ClickHouseError {
     BadAnswer { doing: String, message: String },
     #[error("migration {name} is listed but {problem}; fix schemas/clickhouse")]
     Migration { name: String, problem: String },
+    #[error("the database {database} lacks migration {name}: run `gigstream migrate` as a ClickHouse user allowed DDL (this user applies none: {ENV_APPLY_MIGRATIONS}=false)")]
+    NotMigrated { database: String, name: String },
 }
 
 impl ClickHouseError {
@@ -134,7 +145,8 @@ impl ClickHouseError {
             ClickHouseError::Runtime(_)
             | ClickHouseError::Encode(_)
             | ClickHouseError::BadAnswer { .. }
-            | ClickHouseError::Migration { .. } => false,
+            | ClickHouseError::Migration { .. }
+            | ClickHouseError::NotMigrated { .. } => false,
         }
     }
 }

@@ -54,7 +54,7 @@ pub mod rowbinary;
 mod sink;
 
 pub use client::{ClickHouseConfig, ClickHouseError, Connection};
-pub use migrations::{all_table_defs, apply_migrations, Migration, MIGRATIONS};
+pub use migrations::{all_table_defs, apply_migrations, check_migrations, Migration, MIGRATIONS};
 pub use sink::ClickHouseSink;
 
 #[doc(no_inline)]

@@ -105,6 +105,34 @@ pub fn apply_migrations(
     Ok(done)
 }
 
+/// Checks, without any DDL, that every migration has been applied to `db`'s database (for a
+/// writer user without DDL rights; an admin applies them with [`apply_migrations`]).
+pub fn check_migrations(db: &Connection) -> Result<(), ClickHouseError> {
+    let missing = |name: &str| ClickHouseError::NotMigrated {
+        database: db.config().database.clone(),
+        name: name.to_string(),
+    };
+    let applied = match db.query_tsv(
+        "reading applied migrations",
+        &format!("SELECT DISTINCT version FROM {MIGRATIONS_TABLE}"),
+    ) {
+        Ok(text) => text,
+        // No migrations table (or database) yet: nothing was applied.
+        Err(ClickHouseError::Server {
+            retryable: false, ..
+        }) => String::new(),
+        Err(e) => return Err(e),
+    };
+    let applied: Vec<u32> = applied
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    match MIGRATIONS.iter().find(|m| !applied.contains(&m.version)) {
+        Some(m) => Err(missing(m.name)),
+        None => Ok(()),
+    }
+}
+
 /// Seconds since the epoch as a ClickHouse `DateTime` (saturating; the clock is only
 /// informational here).
 pub(crate) fn now_secs() -> u32 {

@@ -2,7 +2,7 @@
 
 use crate::client::{ClickHouseConfig, ClickHouseError, Connection};
 use crate::ddl::{quote_ident, quote_str, CHECKPOINTS_TABLE, VERSION_COLUMN};
-use crate::migrations::{apply_migrations, now_secs, service_filter};
+use crate::migrations::{apply_migrations, check_migrations, now_secs, service_filter};
 use crate::rowbinary::{put_bytes, put_row};
 use gigstream_core::table::TableData;
 use gigstream_core::Topic;
@@ -20,9 +20,13 @@ pub struct ClickHouseSink {
 impl ClickHouseSink {
     /// Connects, creates the database if missing and applies missing migrations.
     pub fn connect(config: ClickHouseConfig) -> Result<ClickHouseSink, ClickHouseError> {
-        let admin = Connection::new(config.clone(), false)?;
-        let conn = Connection::new(config, true)?;
-        apply_migrations(&admin, &conn)?;
+        let conn = Connection::new(config.clone(), true)?;
+        if config.apply_migrations {
+            let admin = Connection::new(config, false)?;
+            apply_migrations(&admin, &conn)?;
+        } else {
+            check_migrations(&conn)?;
+        }
         Ok(ClickHouseSink { conn })
     }
 

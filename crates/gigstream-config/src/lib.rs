@@ -300,6 +300,7 @@ impl Config {
         c.connect_timeout = ch.connect_timeout;
         c.request_timeout = ch.request_timeout;
         c.batch_bytes = ch.batch_bytes;
+        c.apply_migrations = ch.apply_migrations;
         Some(c)
     }
 

@@ -113,6 +113,10 @@ enum Command {
         #[arg(value_enum, required = true)]
         services: Vec<Service>,
     },
+    /// Apply the ClickHouse migrations (schemas/clickhouse/) to GIGSTREAM_CLICKHOUSE_DATABASE,
+    /// as a user allowed DDL; services running as a writer without DDL set
+    /// GIGSTREAM_CLICKHOUSE_APPLY_MIGRATIONS=false and only check them.
+    Migrate,
     /// The main job: generate ~1M events over 90 days, run the three services, summarise.
     Demo {
         #[command(flatten)]
@@ -276,6 +280,19 @@ fn execute(cli: Cli) -> Result<()> {
             let opts =
                 ServiceOptions::from_env(Some(dirs.root.clone()), None, RunOptions::default())?;
             print!("{}", replay::run(&opts, &services)?);
+        }
+        Command::Migrate => {
+            let Some(c) = gigstream_clickhouse::ClickHouseConfig::from_env() else {
+                anyhow::bail!("GIGSTREAM_CLICKHOUSE_URL is not set: nothing to migrate");
+            };
+            let admin = gigstream_clickhouse::Connection::new(c.clone(), false)?;
+            let db = gigstream_clickhouse::Connection::new(c.clone(), true)?;
+            let done = gigstream_clickhouse::apply_migrations(&admin, &db)?;
+            if done.is_empty() {
+                println!("database {}: every migration was applied already", c.database);
+            } else {
+                println!("database {}: applied {}", c.database, done.join(", "));
+            }
         }
         Command::Demo { gen, reset } => {
             let cfg = gen.config(0.0002);
