@@ -3,7 +3,8 @@
 use crate::{Error, KafkaConfig};
 use gigstream_core::Topic;
 use gigstream_runtime::{RecordRef, SourceError};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::Message;
 use rdkafka::statistics::Statistics;
@@ -147,8 +148,7 @@ impl Ctx {
             return;
         }
         let result = self.starts(consumer, tpl, &parts).and_then(|starts| {
-            // librdkafka has already assigned `tpl` (starting at committed offsets); assigning
-            // again with explicit offsets replaces that before any record is handed out.
+            // Assigned here, at explicit offsets (see `rebalance`).
             let mut explicit = TopicPartitionList::new();
             for ((name, _, p), start) in parts.iter().zip(&starts) {
                 let offset = start.map_or(Offset::Beginning, |n| Offset::Offset(n as i64));
@@ -220,11 +220,34 @@ impl ClientContext for Ctx {
 }
 
 impl ConsumerContext for Ctx {
-    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        match rebalance {
-            Rebalance::Assign(tpl) => self.on_assign(consumer, tpl),
-            Rebalance::Revoke(tpl) => self.on_revoke(tpl),
-            Rebalance::Error(e) => tracing::warn!(error = %e, "kafka rebalance failed"),
+    /// Replaces librdkafka's default handling, which assigns the new partitions at their
+    /// committed offsets and so asks the group coordinator for them (an OffsetFetch). The
+    /// authoritative positions are ours: every partition is first assigned at the explicit
+    /// offset 0 (no lookup at all: no coordinator request, and no logical offset whose late
+    /// resolution could move the fetcher after the next assignment; nothing is handed out
+    /// before it is sought), then at the sought positions. (With tansu 0.6 a slow OffsetFetch
+    /// held back the heartbeats behind it on the coordinator connection until the session
+    /// expired: a rebalance loop.)
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                if let Err(e) = tpl.set_all_offsets(Offset::Offset(0)) {
+                    lock(&self.state).failure = Some(format!("cannot set start offsets: {e}"));
+                }
+                self.on_assign(consumer, tpl);
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                if let Err(e) = consumer.unassign() {
+                    tracing::warn!(error = %e, "kafka unassign failed");
+                }
+                self.on_revoke(tpl);
+            }
+            other => tracing::warn!(error = ?other, "kafka rebalance failed"),
         }
     }
 

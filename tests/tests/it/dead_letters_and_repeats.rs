@@ -11,19 +11,8 @@ use std::collections::BTreeMap;
 
 /// The dead-letter code each injected kind must produce.
 fn code_of(kind: &str) -> &'static str {
-    match kind {
-        "negative_amount" => "negative_amount",
-        "unknown_currency" => "unknown_currency",
-        "unknown_platform" => "unknown_platform",
-        "future_timestamp" => "future_timestamp",
-        "missing_field" => "missing_field",
-        "too_late" => "late",
-        "wire_bad_magic" => "bad_magic",
-        "wire_unknown_schema" => "unknown_schema",
-        "wire_truncated" => "truncated",
-        "wire_invalid_json" => "invalid_json",
-        other => panic!("unknown injected kind {other}"),
-    }
+    gigstream_cli::gen_cmd::dead_letter_code(kind)
+        .unwrap_or_else(|| panic!("unknown injected kind {kind}"))
 }
 
 #[test]

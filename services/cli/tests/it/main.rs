@@ -3,6 +3,8 @@
 //! keeps the build fast and small.
 
 mod cli;
+mod faults;
 mod produce;
+mod support;
 mod verify;
 mod verify_clickhouse;

@@ -1,0 +1,322 @@
+//! What the tests against the real broker and database share: a private namespace (topic
+//! prefix, consumer groups, ClickHouse database) per test, producing, running the services as
+//! `gigstream run` processes, waiting until they have caught up, and `gigstream verify`.
+//!
+//! They run when both `GIGSTREAM_KAFKA_BROKERS` and `GIGSTREAM_CLICKHOUSE_URL` are set (the CI
+//! script starts tansu and ClickHouse); otherwise each prints "skipped: ..." and returns.
+
+use gigstream_avro::{Codec, Registry};
+use gigstream_cli::produce_cmd::{self, ProduceArgs, ProduceReport};
+use gigstream_clickhouse::{ClickHouseConfig, ClickHouseSink, Connection};
+use gigstream_core::{RefData, Topic};
+use gigstream_gen::GenConfig;
+use gigstream_kafka::KafkaConfig;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A test's own topics, groups and database on the shared broker and server.
+pub struct Backends {
+    pub kafka: KafkaConfig,
+    pub clickhouse: ClickHouseConfig,
+    pub dir: tempfile::TempDir,
+    pub seed: u64,
+    pub rng: ChaCha8Rng,
+    /// Commands run so far (names their output files).
+    runs: std::sync::atomic::AtomicUsize,
+}
+
+fn nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos()
+}
+
+/// The backends of test `name` with a fresh namespace, or `None` (test skipped) when the broker
+/// or the server is not configured. The seed of the test's random choices is
+/// `GIGSTREAM_TEST_SEED` when set, else the clock's; it is printed, and every failure message
+/// of these tests repeats it.
+pub fn backends(name: &str) -> Option<Backends> {
+    let kafka = KafkaConfig::from_env().expect("GIGSTREAM_KAFKA_* settings are valid");
+    let clickhouse = ClickHouseConfig::from_env();
+    let (Some(kafka), Some(mut clickhouse)) = (kafka, clickhouse) else {
+        println!(
+            "skipped: set GIGSTREAM_KAFKA_BROKERS and GIGSTREAM_CLICKHOUSE_URL to run the \
+             tests against a broker and ClickHouse"
+        );
+        return None;
+    };
+    let seed = std::env::var("GIGSTREAM_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or((nanos() % 1_000_000_007) as u64);
+    println!("{name}: seed {seed} (rerun with GIGSTREAM_TEST_SEED={seed})");
+    let ns = format!("{name}_{}_{}", std::process::id(), nanos() % 1_000_000_000);
+    let kafka = kafka.with_topic_prefix(format!("{ns}."));
+    clickhouse.database = format!("gs_{ns}");
+    clickhouse.request_timeout = Duration::from_secs(60);
+    let dir = tempfile::tempdir().expect("temp dir");
+    Some(Backends {
+        kafka,
+        clickhouse,
+        dir,
+        seed,
+        rng: ChaCha8Rng::seed_from_u64(seed),
+        runs: Default::default(),
+    })
+}
+
+impl Backends {
+    /// A random duration in `[lo, hi)` milliseconds from the test's seeded generator.
+    pub fn pause(&mut self, lo: u64, hi: u64) -> Duration {
+        Duration::from_millis(self.rng.random_range(lo..hi))
+    }
+
+    /// Failure context: the seed to rerun with.
+    pub fn ctx(&self) -> String {
+        format!("(seed {0}; rerun with GIGSTREAM_TEST_SEED={0})", self.seed)
+    }
+
+    /// Produces a generated stream (see `gigstream produce`) into the test's topics, four
+    /// partitions each, at `rate` events/s or as fast as possible.
+    pub fn produce(&self, gen: &GenConfig, rate: Option<f64>) -> ProduceReport {
+        produce_to(&self.kafka, gen, rate)
+    }
+
+    /// The settings a `gigstream` process gets: the test's namespace, Kafka sessions of 10 s
+    /// (a killed instance's partitions move on soon, while a loaded 2-core machine still answers
+    /// heartbeats in time) and a short commit interval.
+    pub fn envs(&self) -> Vec<(String, String)> {
+        let mut v = vec![
+            ("GIGSTREAM_KAFKA_BROKERS".into(), self.kafka.brokers.clone()),
+            (
+                "GIGSTREAM_KAFKA_TOPIC_PREFIX".into(),
+                self.kafka.topic_prefix.clone(),
+            ),
+            ("GIGSTREAM_KAFKA_SESSION_TIMEOUT_MS".into(), "10000".into()),
+            ("GIGSTREAM_KAFKA_HEARTBEAT_INTERVAL_MS".into(), "1000".into()),
+            (
+                "GIGSTREAM_CLICKHOUSE_URL".into(),
+                self.clickhouse.url.clone(),
+            ),
+            (
+                "GIGSTREAM_CLICKHOUSE_DATABASE".into(),
+                self.clickhouse.database.clone(),
+            ),
+            ("GIGSTREAM_COMMIT_INTERVAL_MS".into(), "300".into()),
+            ("RUST_LOG".into(), "info".into()),
+        ];
+        if !self.clickhouse.user.is_empty() {
+            v.push((
+                "GIGSTREAM_CLICKHOUSE_USER".into(),
+                self.clickhouse.user.clone(),
+            ));
+        }
+        v
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gigstream"));
+        c.arg("--data-dir").arg(self.dir.path()).args(args);
+        for (k, v) in self.envs() {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Runs `gigstream args...` to the end.
+    pub fn gigstream(&self, args: &[&str]) -> Output {
+        // A hung command fails the test (naming the seed) instead of hanging CI.
+        const LIMIT: Duration = Duration::from_secs(300);
+        let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (out_path, err_path) = (
+            self.dir.path().join(format!("cmd-{n}.out")),
+            self.dir.path().join(format!("cmd-{n}.err")),
+        );
+        let mut child = self
+            .command(args)
+            .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+            .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("the gigstream binary runs");
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for gigstream") {
+                break status;
+            }
+            if started.elapsed() > LIMIT {
+                kill(&mut child);
+                panic!(
+                    "gigstream {} did not finish within {LIMIT:?} {}\n{}",
+                    args.join(" "),
+                    self.ctx(),
+                    String::from_utf8_lossy(&std::fs::read(&err_path).unwrap_or_default())
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Output {
+            status,
+            stdout: std::fs::read(&out_path).unwrap_or_default(),
+            stderr: std::fs::read(&err_path).unwrap_or_default(),
+        }
+    }
+
+    /// Starts `gigstream run SERVICE --follow`; its output goes to `<tmp>/<label>.log`.
+    pub fn spawn(&self, service: &str, label: &str) -> Child {
+        let log = self.log_path(label);
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("service log file");
+        self.command(&["run", service, "--follow"])
+            .stdout(out.try_clone().expect("log handle"))
+            .stderr(out)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("the gigstream binary starts")
+    }
+
+    pub fn log_path(&self, label: &str) -> PathBuf {
+        self.dir.path().join(format!("{label}.log"))
+    }
+
+    /// How many lines of a service's log contain `needle`.
+    pub fn log_count(&self, label: &str, needle: &str) -> usize {
+        std::fs::read_to_string(self.log_path(label))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+
+    /// The last lines of a service's log, for failure messages.
+    pub fn log_tail(&self, label: &str) -> String {
+        let text = std::fs::read_to_string(self.log_path(label)).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// Next offset per partition stored with `service`'s output (none before its first commit).
+    pub fn stored_offsets(&self, service: &str) -> BTreeMap<(Topic, u32), u64> {
+        let Ok(sink) = ClickHouseSink::connect(self.clickhouse.clone()) else {
+            return BTreeMap::new();
+        };
+        sink.stored_tasks(service, None, false)
+            .map(|tasks| {
+                tasks
+                    .into_iter()
+                    .map(|t| ((t.topic, t.partition), t.next_offset))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Waits until the output stored for `service` reflects every record of its topics.
+    pub fn wait_caught_up(&self, service: &str, topics: &[Topic], timeout: Duration) {
+        let end = gigstream_kafka::end_offsets(&self.kafka, topics).expect("end offsets");
+        let deadline = Instant::now() + timeout;
+        loop {
+            let stored = self.stored_offsets(service);
+            if end.iter().all(|(k, e)| stored.get(k) == Some(e)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{service} did not catch up within {timeout:?}: end {end:?}, stored {stored:?} {}",
+                self.ctx()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// `gigstream verify SERVICES`: asserts exit 0 (every stored table equals a recomputation
+    /// from the log) and that it compared the whole log.
+    pub fn assert_verified(&self, services: &[&str]) -> String {
+        let mut args = vec!["verify"];
+        args.extend_from_slice(services);
+        let out = self.gigstream(&args);
+        let stdout = text(&out.stdout);
+        assert!(
+            out.status.success(),
+            "verify failed ({:?}) {}\n{stdout}\n{}",
+            out.status.code(),
+            self.ctx(),
+            text(&out.stderr)
+        );
+        stdout
+    }
+
+    /// An admin connection for direct queries.
+    pub fn connection(&self) -> Connection {
+        Connection::new(self.clickhouse.clone(), true).expect("ClickHouse connection")
+    }
+}
+
+impl Drop for Backends {
+    fn drop(&mut self) {
+        // Leave the database of a failed test for inspection; drop the others.
+        if !std::thread::panicking() {
+            if let Ok(c) = Connection::new(self.clickhouse.clone(), false) {
+                let db = &self.clickhouse.database;
+                let _ = c.execute(
+                    "dropping the test database",
+                    &format!("DROP DATABASE IF EXISTS `{db}`"),
+                );
+            }
+        }
+    }
+}
+
+/// Produces generated events to the topics of `kafka` (four partitions each).
+pub fn produce_to(kafka: &KafkaConfig, gen: &GenConfig, rate: Option<f64>) -> ProduceReport {
+    let args = ProduceArgs {
+        from: Vec::new(),
+        brokers: Some(kafka.brokers.clone()),
+        topic_prefix: Some(kafka.topic_prefix.clone()),
+        partitions: 4,
+        rate,
+        timestamp: None,
+    };
+    let codec = Codec::new(Registry::builtin());
+    let refdata = RefData::builtin();
+    produce_cmd::run(&args, gen, &codec, &refdata).expect("produce succeeds")
+}
+
+/// SIGKILL, then reap.
+pub fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// SIGTERM, then wait up to `deadline` for the exit (SIGKILL after it); the exit status.
+pub fn terminate(child: &mut Child, deadline: Duration) -> Option<i32> {
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let until = Instant::now() + deadline;
+    while Instant::now() < until {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kill(child);
+    None
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A path in the repository (for the service scripts).
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+}
