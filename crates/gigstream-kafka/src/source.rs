@@ -655,6 +655,17 @@ impl gigstream_runtime::Source for KafkaSource {
         Some(lag)
     }
 
+    /// Per assigned partition with a known position and high watermark (see `lag`).
+    fn partition_lag(&self) -> Option<BTreeMap<(Topic, u32), u64>> {
+        let st = lock(&self.state);
+        let lags = st
+            .positions
+            .iter()
+            .filter_map(|(k, pos)| Some((*k, st.high.get(k)?.saturating_sub((*pos)?))))
+            .collect();
+        Some(lags)
+    }
+
     fn commit_hint(&mut self, positions: &BTreeMap<(Topic, u32), u64>) -> Result<(), SourceError> {
         let st = lock(&self.state);
         let mut tpl = TopicPartitionList::new();

@@ -33,6 +33,9 @@ mod source;
 pub use dead_letter::{DeadLetter, DEAD_LETTERS, POSITIONS};
 pub use dedup::Dedup;
 pub use processor::{Outcome, Processor, ProcessorError, Stats, TaskCheckpoint, TaskId};
-pub use runner::{run, run_with, DeadLetterOutput, Progress, RunError, RunOptions, RunSummary};
+pub use runner::{
+    run, run_observed, run_with, topic_index, CommitReport, DeadLetterOutput, PollBatch, Progress,
+    RunError, RunHooks, RunObserver, RunOptions, RunSummary,
+};
 pub use sink::{Commit, Sink, SinkError, StoredTask};
 pub use source::{AssignmentChange, EmbeddedSource, RecordRef, Source, SourceError};

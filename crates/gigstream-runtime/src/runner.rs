@@ -1,11 +1,13 @@
 //! The service loop: poll, process, commit periodically and at the end, stop on request.
 
 use crate::dead_letter::DeadLetter;
-use crate::processor::{Processor, ProcessorError, Stats};
+use crate::processor::{Outcome, Processor, ProcessorError, Stats};
 use crate::sink::{Commit, Sink, SinkError};
 use crate::source::{AssignmentChange, Source, SourceError};
 use gigstream_avro::Codec;
 use gigstream_core::{Projection, RefData, Topic};
+use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +20,16 @@ pub enum RunError {
     Sink(#[from] SinkError),
     #[error(transparent)]
     Checkpoint(#[from] ProcessorError),
+    /// Stopping (SIGTERM) took longer than the shutdown deadline: a retry loop gave up.
+    #[error(
+        "could not {what} within the shutdown deadline of {deadline:?} after the stop request \
+         (last error: {last_error}); the uncommitted input is read again at the next start"
+    )]
+    ShutdownDeadline {
+        what: String,
+        deadline: Duration,
+        last_error: String,
+    },
 }
 
 /// How a service runs.
@@ -49,6 +61,99 @@ impl Default for RunOptions {
 pub struct Progress {
     pub records: u64,
     pub lag: Option<u64>,
+}
+
+/// Records of one poll batch, per topic (indexed like [`Topic::ALL`]) and outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollBatch {
+    pub consumed: [u64; 3],
+    pub applied: [u64; 3],
+    pub duplicates: [u64; 3],
+    pub redelivered: [u64; 3],
+    pub dead_lettered: [u64; 3],
+}
+
+impl PollBatch {
+    fn count(&mut self, topic: Topic, outcome: Outcome) {
+        let i = topic_index(topic);
+        self.consumed[i] += 1;
+        let slot = match outcome {
+            Outcome::Applied => &mut self.applied,
+            Outcome::Duplicate => &mut self.duplicates,
+            Outcome::Redelivered => &mut self.redelivered,
+            Outcome::DeadLettered => &mut self.dead_lettered,
+        };
+        slot[i] += 1;
+    }
+}
+
+/// The index of `topic` in [`Topic::ALL`].
+pub fn topic_index(topic: Topic) -> usize {
+    match topic {
+        Topic::Orders => 0,
+        Topic::Usage => 1,
+        Topic::Telemetry => 2,
+    }
+}
+
+/// One commit attempt as the observer sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct CommitReport<'a> {
+    /// From rendering the tables to the sink's answer (including dead-letter delivery).
+    pub duration: Duration,
+    /// Rows written (every table's rows).
+    pub rows: u64,
+    /// `Err(message)` when the sink refused or could not be reached.
+    pub result: Result<(), &'a str>,
+}
+
+/// Watches a run without taking part in it (metrics, readiness). Every method has a no-op
+/// default; they are called on the runner's thread, per poll batch or per commit, never per
+/// record, so they should be quick.
+pub trait RunObserver: Send + Sync {
+    /// The run starts; `exclusive` is [`Source::exclusive`] (the embedded log).
+    fn started(&self, _service: &'static str, _exclusive: bool) {}
+    /// One poll's records, counted by topic and outcome.
+    fn polled(&self, _service: &'static str, _batch: &PollBatch) {}
+    /// Lag, at most every 250 ms: the total and, when the source knows it, per partition.
+    fn lag(
+        &self,
+        _service: &'static str,
+        _total: Option<u64>,
+        _partitions: Option<&BTreeMap<(Topic, u32), u64>>,
+    ) {
+    }
+    /// A commit attempt ended (success or error; retries call this again).
+    fn committed(&self, _service: &'static str, _report: &CommitReport<'_>) {}
+    /// Any other sink operation (loading checkpoints, reading heads) ended.
+    fn sink_result(&self, _service: &'static str, _what: &str, _result: Result<(), &str>) {}
+    /// A failed operation will be retried after `delay`.
+    fn retry(&self, _service: &'static str, _what: &str, _error: &str, _delay: Duration) {}
+    /// The partitions owned changed (after a rebalance was handled); `owned` is the new set.
+    fn assignment(&self, _service: &'static str, _owned: &[(Topic, u32)]) {}
+    /// Dead letters committed, counted by `(topic, code)`.
+    fn dead_letters(&self, _service: &'static str, _counts: &BTreeMap<(String, String), u64>) {}
+    /// The stop request was seen: no more polling, the last commit follows.
+    fn stopping(&self, _service: &'static str) {}
+}
+
+/// What [`run_observed`] adds to [`run_with`].
+#[derive(Clone, Copy, Default)]
+pub struct RunHooks<'a> {
+    pub observer: Option<&'a dyn RunObserver>,
+    /// After `stop` is seen, retry loops (sink down, dead letters undeliverable) give up once
+    /// this much time has passed, with [`RunError::ShutdownDeadline`]. `None`: they retry
+    /// until they succeed, as without a stop.
+    pub shutdown_deadline: Option<Duration>,
+}
+
+impl std::fmt::Debug for RunHooks<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunHooks")
+            .field("observer", &self.observer.is_some())
+            .field("shutdown_deadline", &self.shutdown_deadline)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -97,12 +202,46 @@ pub fn run_with<P: Projection>(
     stop: &AtomicBool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunSummary, RunError> {
+    run_observed::<P>(
+        codec,
+        refdata,
+        source,
+        sink,
+        dlq,
+        opts,
+        stop,
+        progress,
+        RunHooks::default(),
+    )
+}
+
+/// [`run_with`] with an observer (metrics, readiness) and a shutdown deadline.
+#[allow(clippy::too_many_arguments)]
+pub fn run_observed<P: Projection>(
+    codec: Codec,
+    refdata: Arc<RefData>,
+    source: &mut dyn Source,
+    sink: &mut dyn Sink,
+    dlq: Option<&mut dyn DeadLetterOutput>,
+    opts: &RunOptions,
+    stop: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+    hooks: RunHooks<'_>,
+) -> Result<RunSummary, RunError> {
     let started = Instant::now();
+    let guard = Guard {
+        service: P::NAME,
+        stop,
+        deadline: hooks.shutdown_deadline,
+        stop_seen: Cell::new(None),
+        observer: hooks.observer,
+    };
+    if let Some(o) = guard.observer {
+        o.started(P::NAME, source.exclusive());
+    }
     let mut proc: Processor<P> = Processor::new(codec, refdata);
     // Everything stored starts as another instance's; assignments adopt what is ours.
-    let stored = retrying(P::NAME, "load the checkpoints", || {
-        sink.load_tasks(P::NAME, None)
-    })?;
+    let stored = guard.retrying("load the checkpoints", || sink.load_tasks(P::NAME, None))?;
     let first_run = stored.is_empty();
     for t in &stored {
         proc.set_foreign(t)?;
@@ -117,10 +256,15 @@ pub fn run_with<P: Projection>(
     let mut commits = 0u64;
     let mut last_progress = Instant::now();
     let mut commit_time = Duration::ZERO;
-    let mut ctx = CommitCtx { sink, dlq };
+    let mut ctx = CommitCtx {
+        sink,
+        dlq,
+        guard: &guard,
+    };
     let mut pending: Vec<AssignmentChange> = Vec::new();
-    while !stop.load(Ordering::Relaxed) {
+    while !guard.stopping() {
         pending.extend(source.take_assignment_changes());
+        let rebalanced = !pending.is_empty();
         for change in std::mem::take(&mut pending) {
             match change {
                 AssignmentChange::Revoked(ids) => {
@@ -140,7 +284,7 @@ pub fn run_with<P: Projection>(
                 }
                 AssignmentChange::Assigned(ids) => {
                     let new: Vec<_> = ids.into_iter().filter(|id| !proc.owns(id)).collect();
-                    let stored = retrying(P::NAME, "load the checkpoints", || {
+                    let stored = guard.retrying("load the checkpoints", || {
                         ctx.sink.load_tasks(P::NAME, Some(&new))
                     })?;
                     for id in &new {
@@ -152,16 +296,29 @@ pub fn run_with<P: Projection>(
                 }
             }
         }
+        if rebalanced {
+            if let Some(o) = guard.observer {
+                o.assignment(P::NAME, &proc.owned());
+            }
+        }
+        let mut batch = PollBatch::default();
         let n = source.poll(&mut |rec| {
-            proc.process(rec);
+            let outcome = proc.process(rec);
+            batch.count(rec.topic, outcome);
         })? as u64;
+        if let Some(o) = guard.observer {
+            if n > 0 {
+                o.polled(P::NAME, &batch);
+            }
+        }
         records += n;
         since_commit += n;
         if last_progress.elapsed() > Duration::from_millis(250) {
-            progress(Progress {
-                records,
-                lag: source.lag(),
-            });
+            let lag = source.lag();
+            if let Some(o) = guard.observer {
+                o.lag(P::NAME, lag, source.partition_lag().as_ref());
+            }
+            progress(Progress { records, lag });
             last_progress = Instant::now();
         }
         let due = since_commit >= opts.commit_every_records
@@ -200,10 +357,11 @@ pub fn run_with<P: Projection>(
         commit_time += ctx.commit(&mut proc, source)?;
         commits += 1;
     }
-    progress(Progress {
-        records,
-        lag: source.lag(),
-    });
+    let lag = source.lag();
+    if let Some(o) = guard.observer {
+        o.lag(P::NAME, lag, source.partition_lag().as_ref());
+    }
+    progress(Progress { records, lag });
     Ok(RunSummary {
         service: P::NAME,
         records,
@@ -214,37 +372,108 @@ pub fn run_with<P: Projection>(
     })
 }
 
-/// Runs `f` until it succeeds or fails for good: while the sink is unreachable (a retryable
-/// error) it waits with exponential backoff (200 ms up to 30 s) and says so in the log.
-fn retrying<T>(
-    service: &str,
-    what: &str,
-    mut f: impl FnMut() -> Result<T, SinkError>,
-) -> Result<T, RunError> {
-    let mut delay = Duration::from_millis(200);
-    loop {
-        match f() {
-            Ok(v) => return Ok(v),
-            Err(e) if e.is_retryable() => {
-                tracing::warn!(service, error = %e, retry_in = ?delay, "cannot {what}; retrying");
-                std::thread::sleep(delay);
-                delay = (delay * 2).min(Duration::from_secs(30));
+/// The stop request, the shutdown deadline and the observer, as the retry loops see them.
+struct Guard<'a> {
+    service: &'static str,
+    stop: &'a AtomicBool,
+    deadline: Option<Duration>,
+    /// When the stop request was first seen.
+    stop_seen: Cell<Option<Instant>>,
+    observer: Option<&'a dyn RunObserver>,
+}
+
+/// The longest single sleep between checks of the stop request while waiting to retry.
+const STOP_CHECK: Duration = Duration::from_millis(100);
+
+impl Guard<'_> {
+    /// Whether stopping was requested (remembering when it was first seen).
+    fn stopping(&self) -> bool {
+        if !self.stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        if self.stop_seen.get().is_none() {
+            self.stop_seen.set(Some(Instant::now()));
+            tracing::info!(service = self.service, deadline = ?self.deadline, "stop requested: committing what was read");
+            if let Some(o) = self.observer {
+                o.stopping(self.service);
             }
-            Err(e) => return Err(e.into()),
+        }
+        true
+    }
+
+    /// Waits `delay` before retrying `what`, or less when the shutdown deadline comes first
+    /// (then the error).
+    fn wait_retry(&self, what: &str, error: &str, delay: Duration) -> Result<(), RunError> {
+        if let Some(o) = self.observer {
+            o.retry(self.service, what, error, delay);
+        }
+        let until = Instant::now() + delay;
+        loop {
+            if self.stopping() {
+                if let (Some(deadline), Some(seen)) = (self.deadline, self.stop_seen.get()) {
+                    if seen.elapsed() >= deadline {
+                        tracing::error!(
+                            service = self.service,
+                            ?deadline,
+                            error,
+                            "giving up: cannot {what} within the shutdown deadline"
+                        );
+                        return Err(RunError::ShutdownDeadline {
+                            what: what.to_string(),
+                            deadline,
+                            last_error: error.to_string(),
+                        });
+                    }
+                }
+            }
+            let now = Instant::now();
+            if now >= until {
+                return Ok(());
+            }
+            std::thread::sleep((until - now).min(STOP_CHECK));
+        }
+    }
+
+    /// Runs `f` until it succeeds or fails for good: while the sink is unreachable (a retryable
+    /// error) it waits with exponential backoff (200 ms up to 30 s) and says so in the log; after
+    /// a stop request, only until the shutdown deadline.
+    fn retrying<T>(
+        &self,
+        what: &str,
+        mut f: impl FnMut() -> Result<T, SinkError>,
+    ) -> Result<T, RunError> {
+        let mut delay = Duration::from_millis(200);
+        loop {
+            let result = f();
+            if let Some(o) = self.observer {
+                let message = result.as_ref().err().map(|e| e.to_string());
+                o.sink_result(self.service, what, message.as_deref().map_or(Ok(()), Err));
+            }
+            match result {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_retryable() => {
+                    let service = self.service;
+                    tracing::warn!(service, error = %e, retry_in = ?delay, "cannot {what}; retrying");
+                    self.wait_retry(what, &e.to_string(), delay)?;
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
 }
 
-struct CommitCtx<'a, 'b> {
+struct CommitCtx<'a, 'b, 'g> {
     sink: &'a mut dyn Sink,
     dlq: Option<&'b mut dyn DeadLetterOutput>,
+    guard: &'g Guard<'g>,
 }
 
-impl CommitCtx<'_, '_> {
+impl CommitCtx<'_, '_, '_> {
     /// Loads the checkpoints other instances committed since we last looked.
     fn refresh_foreign<P: Projection>(&mut self, proc: &mut Processor<P>) -> Result<(), RunError> {
         let known = proc.foreign_heads();
-        let heads = retrying(P::NAME, "read the checkpoint heads", || {
+        let heads = self.guard.retrying("read the checkpoint heads", || {
             self.sink.task_heads(P::NAME)
         })?;
         let moved: Vec<(Topic, u32)> = heads
@@ -258,7 +487,7 @@ impl CommitCtx<'_, '_> {
         if moved.is_empty() {
             return Ok(());
         }
-        let stored = retrying(P::NAME, "load the checkpoints", || {
+        let stored = self.guard.retrying("load the checkpoints", || {
             self.sink.load_tasks(P::NAME, Some(&moved))
         })?;
         for t in stored {
@@ -285,6 +514,17 @@ impl CommitCtx<'_, '_> {
             checkpoint_bytes = tasks.iter().map(|(t, _)| t.bytes.len()).sum::<usize>(),
             "commit prepared"
         );
+        let observer = self.guard.observer;
+        let rows: u64 = tables.iter().map(|t| t.rows.len() as u64).sum();
+        // New dead letters by (topic, code), reported once committed.
+        let mut letters_by_code: BTreeMap<(String, String), u64> = BTreeMap::new();
+        if observer.is_some() {
+            for d in proc.unsent_dead_letters() {
+                *letters_by_code
+                    .entry((d.topic.clone(), d.code.clone()))
+                    .or_default() += 1;
+            }
+        }
         let mut delay = Duration::from_millis(200);
         if let Some(dlq) = self.dlq.as_deref_mut() {
             let letters = proc.unsent_dead_letters();
@@ -294,7 +534,8 @@ impl CommitCtx<'_, '_> {
                         Ok(()) => break,
                         Err(e) => {
                             tracing::warn!(service = P::NAME, error = %e, retry_in = ?delay, "dead letters not delivered; retrying");
-                            std::thread::sleep(delay);
+                            self.guard
+                                .wait_retry("deliver the dead letters", &e, delay)?;
                             delay = (delay * 2).min(Duration::from_secs(30));
                         }
                     }
@@ -307,10 +548,28 @@ impl CommitCtx<'_, '_> {
             tasks: &tasks,
         };
         loop {
-            match self.sink.commit(P::NAME, &commit) {
+            let attempt = Instant::now();
+            let result = self.sink.commit(P::NAME, &commit);
+            if let Some(o) = observer {
+                let message = result.as_ref().err().map(|e| e.to_string());
+                o.committed(
+                    P::NAME,
+                    &CommitReport {
+                        duration: attempt.elapsed(),
+                        rows,
+                        result: message.as_deref().map_or(Ok(()), Err),
+                    },
+                );
+            }
+            match result {
                 Ok(()) => {
                     proc.mark_dead_letters_sent();
                     proc.mark_committed();
+                    if let Some(o) = observer {
+                        if !letters_by_code.is_empty() {
+                            o.dead_letters(P::NAME, &letters_by_code);
+                        }
+                    }
                     if let Err(e) = source.commit_hint(&proc.positions()) {
                         // Only a monitoring hint: the checkpoints above are what a restart uses.
                         tracing::warn!(service = P::NAME, error = %e, "could not record the consumer position hint");
@@ -320,7 +579,8 @@ impl CommitCtx<'_, '_> {
                 Err(e) if e.is_retryable() => {
                     // Backpressure: nothing is read while the sink is down, nothing is dropped.
                     tracing::warn!(service = P::NAME, error = %e, retry_in = ?delay, "commit failed; retrying");
-                    std::thread::sleep(delay);
+                    self.guard
+                        .wait_retry("commit the tables", &e.to_string(), delay)?;
                     delay = (delay * 2).min(Duration::from_secs(30));
                 }
                 Err(e) => return Err(e.into()),

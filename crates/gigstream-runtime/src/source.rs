@@ -61,6 +61,12 @@ pub trait Source: Send {
     /// Records between the current positions and the end of every partition, if known.
     fn lag(&self) -> Option<u64>;
 
+    /// [`Source::lag`] per owned partition, for monitoring; `None` when the source cannot
+    /// tell (the default). Partitions whose end is not known yet are left out.
+    fn partition_lag(&self) -> Option<BTreeMap<(Topic, u32), u64>> {
+        None
+    }
+
     /// Tells the source which positions are now committed with the output, as a progress hint
     /// for monitoring (Kafka's committed offsets, the embedded log's group positions). The
     /// authoritative positions stay in the sink's checkpoint.
@@ -179,6 +185,19 @@ impl Source for EmbeddedSource {
             lag += end.saturating_sub(p.reader.position());
         }
         Some(lag)
+    }
+
+    fn partition_lag(&self) -> Option<BTreeMap<(Topic, u32), u64>> {
+        let mut out = BTreeMap::new();
+        for p in &self.parts {
+            if let Ok(end) = self.log.end_offset(p.topic.name(), p.partition) {
+                out.insert(
+                    (p.topic, p.partition),
+                    end.saturating_sub(p.reader.position()),
+                );
+            }
+        }
+        Some(out)
     }
 
     fn commit_hint(&mut self, positions: &BTreeMap<(Topic, u32), u64>) -> Result<(), SourceError> {
