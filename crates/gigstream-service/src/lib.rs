@@ -9,25 +9,33 @@
 //! with headers naming the reason and the origin, and several instances of a service split the
 //! partitions (their state moves with the partitions through the checkpoints in the sink).
 //! Several instances need a shared sink, i.e. ClickHouse.
+//!
+//! The service binaries ([`service_main`]) read their settings with `gigstream-config`
+//! (`--config FILE` / `GIGSTREAM_CONFIG`, then `GIGSTREAM_<SECTION>_<KEY>` variables), serve
+//! `/health`, `/ready` and `/metrics` on `[http] listen` (`--http-listen ADDR`; see
+//! `gigstream-ops`), and on SIGTERM/Ctrl-C stop reading, commit, and exit 0 within
+//! `[service] shutdown_deadline` (else exit 1: the uncommitted input is read again at the next
+//! start).
 
 use gigstream_avro::{Codec, Registry};
 use gigstream_clickhouse::{ClickHouseConfig, ClickHouseSink};
+use gigstream_config::Config;
 use gigstream_core::{Projection, RefData, Topic};
 use gigstream_kafka::{DeadLetterRef, DlqProducer, KafkaConfig, KafkaSource};
 use gigstream_log::Log;
+use gigstream_ops::Ops;
 use gigstream_parquet::ParquetStore;
-use gigstream_runtime::service::{
-    init_tracing, install_stop_handler, load_refdata, DataDir, DEFAULT_PARTITIONS,
-};
+use gigstream_runtime::service::{install_stop_handler, load_refdata, DataDir, DEFAULT_PARTITIONS};
 use gigstream_runtime::{
-    run_with, DeadLetter, DeadLetterOutput, EmbeddedSource, Progress, RunOptions, RunSummary, Sink,
-    Source,
+    run_observed, DeadLetter, DeadLetterOutput, EmbeddedSource, Progress, RunError, RunHooks,
+    RunOptions, RunSummary, Sink, Source,
 };
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How to run a service.
 #[derive(Debug, Clone)]
@@ -164,6 +172,18 @@ pub fn run_service_with<P: Projection>(
     stop: &AtomicBool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunSummary, ServiceError> {
+    run_service_hooked::<P>(opts, codec, refdata, stop, progress, RunHooks::default())
+}
+
+/// [`run_service_with`] with an observer (metrics, readiness) and a shutdown deadline.
+pub fn run_service_hooked<P: Projection>(
+    opts: &ServiceOptions,
+    codec: Codec,
+    refdata: Arc<RefData>,
+    stop: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+    hooks: RunHooks<'_>,
+) -> Result<RunSummary, ServiceError> {
     let (input, output) = opts.describe();
     tracing::info!(service = P::NAME, %input, %output, "starting");
 
@@ -198,7 +218,7 @@ pub fn run_service_with<P: Projection>(
         }
     };
     let out = dlq.as_mut().map(|d| d as &mut dyn DeadLetterOutput);
-    Ok(run_with::<P>(
+    Ok(run_observed::<P>(
         codec,
         refdata,
         source.as_mut(),
@@ -207,6 +227,7 @@ pub fn run_service_with<P: Projection>(
         &opts.run,
         stop,
         progress,
+        hooks,
     )?)
 }
 
@@ -219,62 +240,176 @@ pub fn consumer_group(k: &KafkaConfig, service: &str) -> String {
 
 fn usage(name: &str) -> String {
     format!(
-        "usage: {name} [--data-dir DIR] [--reference-dir DIR] [--follow]\n\n\
-         Runs the {svc} service. Input: the embedded event log in DIR/log (default ./data, or\n\
-         GIGSTREAM_DATA_DIR), or Kafka when GIGSTREAM_KAFKA_BROKERS is set (consumer group\n\
-         '{svc}' after GIGSTREAM_KAFKA_TOPIC_PREFIX; other librdkafka settings as\n\
-         GIGSTREAM_KAFKA_<KEY>). Output: Parquet tables in\n\
-         DIR/tables, or ClickHouse when GIGSTREAM_CLICKHOUSE_URL is set (with\n\
-         GIGSTREAM_CLICKHOUSE_USER, _PASSWORD, _DATABASE). Without --follow it stops when caught\n\
-         up; with it, it keeps reading until interrupted (Ctrl-C / SIGTERM), committing every\n\
-         GIGSTREAM_COMMIT_INTERVAL_MS (default 1000 when following).",
+        "usage: {name} [--config FILE] [--data-dir DIR] [--reference-dir DIR] [--http-listen ADDR] [--follow]\n\n\
+         Runs the {svc} service. Settings: defaults, then the TOML file of --config (or\n\
+         GIGSTREAM_CONFIG; see infra/gigstream.example.toml), then GIGSTREAM_<SECTION>_<KEY>\n\
+         variables, then these flags. Input: the embedded event log in DIR/log (default ./data),\n\
+         or Kafka when [kafka] brokers / GIGSTREAM_KAFKA_BROKERS is set (consumer group '{svc}'\n\
+         after the topic prefix; other librdkafka settings as GIGSTREAM_KAFKA_<KEY>). Output:\n\
+         Parquet tables in DIR/tables, or ClickHouse when [clickhouse] url /\n\
+         GIGSTREAM_CLICKHOUSE_URL is set. Without --follow it stops when caught up; with it, it\n\
+         keeps reading until SIGTERM/Ctrl-C, then commits and exits 0 within [service]\n\
+         shutdown_deadline (default 20s; else exit 1). /health, /ready and /metrics are served on\n\
+         [http] listen (default 127.0.0.1:9464; --http-listen ADDR, port 0 for any free port).",
         svc = name.trim_start_matches("gigstream-")
     )
+}
+
+/// Command-line arguments of a service binary.
+#[derive(Debug, Default)]
+struct Args {
+    config: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    reference_dir: Option<PathBuf>,
+    http_listen: Option<SocketAddr>,
+    follow: bool,
+}
+
+fn parse_args(name: &str, mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut out = Args::default();
+    let value = |flag: &str, v: Option<String>| v.ok_or(format!("{flag} needs a value"));
+    while let Some(a) = args.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        let mut arg = |flag: &str| value(flag, inline.clone().or_else(|| args.next()));
+        match flag.as_str() {
+            "--config" => out.config = Some(PathBuf::from(arg("--config")?)),
+            "--data-dir" => out.data_dir = Some(PathBuf::from(arg("--data-dir")?)),
+            "--reference-dir" => out.reference_dir = Some(PathBuf::from(arg("--reference-dir")?)),
+            "--http-listen" => {
+                let v = arg("--http-listen")?;
+                out.http_listen = Some(v.parse().map_err(|_| {
+                    format!("--http-listen: `{v}` is not an address:port (e.g. 127.0.0.1:9464)")
+                })?);
+            }
+            "--follow" => out.follow = true,
+            "-h" | "--help" => return Ok(None),
+            other => return Err(format!("unknown argument '{other}'\n\n{}", usage(name))),
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Ends the process (exit 1) if it is still running `deadline` after `stop` was set: the last
+/// resort when the last commit (or something before the run loop) does not finish in time.
+fn start_shutdown_watchdog(service: &'static str, stop: Arc<AtomicBool>, deadline: Duration) {
+    let spawned = std::thread::Builder::new()
+        .name("gigstream-shutdown-watchdog".into())
+        .spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let seen = Instant::now();
+            // The runner gives up on its own at the deadline; this covers what it cannot
+            // interrupt (a slow sink request, a poll during a rebalance, the start-up).
+            std::thread::sleep(deadline + Duration::from_millis(500));
+            tracing::error!(
+                service,
+                deadline = ?deadline,
+                waited_ms = seen.elapsed().as_millis() as u64,
+                "shutdown deadline passed: exiting without finishing the last commit (the uncommitted input is read again at the next start)"
+            );
+            eprintln!(
+                "gigstream-{service}: shutdown deadline of {deadline:?} passed; exiting with status 1"
+            );
+            std::process::exit(1);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(service, error = %e, "cannot start the shutdown watchdog");
+    }
 }
 
 /// `main` of a service binary (`gigstream-billing`, `gigstream-sla`, `gigstream-market`).
 pub fn service_main<P: Projection>() -> ExitCode {
     let name = format!("gigstream-{}", P::NAME);
-    let mut data_dir = None;
-    let mut reference_dir = None;
-    let mut follow = false;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--data-dir" => data_dir = args.next().map(PathBuf::from),
-            "--reference-dir" => reference_dir = args.next().map(PathBuf::from),
-            "--follow" => follow = true,
-            "-h" | "--help" => {
-                println!("{}", usage(&name));
-                return ExitCode::SUCCESS;
+    let args = match parse_args(&name, std::env::args().skip(1)) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{}", usage(&name));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let loaded = match Config::load(args.config.as_deref()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cfg = &loaded.config;
+    cfg.log.init_tracing();
+    tracing::info!(service = P::NAME, "{}", loaded.describe());
+    if !loaded.env_ignored.is_empty() {
+        tracing::warn!(service = P::NAME, variables = ?loaded.env_ignored, "environment variables that set nothing (a typo?)");
+    }
+    let opts = ServiceOptions {
+        data_dir: args
+            .data_dir
+            .map(|root| DataDir { root })
+            .unwrap_or_else(|| cfg.data_dir()),
+        reference_dir: args
+            .reference_dir
+            .or_else(|| cfg.data.reference_dir.clone()),
+        run: cfg.run_options(args.follow),
+        kafka: cfg.kafka(),
+        clickhouse: cfg.clickhouse(),
+    };
+
+    let ops = Arc::new(Ops::new());
+    ops.register_service(P::NAME);
+    let _server = if cfg.http.enabled || args.http_listen.is_some() {
+        let addr = args.http_listen.unwrap_or(cfg.http.listen);
+        match ops.serve(addr) {
+            Ok(server) => {
+                let bound = server.local_addr();
+                tracing::info!(
+                    service = P::NAME,
+                    "listening on http://{bound} (/health, /ready, /metrics)"
+                );
+                Some(server)
             }
-            other => {
-                eprintln!("{name}: unknown argument '{other}'\n\n{}", usage(&name));
-                return ExitCode::from(2);
+            Err(e) => {
+                eprintln!(
+                    "{name}: cannot listen on {addr} for /health, /ready and /metrics: {e} \
+                     (set --http-listen ADDR or [http] listen / GIGSTREAM_HTTP_LISTEN, or disable \
+                     it with [http] enabled = false / GIGSTREAM_HTTP_ENABLED=false)"
+                );
+                return ExitCode::FAILURE;
             }
         }
-    }
-    init_tracing();
-    let mut run = RunOptions {
-        follow,
-        ..RunOptions::default()
+    } else {
+        None
     };
-    if follow {
-        run.commit_interval = Duration::from_millis(1000);
-    }
-    if let Some(ms) = std::env::var("GIGSTREAM_COMMIT_INTERVAL_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        run.commit_interval = Duration::from_millis(ms);
-    }
-    let result = ServiceOptions::from_env(data_dir, reference_dir, run).and_then(|opts| {
-        let stop = Arc::new(AtomicBool::new(false));
-        install_stop_handler(stop.clone());
-        run_service::<P>(&opts, &stop, &mut |p| {
-            tracing::debug!(records = p.records, lag = ?p.lag, "progress");
-        })
-    });
+
+    let deadline = cfg.service.shutdown_deadline;
+    let stop = Arc::new(AtomicBool::new(false));
+    install_stop_handler(stop.clone());
+    start_shutdown_watchdog(P::NAME, stop.clone(), deadline);
+    let hooks = RunHooks {
+        observer: Some(ops.as_ref()),
+        shutdown_deadline: Some(deadline),
+    };
+    let result = load_refdata(opts.reference_dir.clone())
+        .map_err(|e| setup("the reference data")(e.to_string()))
+        .and_then(|refdata| {
+            let codec = Codec::new(Registry::builtin());
+            run_service_hooked::<P>(
+                &opts,
+                codec,
+                refdata,
+                &stop,
+                &mut |p| {
+                    tracing::debug!(records = p.records, lag = ?p.lag, "progress");
+                },
+                hooks,
+            )
+        });
     match result {
         Ok(s) => {
             tracing::info!(
@@ -290,8 +425,46 @@ pub fn service_main<P: Projection>() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
+            if matches!(e, ServiceError::Run(RunError::ShutdownDeadline { .. })) {
+                tracing::error!(service = P::NAME, error = %e, "shutdown deadline passed");
+            }
             eprintln!("{name}: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Option<Args>, String> {
+        parse_args("gigstream-sla", args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn arguments() {
+        let a = parse(&[
+            "--config",
+            "/etc/g.toml",
+            "--http-listen=127.0.0.1:0",
+            "--follow",
+            "--data-dir",
+            "d",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(a.config, Some(PathBuf::from("/etc/g.toml")));
+        assert_eq!(a.http_listen, Some("127.0.0.1:0".parse().unwrap()));
+        assert!(a.follow);
+        assert_eq!(a.data_dir, Some(PathBuf::from("d")));
+        assert!(parse(&["--help"]).unwrap().is_none());
+        assert!(parse(&["--http-listen", "nowhere"])
+            .unwrap_err()
+            .contains("not an address:port"));
+        assert!(parse(&["--config"]).unwrap_err().contains("needs a value"));
+        assert!(parse(&["--bogus"])
+            .unwrap_err()
+            .starts_with("unknown argument '--bogus'"));
     }
 }
