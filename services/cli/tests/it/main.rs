@@ -4,6 +4,7 @@
 
 mod cli;
 mod faults;
+mod ops;
 mod produce;
 mod support;
 mod verify;

@@ -1,0 +1,295 @@
+//! Operating a service binary against the real broker and database: `/ready` and `/metrics`
+//! under load, SIGTERM mid-load (commit, exit 0 within the shutdown deadline), a restart that
+//! catches up with nothing lost or repeated (`gigstream verify`), and no secret in the process
+//! arguments, the logs or the metrics.
+
+use crate::support::{backends, produce_to, terminate, text, Backends};
+use gigstream_core::Topic;
+use gigstream_gen::GenConfig;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `[service] shutdown_deadline` default.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(20);
+/// Given to the service as a secret librdkafka property (`sasl.password`, unused on a
+/// PLAINTEXT connection): it must appear nowhere but in the environment.
+const SECRET_MARKER: &str = "gs-secret-marker-7f3a9c";
+
+/// The service binary `name` next to the `gigstream` binary (CI's `cargo build --workspace`
+/// builds it; otherwise it is built here).
+fn service_binary(name: &str) -> PathBuf {
+    let gigstream = Path::new(env!("CARGO_BIN_EXE_gigstream"));
+    let bin = gigstream.with_file_name(name);
+    if !bin.exists() {
+        let dir = gigstream.parent().expect("binary directory");
+        let target = dir.parent().expect("target directory");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut c = Command::new(cargo);
+        c.args(["build", "-p", name, "--bin", name])
+            .env("CARGO_TARGET_DIR", target);
+        if dir.file_name().is_some_and(|n| n == "release") {
+            c.arg("--release");
+        }
+        let status = c.status().expect("cargo runs");
+        assert!(status.success(), "cargo build -p {name} failed");
+    }
+    bin
+}
+
+/// Starts `gigstream-SERVICE --follow --http-listen 127.0.0.1:0` with the test's settings;
+/// output to `<tmp>/<label>.log`.
+fn spawn_service(b: &Backends, service: &str, label: &str, env: &[(&str, &str)]) -> Child {
+    let log = b.log_path(label);
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .expect("service log file");
+    let mut c = Command::new(service_binary(&format!("gigstream-{service}")));
+    c.args(["--follow", "--http-listen", "127.0.0.1:0", "--data-dir"])
+        .arg(b.dir.path());
+    for (k, v) in b.envs() {
+        c.env(k, v);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.stdout(out.try_clone().expect("log handle"))
+        .stderr(out)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("the service binary starts")
+}
+
+/// The address from the `listening on http://ADDR` log line.
+fn wait_listening(b: &Backends, label: &str, child: &mut Child) -> SocketAddr {
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let log = std::fs::read_to_string(b.log_path(label)).unwrap_or_default();
+        if let Some(rest) = log.split("listening on http://").nth(1) {
+            let addr: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                .collect();
+            return addr.parse().expect("a socket address after 'listening on'");
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "{label} exited ({status}) {}\n{}",
+                b.ctx(),
+                b.log_tail(label)
+            );
+        }
+        assert!(
+            Instant::now() < until,
+            "{label} did not log 'listening on' {}\n{}",
+            b.ctx(),
+            b.log_tail(label)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// GET `path`: status and body.
+fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw)?;
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok((status, body.to_string()))
+}
+
+/// The value of the series `name{labels}` (labels exactly as rendered), if present.
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+fn gen(events: u64, seed: u64) -> GenConfig {
+    GenConfig {
+        events,
+        days: 12,
+        seed,
+        bad_ratio: 0.01,
+        ..GenConfig::default()
+    }
+}
+
+#[test]
+fn ready_metrics_and_sigterm_under_load() {
+    let Some(b) = backends("ops") else { return };
+    // Topics (four partitions each) and a first backlog before the service starts.
+    produce_to(&b.kafka, &gen(3_000, b.seed), None);
+    // Then ~800 events/s for ~20 s while the service runs.
+    let producer = {
+        let kafka = b.kafka.clone();
+        let g = gen(16_000, b.seed.wrapping_add(1));
+        std::thread::spawn(move || produce_to(&kafka, &g, Some(800.0)))
+    };
+
+    let label = "sla-1";
+    let mut child = spawn_service(
+        &b,
+        "sla",
+        label,
+        &[("GIGSTREAM_KAFKA_SASL_PASSWORD", SECRET_MARKER)],
+    );
+    let addr = wait_listening(&b, label, &mut child);
+    assert_eq!(get(addr, "/health").unwrap(), (200, "ok\n".to_string()));
+
+    // Ready once the partitions are assigned and the checkpoints loaded.
+    let started = Instant::now();
+    let mut last = (0, String::new());
+    while started.elapsed() < Duration::from_secs(90) {
+        last = get(addr, "/ready").expect("GET /ready");
+        if last.0 == 200 {
+            break;
+        }
+        assert_eq!(last.0, 503, "/ready answers 200 or 503: {last:?}");
+        assert!(last.1.starts_with("not ready: sla: "), "{last:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        last,
+        (200, "ready\n".to_string()),
+        "{}\n{}",
+        b.ctx(),
+        b.log_tail(label)
+    );
+    println!("ready after {:?}", started.elapsed());
+
+    // Metrics under load: consumption, four partitions, commits, dead letters, lag.
+    let consumed = r#"gigstream_events_consumed_total{service="sla",topic="telemetry"}"#;
+    let until = Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        let (status, text) = get(addr, "/metrics").expect("GET /metrics");
+        assert_eq!(status, 200);
+        let letters = text.lines().any(|l| {
+            l.starts_with(
+                r#"gigstream_dead_letters_total{service="sla",topic="telemetry",reason=""#,
+            )
+        });
+        let lag = (0..4).all(|p| {
+            metric(
+                &text,
+                &format!(
+                    r#"gigstream_consumer_lag{{service="sla",topic="telemetry",partition="{p}"}}"#
+                ),
+            )
+            .is_some()
+        });
+        if metric(&text, consumed).unwrap_or(0.0) > 0.0 && letters && lag {
+            break text;
+        }
+        assert!(
+            Instant::now() < until,
+            "metrics incomplete {}:\n{text}",
+            b.ctx()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let value =
+        |series: &str| metric(&text, series).unwrap_or_else(|| panic!("no {series} in:\n{text}"));
+    assert!(value(consumed) > 0.0);
+    let applied = value(r#"gigstream_events_applied_total{service="sla",topic="telemetry"}"#);
+    assert!(applied > 0.0 && applied <= value(consumed), "{text}");
+    assert_eq!(
+        value(r#"gigstream_assigned_partitions{service="sla"}"#),
+        4.0
+    );
+    assert!(value(r#"gigstream_rebalances_total{service="sla"}"#) >= 1.0);
+    assert!(value(r#"gigstream_commits_total{service="sla",result="ok"}"#) >= 1.0);
+    assert!(value(r#"gigstream_flush_seconds_count{service="sla"}"#) >= 1.0);
+    assert!(value(r#"gigstream_flush_seconds_sum{service="sla"}"#) > 0.0);
+    assert!(value(r#"gigstream_flush_rows_sum{service="sla"}"#) > 0.0);
+    assert_eq!(
+        value(r#"gigstream_flush_rows_bucket{service="sla",le="+Inf"}"#),
+        value(r#"gigstream_flush_rows_count{service="sla"}"#)
+    );
+    assert_eq!(value(r#"gigstream_sink_errors_total{service="sla"}"#), 0.0);
+    assert_eq!(value(r#"gigstream_sink_retries_total{service="sla"}"#), 0.0);
+    assert_eq!(value(r#"gigstream_up{service="sla"}"#), 1.0);
+    for t in [
+        "# TYPE gigstream_flush_seconds histogram",
+        "# TYPE gigstream_consumer_lag gauge",
+    ] {
+        assert!(text.contains(t), "{t} in:\n{text}");
+    }
+
+    // The secret is in the environment only.
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).expect("cmdline");
+    assert!(
+        !text_contains(&cmdline, SECRET_MARKER),
+        "secret in the arguments"
+    );
+    assert!(!text.contains(SECRET_MARKER), "secret in /metrics");
+
+    // SIGTERM while the producer still writes.
+    assert!(
+        !producer.is_finished(),
+        "the load ended before SIGTERM; raise the event count"
+    );
+    let before = value(consumed);
+    let asked = Instant::now();
+    let code = terminate(&mut child, SHUTDOWN_DEADLINE + Duration::from_secs(5));
+    let took = asked.elapsed();
+    println!("SIGTERM after {before} telemetry records: exit {code:?} in {took:?}");
+    assert_eq!(
+        code,
+        Some(0),
+        "exit after SIGTERM {}\n{}",
+        b.ctx(),
+        b.log_tail(label)
+    );
+    assert!(took < SHUTDOWN_DEADLINE, "stopping took {took:?}");
+    assert_eq!(
+        b.log_count(label, "stopped; tables committed"),
+        1,
+        "{}",
+        b.log_tail(label)
+    );
+    let log = std::fs::read_to_string(b.log_path(label)).unwrap_or_default();
+    assert!(!log.contains(SECRET_MARKER), "secret in the log");
+    assert!(
+        b.log_count(label, "stop requested") == 1,
+        "{}",
+        b.log_tail(label)
+    );
+
+    let produced = producer.join().expect("producer thread");
+    println!("produced {produced:?}");
+
+    // A restart resumes from the commit made at SIGTERM and catches up; nothing lost or
+    // repeated.
+    let label = "sla-2";
+    let mut child = spawn_service(&b, "sla", label, &[]);
+    let addr = wait_listening(&b, label, &mut child);
+    b.wait_caught_up("sla", &[Topic::Telemetry], Duration::from_secs(180));
+    let (status, text) = get(addr, "/metrics").expect("GET /metrics");
+    assert_eq!(status, 200);
+    assert!(metric(&text, consumed).unwrap_or(0.0) > 0.0, "{text}");
+    assert_eq!(
+        terminate(&mut child, SHUTDOWN_DEADLINE + Duration::from_secs(5)),
+        Some(0),
+        "{}",
+        b.log_tail(label)
+    );
+    b.assert_verified(&["sla"]);
+}
+
+fn text_contains(bytes: &[u8], needle: &str) -> bool {
+    text(bytes).contains(needle)
+}
