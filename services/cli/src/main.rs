@@ -289,7 +289,10 @@ fn execute(cli: Cli) -> Result<()> {
             let db = gigstream_clickhouse::Connection::new(c.clone(), true)?;
             let done = gigstream_clickhouse::apply_migrations(&admin, &db)?;
             if done.is_empty() {
-                println!("database {}: every migration was applied already", c.database);
+                println!(
+                    "database {}: every migration was applied already",
+                    c.database
+                );
             } else {
                 println!("database {}: applied {}", c.database, done.join(", "));
             }

@@ -98,7 +98,10 @@ impl Backends {
                 self.kafka.topic_prefix.clone(),
             ),
             ("GIGSTREAM_KAFKA_SESSION_TIMEOUT_MS".into(), "10000".into()),
-            ("GIGSTREAM_KAFKA_HEARTBEAT_INTERVAL_MS".into(), "1000".into()),
+            (
+                "GIGSTREAM_KAFKA_HEARTBEAT_INTERVAL_MS".into(),
+                "1000".into(),
+            ),
             (
                 "GIGSTREAM_CLICKHOUSE_URL".into(),
                 self.clickhouse.url.clone(),
