@@ -3,11 +3,10 @@
 use crate::{Error, KafkaConfig};
 use gigstream_core::Topic;
 use gigstream_runtime::{RecordRef, SourceError};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::Message;
 use rdkafka::statistics::Statistics;
-use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc;
@@ -36,6 +35,8 @@ const MAX_RECORDS_PER_POLL: usize = 10_000;
 const POLL_STEP: Duration = Duration::from_millis(100);
 /// Least time between two end-of-partitions checks (watermark requests) while idle.
 const END_CHECK_EVERY: Duration = Duration::from_millis(500);
+/// Least time without an assignment before the consumer joins the group again.
+const REJOIN_AFTER_MIN: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
 struct State {
@@ -148,7 +149,8 @@ impl Ctx {
             return;
         }
         let result = self.starts(consumer, tpl, &parts).and_then(|starts| {
-            // Assigned here, at explicit offsets (see `rebalance`).
+            // librdkafka has already assigned `tpl` (starting at committed offsets); assigning
+            // again with explicit offsets replaces that before any record is handed out.
             let mut explicit = TopicPartitionList::new();
             for ((name, _, p), start) in parts.iter().zip(&starts) {
                 let offset = start.map_or(Offset::Beginning, |n| Offset::Offset(n as i64));
@@ -220,34 +222,11 @@ impl ClientContext for Ctx {
 }
 
 impl ConsumerContext for Ctx {
-    /// Replaces librdkafka's default handling, which assigns the new partitions at their
-    /// committed offsets and so asks the group coordinator for them (an OffsetFetch). The
-    /// authoritative positions are ours: every partition is first assigned at the explicit
-    /// offset 0 (no lookup at all: no coordinator request, and no logical offset whose late
-    /// resolution could move the fetcher after the next assignment; nothing is handed out
-    /// before it is sought), then at the sought positions. (With tansu 0.6 a slow OffsetFetch
-    /// held back the heartbeats behind it on the coordinator connection until the session
-    /// expired: a rebalance loop.)
-    fn rebalance(
-        &self,
-        consumer: &BaseConsumer<Self>,
-        err: RDKafkaRespErr,
-        tpl: &mut TopicPartitionList,
-    ) {
-        match err {
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
-                if let Err(e) = tpl.set_all_offsets(Offset::Offset(0)) {
-                    lock(&self.state).failure = Some(format!("cannot set start offsets: {e}"));
-                }
-                self.on_assign(consumer, tpl);
-            }
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                if let Err(e) = consumer.unassign() {
-                    tracing::warn!(error = %e, "kafka unassign failed");
-                }
-                self.on_revoke(tpl);
-            }
-            other => tracing::warn!(error = ?other, "kafka rebalance failed"),
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => self.on_assign(consumer, tpl),
+            Rebalance::Revoke(tpl) => self.on_revoke(tpl),
+            Rebalance::Error(e) => tracing::warn!(error = %e, "kafka rebalance failed"),
         }
     }
 
@@ -281,6 +260,10 @@ pub struct KafkaSource {
     /// One consumer subscribed to all the service's topics: one member of the group per
     /// instance.
     consumer: BaseConsumer<Ctx>,
+    /// For a new member's context when the consumer rejoins.
+    changes_tx: mpsc::Sender<AssignmentChange>,
+    /// When the consumer last rejoined the group as a new member.
+    rejoined_at: Option<Instant>,
     config: KafkaConfig,
     group: String,
     names: HashMap<String, Topic>,
@@ -290,6 +273,39 @@ pub struct KafkaSource {
     last_end_check: Option<Instant>,
     /// The last `poll` returned because every owned partition was at its end.
     at_end: bool,
+}
+
+/// A consumer in `group` subscribed to the topics of `names` (a new member of the group).
+fn join(
+    config: &KafkaConfig,
+    group: &str,
+    names: &HashMap<String, Topic>,
+    state: &Arc<Mutex<State>>,
+    tx: &mpsc::Sender<AssignmentChange>,
+) -> Result<BaseConsumer<Ctx>, Error> {
+    let ctx = Ctx {
+        names: names.clone(),
+        state: state.clone(),
+        changes: tx.clone(),
+        timeout: config.request_timeout,
+    };
+    let mut cc = config.client_config(CONSUMER_DEFAULTS, CONSUMER_ENFORCED);
+    cc.set("group.id", group);
+    if !config.properties.contains_key("client.id") {
+        cc.set("client.id", format!("gigstream-{group}"));
+    }
+    let consumer: BaseConsumer<Ctx> =
+        cc.create_with_context(ctx)
+            .map_err(|source| Error::Client {
+                client: "consumer",
+                source,
+            })?;
+    let mut list: Vec<&str> = names.keys().map(String::as_str).collect();
+    list.sort_unstable();
+    consumer
+        .subscribe(&list)
+        .map_err(|e| Error::kafka(format!("subscribe to {}", list.join(", ")), e))?;
+    Ok(consumer)
 }
 
 impl KafkaSource {
@@ -311,30 +327,11 @@ impl KafkaSource {
                 reason: "no topic to consume".into(),
             });
         }
-        let ctx = Ctx {
-            names: names.clone(),
-            state: state.clone(),
-            changes: tx,
-            timeout: config.request_timeout,
-        };
-        let mut cc = config.client_config(CONSUMER_DEFAULTS, CONSUMER_ENFORCED);
-        cc.set("group.id", group);
-        if !config.properties.contains_key("client.id") {
-            cc.set("client.id", format!("gigstream-{group}"));
-        }
-        let consumer: BaseConsumer<Ctx> =
-            cc.create_with_context(ctx)
-                .map_err(|source| Error::Client {
-                    client: "consumer",
-                    source,
-                })?;
-        let subscribed: Vec<String> = topics.iter().map(|t| config.topic_name(*t)).collect();
-        let list: Vec<&str> = subscribed.iter().map(String::as_str).collect();
-        consumer
-            .subscribe(&list)
-            .map_err(|e| Error::kafka(format!("subscribe to {}", list.join(", ")), e))?;
+        let consumer = join(config, group, &names, &state, &tx)?;
         Ok(KafkaSource {
             consumer,
+            changes_tx: tx,
+            rejoined_at: None,
             config: config.clone(),
             group: group.to_string(),
             names,
@@ -522,6 +519,27 @@ impl KafkaSource {
                         (!st.settled, st.revoked_at.unwrap_or(self.created))
                     };
                     if unsettled {
+                        // A member left without an assignment for long (a coordinator that
+                        // lost track of it: seen with tansu 0.6) joins again as a new member,
+                        // which makes the group rebalance.
+                        let rejoin_after = (self.config.assign_timeout / 4).max(REJOIN_AFTER_MIN);
+                        let last = self.rejoined_at.map_or(since, |r| r.max(since));
+                        if last.elapsed() >= rejoin_after
+                            && since.elapsed() < self.config.assign_timeout
+                        {
+                            tracing::warn!(group = %self.group, waited = ?since.elapsed(), "no partition assignment yet; joining the group again as a new member");
+                            let fresh = join(
+                                &self.config,
+                                &self.group,
+                                &self.names,
+                                &self.state,
+                                &self.changes_tx,
+                            )?;
+                            // The old member leaves the group when dropped.
+                            drop(std::mem::replace(&mut self.consumer, fresh));
+                            self.rejoined_at = Some(Instant::now());
+                            continue;
+                        }
                         if since.elapsed() >= self.config.assign_timeout {
                             return Err(Error::Timeout {
                                 what: format!("a partition assignment for group {}", self.group),
