@@ -8,6 +8,9 @@ fn gigstream(data: &std::path::Path, args: &[&str]) -> std::process::Output {
         .arg(data)
         .args(args)
         .env("RUST_LOG", "warn")
+        // The embedded default, even where the environment configures Kafka and ClickHouse.
+        .env_remove("GIGSTREAM_KAFKA_BROKERS")
+        .env_remove("GIGSTREAM_CLICKHOUSE_URL")
         .output()
         .expect("the gigstream binary runs")
 }

@@ -25,6 +25,12 @@ pub struct Backends {
     pub dir: tempfile::TempDir,
     pub seed: u64,
     pub rng: ChaCha8Rng,
+    /// The Kafka session timeout of the processes started (10 s: a loaded 2-core machine still
+    /// answers heartbeats in time; a test of kills may shorten it).
+    pub session_timeout_ms: u64,
+    /// Held for the test's life: the tests against the one broker run one at a time (several
+    /// at once on a 2-core machine make each other's Kafka sessions time out).
+    _serial: std::sync::MutexGuard<'static, ()>,
     /// Commands run so far (names their output files).
     runs: std::sync::atomic::AtomicUsize,
 }
@@ -35,6 +41,8 @@ fn nanos() -> u128 {
         .expect("clock after 1970")
         .as_nanos()
 }
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The backends of test `name` with a fresh namespace, or `None` (test skipped) when the broker
 /// or the server is not configured. The seed of the test's random choices is
@@ -66,6 +74,8 @@ pub fn backends(name: &str) -> Option<Backends> {
         dir,
         seed,
         rng: ChaCha8Rng::seed_from_u64(seed),
+        session_timeout_ms: 10_000,
+        _serial: SERIAL.lock().unwrap_or_else(|p| p.into_inner()),
         runs: Default::default(),
     })
 }
@@ -97,10 +107,13 @@ impl Backends {
                 "GIGSTREAM_KAFKA_TOPIC_PREFIX".into(),
                 self.kafka.topic_prefix.clone(),
             ),
-            ("GIGSTREAM_KAFKA_SESSION_TIMEOUT_MS".into(), "10000".into()),
+            (
+                "GIGSTREAM_KAFKA_SESSION_TIMEOUT_MS".into(),
+                self.session_timeout_ms.to_string(),
+            ),
             (
                 "GIGSTREAM_KAFKA_HEARTBEAT_INTERVAL_MS".into(),
-                "1000".into(),
+                (self.session_timeout_ms / 6).to_string(),
             ),
             (
                 "GIGSTREAM_CLICKHOUSE_URL".into(),
