@@ -442,7 +442,7 @@ impl Guard<'_> {
         what: &str,
         mut f: impl FnMut() -> Result<T, SinkError>,
     ) -> Result<T, RunError> {
-        let mut delay = Duration::from_millis(200);
+        let mut backoff = Backoff::new();
         loop {
             let result = f();
             if let Some(o) = self.observer {
@@ -452,14 +452,29 @@ impl Guard<'_> {
             match result {
                 Ok(v) => return Ok(v),
                 Err(e) if e.is_retryable() => {
-                    let service = self.service;
+                    let (service, delay) = (self.service, backoff.next());
                     tracing::warn!(service, error = %e, retry_in = ?delay, "cannot {what}; retrying");
                     self.wait_retry(what, &e.to_string(), delay)?;
-                    delay = (delay * 2).min(Duration::from_secs(30));
                 }
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+}
+
+/// Waits between retries of an unreachable sink: 200 ms, doubling up to 30 s.
+struct Backoff(Duration);
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff(Duration::from_millis(200))
+    }
+
+    /// The wait before the next attempt; the one after is twice as long (at most 30 s).
+    fn next(&mut self) -> Duration {
+        let d = self.0;
+        self.0 = (d * 2).min(Duration::from_secs(30));
+        d
     }
 }
 
@@ -525,7 +540,7 @@ impl CommitCtx<'_, '_, '_> {
                     .or_default() += 1;
             }
         }
-        let mut delay = Duration::from_millis(200);
+        let mut backoff = Backoff::new();
         if let Some(dlq) = self.dlq.as_deref_mut() {
             let letters = proc.unsent_dead_letters();
             if !letters.is_empty() {
@@ -533,10 +548,10 @@ impl CommitCtx<'_, '_, '_> {
                     match dlq.send(&letters) {
                         Ok(()) => break,
                         Err(e) => {
+                            let delay = backoff.next();
                             tracing::warn!(service = P::NAME, error = %e, retry_in = ?delay, "dead letters not delivered; retrying");
                             self.guard
                                 .wait_retry("deliver the dead letters", &e, delay)?;
-                            delay = (delay * 2).min(Duration::from_secs(30));
                         }
                     }
                 }
@@ -578,10 +593,10 @@ impl CommitCtx<'_, '_, '_> {
                 }
                 Err(e) if e.is_retryable() => {
                     // Backpressure: nothing is read while the sink is down, nothing is dropped.
+                    let delay = backoff.next();
                     tracing::warn!(service = P::NAME, error = %e, retry_in = ?delay, "commit failed; retrying");
                     self.guard
                         .wait_retry("commit the tables", &e.to_string(), delay)?;
-                    delay = (delay * 2).min(Duration::from_secs(30));
                 }
                 Err(e) => return Err(e.into()),
             }
