@@ -126,6 +126,8 @@ pub const CONSEQUENCE_CODES: &[&str] = &[
     "unknown_contract",
     "unknown_invoice",
     "unknown_subscription",
+    // A subscription change whose earlier state event was damaged (from "nothing").
+    "invalid_transition",
 ];
 
 fn wire_damage(i: u64, topic: Topic, bytes: &mut Vec<u8>) -> &'static str {
