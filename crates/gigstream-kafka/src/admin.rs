@@ -3,11 +3,14 @@
 use crate::{config::dlq_of, Error, KafkaConfig};
 use gigstream_core::Topic;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// What [`ensure_topics`] found or did for one topic.
@@ -19,10 +22,76 @@ pub struct TopicStatus {
     pub created: bool,
 }
 
-fn metadata_client(config: &KafkaConfig) -> Result<BaseConsumer, Error> {
+/// A client context that keeps the last error librdkafka reported (a refused connection, a
+/// failed TLS handshake or authentication), so that a timeout can say what went wrong.
+#[derive(Default)]
+pub(crate) struct Diagnosed {
+    last: Mutex<Option<String>>,
+}
+
+impl Diagnosed {
+    pub(crate) fn last_error(&self) -> Option<String> {
+        self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Serves the client's queued events, so that errors reach [`Diagnosed`]; the last error.
+fn last_error(client: &BaseConsumer<Diagnosed>) -> Option<String> {
+    for _ in 0..100 {
+        match client.poll(Duration::ZERO) {
+            Some(Err(e)) => client.context().keep(&e.to_string()),
+            Some(Ok(_)) => {}
+            None => break,
+        }
+    }
+    client.context().last_error()
+}
+
+impl rdkafka::consumer::ConsumerContext for Diagnosed {}
+
+impl Diagnosed {
+    fn keep(&self, message: &str) {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.to_string());
+    }
+}
+
+impl ClientContext for Diagnosed {
+    /// librdkafka logs a failed connection, TLS handshake or authentication from its own
+    /// threads at once (errors only reach [`ClientContext::error`] when the client is polled).
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => {
+                tracing::error!(target: "librdkafka", "{fac} {message}");
+                self.keep(message);
+            }
+            RDKafkaLogLevel::Warning => {
+                tracing::warn!(target: "librdkafka", "{fac} {message}");
+                self.keep(message);
+            }
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(target: "librdkafka", "{fac} {message}");
+                // A connection that failed (e.g. plaintext to a TLS listener) is only info.
+                if fac == "FAIL" {
+                    self.keep(message);
+                }
+            }
+            RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", "{fac} {message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(target: "librdkafka", %error, "{reason}");
+        self.keep(reason);
+    }
+}
+
+fn metadata_client(config: &KafkaConfig) -> Result<BaseConsumer<Diagnosed>, Error> {
     config
         .client_config(&[], &[])
-        .create::<BaseConsumer>()
+        .create_with_context::<_, BaseConsumer<Diagnosed>>(Diagnosed::default())
         .map_err(|source| Error::Client {
             client: "metadata client",
             source,
@@ -34,7 +103,21 @@ pub fn topic_partitions(config: &KafkaConfig) -> Result<BTreeMap<String, u32>, E
     let client = metadata_client(config)?;
     let md = client
         .fetch_metadata(None, config.request_timeout)
-        .map_err(|e| Error::kafka("metadata request", e))?;
+        .map_err(|e| match (&e, last_error(&client)) {
+            (KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut), cause) => {
+                Error::Timeout {
+                    what: "a kafka metadata answer".into(),
+                    secs: config.request_timeout.as_secs(),
+                    brokers: config.brokers.clone(),
+                    cause,
+                }
+            }
+            (_, Some(cause)) => Error::Unusable(format!(
+                "metadata request failed: {e}{}",
+                crate::error::advice(&config.brokers, Some(&cause))
+            )),
+            (_, None) => Error::kafka("metadata request", e),
+        })?;
     Ok(md
         .topics()
         .iter()
@@ -60,6 +143,7 @@ pub fn wait_ready(config: &KafkaConfig, timeout: Duration) -> Result<usize, Erro
                     what: "a kafka metadata answer".into(),
                     secs: timeout.as_secs(),
                     brokers: config.brokers.clone(),
+                    cause: last_error(&client),
                 })
             }
         }

@@ -150,6 +150,7 @@ pub fn read_partitions_until(
                 ),
                 secs: stall.as_secs(),
                 brokers: config.brokers.clone(),
+                cause: None,
             });
         }
     }

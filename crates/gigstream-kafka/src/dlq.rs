@@ -197,6 +197,7 @@ impl DlqProducer {
                 ),
                 secs: timeout.as_secs(),
                 brokers: self.config.brokers.clone(),
+                cause: None,
             }),
         }
     }

@@ -18,6 +18,11 @@ pub enum Error {
         what: String,
         source: rdkafka::error::KafkaError,
     },
+    /// A request failed after librdkafka had reported why the brokers could not be used (a
+    /// refused connection, a failed TLS handshake or authentication).
+    /// The message names what failed, the client's last error and what to check.
+    #[error("kafka {0}")]
+    Unusable(String),
     /// A record was not acknowledged by the brokers (after librdkafka's own retries).
     #[error("kafka did not accept a record for {topic}: {source}; the records after it may be missing, rerun the produce")]
     Delivery {
@@ -43,13 +48,37 @@ pub enum Error {
         what: &'static str,
         source: std::io::Error,
     },
-    /// Nothing happened within the allowed time.
-    #[error("{what} did not happen within {secs} s; check that the brokers at {brokers} are up and reachable")]
+    /// Nothing happened within the allowed time. `cause`: the last error librdkafka reported
+    /// meanwhile (refused connection, failed TLS handshake or authentication), if any.
+    #[error("{what} did not happen within {secs} s{}", advice(brokers, cause.as_deref()))]
     Timeout {
         what: String,
         secs: u64,
         brokers: String,
+        cause: Option<String>,
     },
+}
+
+/// What to check after a timeout or a failure: the brokers, or what the client's last error
+/// (a refused connection, a failed TLS handshake or authentication) points at.
+pub(crate) fn advice(brokers: &str, cause: Option<&str>) -> String {
+    match cause {
+        None => format!("; check that the brokers at {brokers} are up and reachable"),
+        Some(c) => {
+            let lower = c.to_ascii_lowercase();
+            let hint = if lower.contains("ssl handshake") || lower.contains("certificate") {
+                "check the TLS settings (GIGSTREAM_KAFKA_SECURITY_PROTOCOL, \
+                 GIGSTREAM_KAFKA_SSL_CA_LOCATION) and the brokers' certificate"
+            } else if lower.contains("authentication") || lower.contains("sasl handshake") {
+                "check the user, password and mechanism (GIGSTREAM_KAFKA_SASL_USERNAME, \
+                 GIGSTREAM_KAFKA_SASL_PASSWORD, GIGSTREAM_KAFKA_SASL_MECHANISMS)"
+            } else {
+                "check that the brokers are up and reachable and the security settings \
+                 (GIGSTREAM_KAFKA_SECURITY_PROTOCOL) match theirs"
+            };
+            format!("; the kafka client's last error was: {c}; {hint} (brokers: {brokers})")
+        }
+    }
 }
 
 impl Error {
@@ -63,6 +92,7 @@ impl Error {
             | Error::Local { .. }
             | Error::Malformed { .. } => false,
             Error::Kafka { .. }
+            | Error::Unusable(_)
             | Error::Delivery { .. }
             | Error::DeadLetters { .. }
             | Error::Timeout { .. } => true,

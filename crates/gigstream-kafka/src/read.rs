@@ -195,6 +195,7 @@ fn consume_to_end(
                 ),
                 secs: stall.as_secs(),
                 brokers: config.brokers.clone(),
+                cause: None,
             });
         }
     }

@@ -63,6 +63,9 @@ struct State {
     settled: bool,
     /// When the last revocation happened (the group is rebalancing since).
     revoked_at: Option<Instant>,
+    /// The last error librdkafka reported (refused connection, TLS, authentication), for the
+    /// message of a timeout.
+    last_client_error: Option<String>,
 }
 
 struct Ctx {
@@ -204,6 +207,11 @@ impl Ctx {
 }
 
 impl ClientContext for Ctx {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(target: "librdkafka", %error, "{reason}");
+        lock(&self.state).last_client_error = Some(reason.to_string());
+    }
+
     fn stats(&self, stats: Statistics) {
         let mut st = lock(&self.state);
         for (name, t) in &stats.topics {
@@ -545,7 +553,13 @@ impl KafkaSource {
                                 what: format!("a partition assignment for group {}", self.group),
                                 secs: self.config.assign_timeout.as_secs(),
                                 brokers: self.config.brokers.clone(),
+                                cause: lock(&self.state).last_client_error.clone(),
                             });
+                        }
+                        // Hand control back now and then while waiting, so the runner can
+                        // stop (SIGTERM during a rebalance) and report progress.
+                        if started.elapsed() >= self.config.poll_wait {
+                            break;
                         }
                         continue;
                     }
