@@ -50,22 +50,23 @@ pub struct ServiceOptions {
 }
 
 impl ServiceOptions {
-    /// Backends from the environment; embedded ones when nothing is set.
-    pub fn from_env(
+    /// Backends and run options from a loaded configuration; `data_dir` and `reference_dir`
+    /// (command-line flags) win over the configured ones.
+    pub fn from_config(
+        cfg: &Config,
         data_dir: Option<PathBuf>,
         reference_dir: Option<PathBuf>,
         run: RunOptions,
-    ) -> Result<ServiceOptions, ServiceError> {
-        Ok(ServiceOptions {
-            data_dir: DataDir::resolve(data_dir),
-            reference_dir,
+    ) -> ServiceOptions {
+        ServiceOptions {
+            data_dir: data_dir
+                .map(|root| DataDir { root })
+                .unwrap_or_else(|| cfg.data_dir()),
+            reference_dir: reference_dir.or_else(|| cfg.data.reference_dir.clone()),
             run,
-            kafka: KafkaConfig::from_env().map_err(|e| ServiceError::Setup {
-                what: "the Kafka settings (GIGSTREAM_KAFKA_*)".into(),
-                message: e.to_string(),
-            })?,
-            clickhouse: ClickHouseConfig::from_env(),
-        })
+            kafka: cfg.kafka(),
+            clickhouse: cfg.clickhouse(),
+        }
     }
 
     /// `embedded log` / `kafka (brokers)` and `parquet (dir)` / `clickhouse (url)`, for logs.
@@ -294,7 +295,8 @@ fn parse_args(name: &str, mut args: impl Iterator<Item = String>) -> Result<Opti
 
 /// Ends the process (exit 1) if it is still running `deadline` after `stop` was set: the last
 /// resort when the last commit (or something before the run loop) does not finish in time.
-fn start_shutdown_watchdog(service: &'static str, stop: Arc<AtomicBool>, deadline: Duration) {
+/// `program` names the process in the message (`gigstream-billing`, `gigstream run`).
+pub fn start_shutdown_watchdog(program: String, stop: Arc<AtomicBool>, deadline: Duration) {
     let spawned = std::thread::Builder::new()
         .name("gigstream-shutdown-watchdog".into())
         .spawn(move || {
@@ -306,18 +308,16 @@ fn start_shutdown_watchdog(service: &'static str, stop: Arc<AtomicBool>, deadlin
             // interrupt (a slow sink request, a poll during a rebalance, the start-up).
             std::thread::sleep(deadline + Duration::from_millis(500));
             tracing::error!(
-                service,
+                program,
                 deadline = ?deadline,
                 waited_ms = seen.elapsed().as_millis() as u64,
                 "shutdown deadline passed: exiting without finishing the last commit (the uncommitted input is read again at the next start)"
             );
-            eprintln!(
-                "gigstream-{service}: shutdown deadline of {deadline:?} passed; exiting with status 1"
-            );
+            eprintln!("{program}: shutdown deadline of {deadline:?} passed; exiting with status 1");
             std::process::exit(1);
         });
     if let Err(e) = spawned {
-        tracing::warn!(service, error = %e, "cannot start the shutdown watchdog");
+        tracing::warn!(error = %e, "cannot start the shutdown watchdog");
     }
 }
 
@@ -348,18 +348,12 @@ pub fn service_main<P: Projection>() -> ExitCode {
     if !loaded.env_ignored.is_empty() {
         tracing::warn!(service = P::NAME, variables = ?loaded.env_ignored, "environment variables that set nothing (a typo?)");
     }
-    let opts = ServiceOptions {
-        data_dir: args
-            .data_dir
-            .map(|root| DataDir { root })
-            .unwrap_or_else(|| cfg.data_dir()),
-        reference_dir: args
-            .reference_dir
-            .or_else(|| cfg.data.reference_dir.clone()),
-        run: cfg.run_options(args.follow),
-        kafka: cfg.kafka(),
-        clickhouse: cfg.clickhouse(),
-    };
+    let opts = ServiceOptions::from_config(
+        cfg,
+        args.data_dir,
+        args.reference_dir,
+        cfg.run_options(args.follow),
+    );
 
     let ops = Arc::new(Ops::new());
     ops.register_service(P::NAME);
@@ -390,7 +384,7 @@ pub fn service_main<P: Projection>() -> ExitCode {
     let deadline = cfg.service.shutdown_deadline;
     let stop = Arc::new(AtomicBool::new(false));
     install_stop_handler(stop.clone());
-    start_shutdown_watchdog(P::NAME, stop.clone(), deadline);
+    start_shutdown_watchdog(name.clone(), stop.clone(), deadline);
     let hooks = RunHooks {
         observer: Some(ops.as_ref()),
         shutdown_deadline: Some(deadline),

@@ -99,7 +99,7 @@ fn produce(
         rate,
         timestamp: None,
     };
-    let report = produce_cmd::run(&args, gen, codec, refdata)?;
+    let report = produce_cmd::run(&args, Some(kafka.clone()), gen, codec, refdata)?;
     Ok(report.summary.delivered)
 }
 

@@ -5,13 +5,17 @@ use gigstream_avro::{Codec, Registry};
 use gigstream_cli::gen_cmd::{self, Output, WireEncoding};
 use gigstream_cli::services::{run_services_on, Service};
 use gigstream_cli::{bench, bench_kafka, demo, produce_cmd, replay, sql, verify};
+use gigstream_config::{Config, Loaded};
 use gigstream_gen::GenConfig;
+use gigstream_ops::Ops;
 use gigstream_runtime::service::{
     init_tracing, install_stop_handler, load_refdata, DataDir, DEFAULT_PARTITIONS,
 };
+use gigstream_runtime::RunHooks;
 use gigstream_runtime::RunOptions;
-use gigstream_service::ServiceOptions;
+use gigstream_service::{start_shutdown_watchdog, ServiceOptions};
 use indicatif::MultiProgress;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -28,6 +32,11 @@ struct Cli {
     /// Directory with reference files replacing the built-in ones [env: GIGSTREAM_REFERENCE_DIR]
     #[arg(long, global = true)]
     reference_dir: Option<PathBuf>,
+    /// Settings file (TOML, see infra/gigstream.example.toml) for the commands that use Kafka
+    /// and ClickHouse (produce, run, replay, migrate, verify, bench-kafka); GIGSTREAM_* variables
+    /// override it [env: GIGSTREAM_CONFIG]
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -100,10 +109,15 @@ enum Command {
         /// Keep reading new records until Ctrl-C / SIGTERM.
         #[arg(long)]
         follow: bool,
-        /// How often to commit tables and positions, in milliseconds [default: 1000 when
-        /// following; at the end otherwise].
+        /// How often to commit tables and positions, in milliseconds [default: [service]
+        /// commit_interval (1 s) when following; catch_up_commit_interval otherwise].
         #[arg(long, env = "GIGSTREAM_COMMIT_INTERVAL_MS")]
         commit_interval_ms: Option<u64>,
+        /// Serve /health, /ready and /metrics for the services of this process on ADDR (port 0:
+        /// any free port). Without it they are served only when a config file or
+        /// GIGSTREAM_HTTP_* variables are given and [http] enabled is true.
+        #[arg(long, value_name = "ADDR")]
+        http_listen: Option<SocketAddr>,
     },
     /// Rebuild services' tables from the start of the log at their next start (ClickHouse:
     /// a new epoch whose rows replace the old ones; embedded: the tables are removed). Stop
@@ -142,7 +156,6 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         max_diffs: usize,
     },
-    /// Measure throughput per core of decode and of each service end to end.
     /// Benchmark the production path against the configured Kafka and ClickHouse (in topics
     /// and a database of its own): SLA throughput as a ratio of a raw librdkafka consume, and
     /// freshness (broker to visible in ClickHouse, p50/p99) at a steady rate.
@@ -160,6 +173,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure throughput per core of decode and of each service end to end.
     Bench {
         /// Events to generate for the benchmark.
         #[arg(long, default_value_t = 2_000_000)]
@@ -170,10 +184,40 @@ enum Command {
     },
 }
 
+impl Command {
+    /// Whether the command reads the settings of the production backends (the config file).
+    fn uses_config(&self) -> bool {
+        matches!(
+            self,
+            Command::Run { .. }
+                | Command::Produce { .. }
+                | Command::Replay { .. }
+                | Command::Migrate
+                | Command::Verify { .. }
+                | Command::BenchKafka { .. }
+        )
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
-    match execute(cli) {
+    let config = if cli.command.uses_config() {
+        match Config::load(cli.config.as_deref()) {
+            Ok(loaded) => {
+                loaded.config.log.init_tracing();
+                tracing::debug!("{}", loaded.describe());
+                Some(loaded)
+            }
+            Err(e) => {
+                eprintln!("gigstream: error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        init_tracing();
+        None
+    };
+    match execute(cli, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if verify::exit_status(&e) == Some(1) => ExitCode::from(1),
         Err(e) if verify::exit_status(&e) == Some(2) => {
@@ -187,10 +231,30 @@ fn main() -> ExitCode {
     }
 }
 
-fn execute(cli: Cli) -> Result<()> {
-    let dirs = DataDir::resolve(cli.data_dir);
-    let refdata = load_refdata(cli.reference_dir).context("cannot load reference data")?;
+fn execute(cli: Cli, config: Option<Loaded>) -> Result<()> {
+    let dirs = match &config {
+        Some(l) if cli.data_dir.is_none() => l.config.data_dir(),
+        _ => DataDir::resolve(cli.data_dir.clone()),
+    };
+    let reference_dir = cli.reference_dir.clone().or_else(|| {
+        config
+            .as_ref()
+            .and_then(|l| l.config.data.reference_dir.clone())
+    });
+    let refdata = load_refdata(reference_dir).context("cannot load reference data")?;
     let codec = Codec::new(Registry::builtin());
+    let flags = (cli.data_dir.clone(), cli.reference_dir.clone());
+    let options = |run: RunOptions| -> Result<ServiceOptions> {
+        let loaded = config
+            .as_ref()
+            .context("internal: the settings were not loaded for this command")?;
+        Ok(ServiceOptions::from_config(
+            &loaded.config,
+            flags.0.clone(),
+            flags.1.clone(),
+            run,
+        ))
+    };
     match cli.command {
         Command::Gen {
             gen,
@@ -228,34 +292,71 @@ fn execute(cli: Cli) -> Result<()> {
             }
         }
         Command::Produce { gen, produce } => {
-            let report = produce_cmd::run(&produce, &gen.config(0.0), &codec, &refdata)?;
+            let configured = options(RunOptions::default())?.kafka;
+            let report =
+                produce_cmd::run(&produce, configured, &gen.config(0.0), &codec, &refdata)?;
             print!("{}", report.render());
         }
         Command::Run {
             services,
             follow,
             commit_interval_ms,
+            http_listen,
         } => {
             let services = if services.is_empty() {
                 Service::ALL.to_vec()
             } else {
                 services
             };
-            let stop = Arc::new(AtomicBool::new(false));
-            install_stop_handler(stop.clone());
-            let mut run = RunOptions {
-                follow,
-                ..RunOptions::default()
-            };
-            if follow {
-                run.commit_interval = Duration::from_millis(1000);
-            }
+            let loaded = config
+                .as_ref()
+                .context("internal: the settings were not loaded")?;
+            let cfg = &loaded.config;
+            let mut run = cfg.run_options(follow);
             if let Some(ms) = commit_interval_ms {
                 run.commit_interval = Duration::from_millis(ms);
             }
-            let opts = ServiceOptions::from_env(Some(dirs.root.clone()), None, run)?;
+            let opts = options(run)?;
             let (input, output) = opts.describe();
             eprintln!("input: {input}; output: {output}");
+
+            let ops = Arc::new(Ops::new());
+            for s in &services {
+                ops.register_service(s.name());
+            }
+            // Asked for with the flag, or by settings given for this deployment.
+            let http_configured = loaded.file.is_some()
+                || loaded
+                    .env_applied
+                    .iter()
+                    .any(|v| v.starts_with("GIGSTREAM_HTTP_"));
+            let listen =
+                http_listen.or((http_configured && cfg.http.enabled).then_some(cfg.http.listen));
+            let _server = match listen {
+                Some(addr) => {
+                    let server = ops.serve(addr).with_context(|| {
+                        format!(
+                            "cannot listen on {addr} for /health, /ready and /metrics (choose \
+                             another address with --http-listen or [http] listen)"
+                        )
+                    })?;
+                    eprintln!(
+                        "serving /health, /ready and /metrics on http://{}",
+                        server.local_addr()
+                    );
+                    Some(server)
+                }
+                None => None,
+            };
+
+            let stop = Arc::new(AtomicBool::new(false));
+            install_stop_handler(stop.clone());
+            let deadline = cfg.service.shutdown_deadline;
+            start_shutdown_watchdog("gigstream run".into(), stop.clone(), deadline);
+            let hooks = RunHooks {
+                observer: Some(ops.as_ref()),
+                shutdown_deadline: Some(deadline),
+            };
             let summaries = run_services_on(
                 &opts,
                 &codec,
@@ -263,6 +364,7 @@ fn execute(cli: Cli) -> Result<()> {
                 &services,
                 &stop,
                 &MultiProgress::new(),
+                hooks,
             )?;
             for s in summaries {
                 println!(
@@ -277,13 +379,15 @@ fn execute(cli: Cli) -> Result<()> {
             }
         }
         Command::Replay { services } => {
-            let opts =
-                ServiceOptions::from_env(Some(dirs.root.clone()), None, RunOptions::default())?;
+            let opts = options(RunOptions::default())?;
             print!("{}", replay::run(&opts, &services)?);
         }
         Command::Migrate => {
-            let Some(c) = gigstream_clickhouse::ClickHouseConfig::from_env() else {
-                anyhow::bail!("GIGSTREAM_CLICKHOUSE_URL is not set: nothing to migrate");
+            let Some(c) = options(RunOptions::default())?.clickhouse else {
+                anyhow::bail!(
+                    "no ClickHouse is configured ([clickhouse] url or GIGSTREAM_CLICKHOUSE_URL): \
+                     nothing to migrate"
+                );
             };
             let admin = gigstream_clickhouse::Connection::new(c.clone(), false)?;
             let db = gigstream_clickhouse::Connection::new(c.clone(), true)?;
@@ -316,14 +420,8 @@ fn execute(cli: Cli) -> Result<()> {
             } else {
                 services
             };
-            verify::run_cli(
-                &codec,
-                &refdata,
-                dirs.log(),
-                dirs.tables(),
-                &services,
-                max_diffs,
-            )?;
+            let opts = options(RunOptions::default())?;
+            verify::run_cli(&codec, &refdata, &opts, &services, max_diffs)?;
         }
         Command::BenchKafka {
             events,
@@ -331,8 +429,7 @@ fn execute(cli: Cli) -> Result<()> {
             seconds,
             json,
         } => {
-            let opts =
-                ServiceOptions::from_env(Some(dirs.root.clone()), None, RunOptions::default())?;
+            let opts = options(RunOptions::default())?;
             let (Some(k), Some(c)) = (&opts.kafka, &opts.clickhouse) else {
                 anyhow::bail!(
                     "bench-kafka needs GIGSTREAM_KAFKA_BROKERS and GIGSTREAM_CLICKHOUSE_URL"

@@ -21,9 +21,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use gigstream_avro::{Codec, Encoding};
 use gigstream_core::{Event, RefData, Topic};
 use gigstream_gen::{GenConfig, Generated};
-use gigstream_kafka::{
-    ensure_topics, wait_ready, KafkaConfig, KafkaProducer, ProduceSummary, ENV_PREFIX,
-};
+use gigstream_kafka::{ensure_topics, wait_ready, KafkaConfig, KafkaProducer, ProduceSummary};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -117,19 +115,24 @@ impl ProduceReport {
     }
 }
 
-/// The Kafka settings: `GIGSTREAM_KAFKA_*` variables, with `--brokers` and `--topic-prefix`
-/// taking precedence.
-pub fn kafka_config(args: &ProduceArgs) -> Result<KafkaConfig> {
-    let overrides = [
-        ("BROKERS", args.brokers.clone()),
-        ("TOPIC_PREFIX", args.topic_prefix.clone()),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| Some((format!("{ENV_PREFIX}{k}"), v?)));
-    // Later pairs win, so the flags override the environment.
-    KafkaConfig::from_vars(std::env::vars().chain(overrides))?.ok_or_else(|| {
-        anyhow!("no kafka brokers: pass --brokers host:port or set GIGSTREAM_KAFKA_BROKERS")
-    })
+/// The Kafka settings: the configured ones (`[kafka]` of the config file and the
+/// `GIGSTREAM_KAFKA_*` variables), with `--brokers` and `--topic-prefix` taking precedence.
+pub fn kafka_config(args: &ProduceArgs, configured: Option<KafkaConfig>) -> Result<KafkaConfig> {
+    let mut config = match (configured, &args.brokers) {
+        (Some(c), _) => c,
+        (None, Some(brokers)) => KafkaConfig::new(brokers.clone()),
+        (None, None) => bail!(
+            "no kafka brokers: pass --brokers host:port, or set GIGSTREAM_KAFKA_BROKERS or \
+             [kafka] brokers"
+        ),
+    };
+    if let Some(brokers) = &args.brokers {
+        config.brokers = brokers.clone();
+    }
+    if let Some(prefix) = &args.topic_prefix {
+        config = config.with_topic_prefix(prefix.clone());
+    }
+    Ok(config)
 }
 
 /// One encoded record: topic, key, Confluent-framed value, record timestamp (`None`: now).
@@ -140,10 +143,11 @@ const CHUNK: usize = 1024;
 /// Chunks buffered between the encoder and the producer.
 const CHUNKS_IN_FLIGHT: usize = 32;
 
-/// Produces generated events (`gen`) or the events of `args.from` to Kafka, creating the
-/// topics first.
+/// Produces generated events (`gen`) or the events of `args.from` to Kafka (the `configured`
+/// settings and the flags of `args`), creating the topics first.
 pub fn run(
     args: &ProduceArgs,
+    configured: Option<KafkaConfig>,
     gen: &GenConfig,
     codec: &Codec,
     refdata: &RefData,
@@ -166,7 +170,7 @@ pub fn run(
             topic_of_file(path)?;
         }
     }
-    let config = kafka_config(args)?;
+    let config = kafka_config(args, configured)?;
     wait_ready(&config, config.request_timeout)?;
     let topics: BTreeMap<Topic, String> = Topic::ALL
         .iter()
@@ -404,7 +408,7 @@ mod tests {
     }
 
     #[test]
-    fn flags_override_the_environment() {
+    fn flags_override_the_settings() {
         let args = ProduceArgs {
             from: Vec::new(),
             brokers: Some("k9:9092".into()),
@@ -413,8 +417,21 @@ mod tests {
             rate: None,
             timestamp: None,
         };
-        let cfg = kafka_config(&args).unwrap();
+        let mut configured = KafkaConfig::new("k1:9092").with_topic_prefix("t0.");
+        configured
+            .properties
+            .insert("security.protocol".into(), "SASL_SSL".into());
+        let cfg = kafka_config(&args, Some(configured)).unwrap();
         assert_eq!(cfg.brokers, "k9:9092");
         assert_eq!(cfg.topic_name(Topic::Usage), "t1.usage");
+        assert_eq!(cfg.properties["security.protocol"], "SASL_SSL");
+        let cfg = kafka_config(&args, None).unwrap();
+        assert_eq!(cfg.brokers, "k9:9092");
+        let none = ProduceArgs {
+            brokers: None,
+            ..args
+        };
+        let err = kafka_config(&none, None).unwrap_err().to_string();
+        assert!(err.contains("--brokers"), "{err}");
     }
 }

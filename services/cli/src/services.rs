@@ -8,8 +8,8 @@ use gigstream_billing::Billing;
 use gigstream_core::{Projection, RefData, Topic};
 use gigstream_market::Market;
 use gigstream_runtime::service::DataDir;
-use gigstream_runtime::{RunOptions, RunSummary};
-use gigstream_service::{run_service_with, ServiceOptions};
+use gigstream_runtime::{RunHooks, RunOptions, RunSummary};
+use gigstream_service::{run_service_hooked, ServiceOptions};
 use gigstream_sla::Sla;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::sync::atomic::AtomicBool;
@@ -50,13 +50,21 @@ fn run_one<P: Projection>(
     refdata: Arc<RefData>,
     stop: &AtomicBool,
     bar: &ProgressBar,
+    hooks: RunHooks<'_>,
 ) -> Result<RunSummary> {
-    let summary = run_service_with::<P>(opts, codec, refdata, stop, &mut |p| {
-        if let Some(lag) = p.lag {
-            bar.set_length(p.records + lag);
-        }
-        bar.set_position(p.records);
-    })?;
+    let summary = run_service_hooked::<P>(
+        opts,
+        codec,
+        refdata,
+        stop,
+        &mut |p| {
+            if let Some(lag) = p.lag {
+                bar.set_length(p.records + lag);
+            }
+            bar.set_position(p.records);
+        },
+        hooks,
+    )?;
     bar.finish_with_message(format!(
         "{} records, {} dead letters, {} duplicates skipped",
         summary.records,
@@ -84,11 +92,20 @@ pub fn run_services(
         kafka: None,
         clickhouse: None,
     };
-    run_services_on(&opts, codec, refdata, services, stop, progress)
+    run_services_on(
+        &opts,
+        codec,
+        refdata,
+        services,
+        stop,
+        progress,
+        RunHooks::default(),
+    )
 }
 
 /// Runs `services` in parallel with the backends of `opts` (the embedded log and Parquet, or
-/// Kafka and ClickHouse), until each has caught up (or until `stop` when following).
+/// Kafka and ClickHouse), until each has caught up (or until `stop` when following). `hooks`
+/// (metrics and readiness, the shutdown deadline) apply to every service.
 pub fn run_services_on(
     opts: &ServiceOptions,
     codec: &Codec,
@@ -96,6 +113,7 @@ pub fn run_services_on(
     services: &[Service],
     stop: &AtomicBool,
     progress: &MultiProgress,
+    hooks: RunHooks<'_>,
 ) -> Result<Vec<RunSummary>> {
     let style =
         ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} records {per_sec} {msg}")
@@ -112,9 +130,9 @@ pub fn run_services_on(
                 );
                 let (codec, refdata) = (codec.clone(), refdata.clone());
                 s.spawn(move || match svc {
-                    Service::Billing => run_one::<Billing>(opts, codec, refdata, stop, &bar),
-                    Service::Sla => run_one::<Sla>(opts, codec, refdata, stop, &bar),
-                    Service::Market => run_one::<Market>(opts, codec, refdata, stop, &bar),
+                    Service::Billing => run_one::<Billing>(opts, codec, refdata, stop, &bar, hooks),
+                    Service::Sla => run_one::<Sla>(opts, codec, refdata, stop, &bar, hooks),
+                    Service::Market => run_one::<Market>(opts, codec, refdata, stop, &bar, hooks),
                 })
             })
             .collect();

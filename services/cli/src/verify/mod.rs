@@ -25,6 +25,7 @@ use gigstream_kafka::KafkaConfig;
 use gigstream_log::{Batch, Log};
 use gigstream_market::Market;
 use gigstream_runtime::{Processor, RecordRef, StoredTask};
+use gigstream_service::ServiceOptions;
 use gigstream_sla::Sla;
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -344,26 +345,23 @@ pub fn exit_status(e: &anyhow::Error) -> Option<u8> {
     }
 }
 
-/// The `gigstream verify` command: the log from `GIGSTREAM_KAFKA_*` (else `log_dir`), the store
-/// from `GIGSTREAM_CLICKHOUSE_*` (else `tables_dir`); prints every report and a summary.
-/// Errors with [`Differences`] or [`SetupFailed`].
+/// The `gigstream verify` command: the log from Kafka when `opts` has it (else the embedded log
+/// of its data directory), the store from ClickHouse when `opts` has it (else the Parquet
+/// tables); prints every report and a summary. Errors with [`Differences`] or [`SetupFailed`].
 pub fn run_cli(
     codec: &Codec,
     refdata: &Arc<RefData>,
-    log_dir: PathBuf,
-    tables_dir: PathBuf,
+    opts: &ServiceOptions,
     services: &[Service],
     max_diffs: usize,
 ) -> Result<()> {
     let setup = |e: anyhow::Error| anyhow::Error::new(SetupFailed(e));
-    let log = match KafkaConfig::from_env()
-        .context("the Kafka settings (GIGSTREAM_KAFKA_*)")
-        .map_err(setup)?
-    {
-        Some(k) => LogSource::Kafka(k),
-        None => LogSource::Embedded(log_dir),
+    let log = match &opts.kafka {
+        Some(k) => LogSource::Kafka(k.clone()),
+        None => LogSource::Embedded(opts.data_dir.log()),
     };
-    let mut store = match gigstream_clickhouse::ClickHouseConfig::from_env() {
+    let tables_dir = opts.data_dir.tables();
+    let mut store = match opts.clickhouse.clone() {
         Some(c) => TableStore::ClickHouse(Box::new(
             gigstream_clickhouse::ClickHouseSink::connect(c)
                 .context("cannot connect to ClickHouse")

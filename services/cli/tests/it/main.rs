@@ -6,6 +6,7 @@ mod cli;
 mod faults;
 mod ops;
 mod produce;
+mod security;
 mod support;
 mod verify;
 mod verify_clickhouse;

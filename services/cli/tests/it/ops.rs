@@ -64,12 +64,13 @@ fn spawn_service(b: &Backends, service: &str, label: &str, env: &[(&str, &str)])
         .expect("the service binary starts")
 }
 
-/// The address from the `listening on http://ADDR` log line.
+/// The address from the `listening on http://ADDR` log line (`gigstream run`: `serving ... on
+/// http://ADDR`).
 fn wait_listening(b: &Backends, label: &str, child: &mut Child) -> SocketAddr {
     let until = Instant::now() + Duration::from_secs(60);
     loop {
         let log = std::fs::read_to_string(b.log_path(label)).unwrap_or_default();
-        if let Some(rest) = log.split("listening on http://").nth(1) {
+        if let Some(rest) = log.split(" on http://").nth(1) {
             let addr: String = rest
                 .chars()
                 .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
@@ -85,7 +86,7 @@ fn wait_listening(b: &Backends, label: &str, child: &mut Child) -> SocketAddr {
         }
         assert!(
             Instant::now() < until,
-            "{label} did not log 'listening on' {}\n{}",
+            "{label} did not log its address ('on http://') {}\n{}",
             b.ctx(),
             b.log_tail(label)
         );
@@ -286,6 +287,189 @@ fn ready_metrics_and_sigterm_under_load() {
         Some(0),
         "{}",
         b.log_tail(label)
+    );
+    b.assert_verified(&["sla"]);
+}
+
+/// `gigstream run` (the three services in one process) serves the same endpoints, with a
+/// readiness that waits for every service, and stops on SIGTERM like a service binary.
+#[test]
+fn gigstream_run_serves_ops_and_stops_on_sigterm() {
+    let Some(b) = backends("ops-run") else { return };
+    produce_to(&b.kafka, &gen(3_000, b.seed), None);
+    let producer = {
+        let kafka = b.kafka.clone();
+        let g = gen(16_000, b.seed.wrapping_add(1));
+        std::thread::spawn(move || produce_to(&kafka, &g, Some(800.0)))
+    };
+    let label = "run-1";
+    let mut child = b.spawn_with("run-1", &["--http-listen", "127.0.0.1:0"]);
+    let addr = wait_listening(&b, label, &mut child);
+    assert_eq!(get(addr, "/health").unwrap(), (200, "ok\n".to_string()));
+
+    let started = Instant::now();
+    let mut last = (0, String::new());
+    while started.elapsed() < Duration::from_secs(90) {
+        last = get(addr, "/ready").expect("GET /ready");
+        if last.0 == 200 {
+            break;
+        }
+        assert_eq!(last.0, 503, "/ready answers 200 or 503: {last:?}");
+        assert!(last.1.starts_with("not ready: "), "{last:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        last,
+        (200, "ready\n".to_string()),
+        "{}\n{}",
+        b.ctx(),
+        b.log_tail(label)
+    );
+    println!("all three ready after {:?}", started.elapsed());
+
+    // Every service has its own series.
+    let until = Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        let (status, text) = get(addr, "/metrics").expect("GET /metrics");
+        assert_eq!(status, 200);
+        let all = [
+            ("billing", "orders"),
+            ("billing", "usage"),
+            ("sla", "telemetry"),
+            ("market", "orders"),
+        ]
+        .iter()
+        .all(|(svc, topic)| {
+            metric(
+                &text,
+                &format!(r#"gigstream_events_consumed_total{{service="{svc}",topic="{topic}"}}"#),
+            )
+            .unwrap_or(0.0)
+                > 0.0
+        });
+        let committed = ["billing", "sla", "market"].iter().all(|svc| {
+            metric(
+                &text,
+                &format!(r#"gigstream_commits_total{{service="{svc}",result="ok"}}"#),
+            )
+            .unwrap_or(0.0)
+                >= 1.0
+        });
+        if all && committed {
+            break text;
+        }
+        assert!(
+            Instant::now() < until,
+            "metrics incomplete {}:\n{text}",
+            b.ctx()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    for svc in ["billing", "sla", "market"] {
+        assert_eq!(
+            metric(&text, &format!(r#"gigstream_up{{service="{svc}"}}"#)),
+            Some(1.0),
+            "{text}"
+        );
+        assert!(
+            metric(
+                &text,
+                &format!(r#"gigstream_assigned_partitions{{service="{svc}"}}"#)
+            )
+            .unwrap_or(0.0)
+                >= 4.0,
+            "{text}"
+        );
+    }
+
+    assert!(
+        !producer.is_finished(),
+        "the load ended before SIGTERM; raise the event count"
+    );
+    let asked = Instant::now();
+    let code = terminate(&mut child, SHUTDOWN_DEADLINE + Duration::from_secs(5));
+    let took = asked.elapsed();
+    println!("gigstream run: SIGTERM under load, exit {code:?} in {took:?}");
+    assert_eq!(
+        code,
+        Some(0),
+        "exit after SIGTERM {}\n{}",
+        b.ctx(),
+        b.log_tail(label)
+    );
+    assert!(took < SHUTDOWN_DEADLINE, "stopping took {took:?}");
+    producer.join().expect("producer thread");
+
+    // A catch-up run from the commits made at SIGTERM; then nothing lost or repeated.
+    let out = b.gigstream(&["run"]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        b.ctx(),
+        crate::support::text(&out.stderr)
+    );
+    b.assert_verified(&["billing", "sla", "market"]);
+}
+
+/// SIGTERM to an instance that is still joining the group (a rebalance in progress, no
+/// partition yet) ends it cleanly within the deadline; the other instance goes on.
+#[test]
+fn sigterm_while_joining_the_group() {
+    let Some(b) = backends("ops-join") else {
+        return;
+    };
+    produce_to(&b.kafka, &gen(3_000, b.seed), None);
+    let mut first = b.spawn_with("first", &["sla", "--http-listen", "127.0.0.1:0"]);
+    let addr = wait_listening(&b, "first", &mut first);
+    let started = Instant::now();
+    while get(addr, "/ready").map(|r| r.0).unwrap_or(0) != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the first instance never got ready {}\n{}",
+            b.ctx(),
+            b.log_tail("first")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let mut second = b.spawn_with("second", &["sla", "--http-listen", "127.0.0.1:0"]);
+    let addr2 = wait_listening(&b, "second", &mut second);
+    // Joining: connected, the group rebalancing, nothing assigned to this instance yet.
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, why) = get(addr2, "/ready").expect("GET /ready");
+        if why.contains("no partition assigned") {
+            println!("second instance before SIGTERM: {status} {}", why.trim());
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the second instance was never seen joining (last: {status} {why}) {}\n{}",
+            b.ctx(),
+            b.log_tail("second")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let asked = Instant::now();
+    let code = terminate(&mut second, SHUTDOWN_DEADLINE + Duration::from_secs(5));
+    let took = asked.elapsed();
+    println!("SIGTERM while joining: exit {code:?} in {took:?}");
+    assert_eq!(
+        code,
+        Some(0),
+        "exit after SIGTERM {}\n{}",
+        b.ctx(),
+        b.log_tail("second")
+    );
+    assert!(took < SHUTDOWN_DEADLINE, "stopping took {took:?}");
+
+    // The first instance keeps (or gets back) every partition and catches up.
+    b.wait_caught_up("sla", &[Topic::Telemetry], Duration::from_secs(180));
+    assert_eq!(
+        terminate(&mut first, SHUTDOWN_DEADLINE + Duration::from_secs(5)),
+        Some(0),
+        "{}",
+        b.log_tail("first")
     );
     b.assert_verified(&["sla"]);
 }

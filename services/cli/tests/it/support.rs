@@ -33,6 +33,8 @@ pub struct Backends {
     _serial: std::sync::MutexGuard<'static, ()>,
     /// Commands run so far (names their output files).
     runs: std::sync::atomic::AtomicUsize,
+    /// More variables for every process started (e.g. Kafka security settings).
+    pub extra_env: Vec<(String, String)>,
 }
 
 fn nanos() -> u128 {
@@ -77,6 +79,7 @@ pub fn backends(name: &str) -> Option<Backends> {
         session_timeout_ms: 10_000,
         _serial: SERIAL.lock().unwrap_or_else(|p| p.into_inner()),
         runs: Default::default(),
+        extra_env: Vec::new(),
     })
 }
 
@@ -132,6 +135,7 @@ impl Backends {
                 self.clickhouse.user.clone(),
             ));
         }
+        v.extend(self.extra_env.iter().cloned());
         v
     }
 
@@ -185,13 +189,20 @@ impl Backends {
 
     /// Starts `gigstream run SERVICE --follow`; its output goes to `<tmp>/<label>.log`.
     pub fn spawn(&self, service: &str, label: &str) -> Child {
+        self.spawn_with(label, &[service])
+    }
+
+    /// Starts `gigstream run --follow ARGS...`; its output goes to `<tmp>/<label>.log`.
+    pub fn spawn_with(&self, label: &str, args: &[&str]) -> Child {
         let log = self.log_path(label);
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log)
             .expect("service log file");
-        self.command(&["run", service, "--follow"])
+        let mut all = vec!["run", "--follow"];
+        all.extend_from_slice(args);
+        self.command(&all)
             .stdout(out.try_clone().expect("log handle"))
             .stderr(out)
             .stdin(Stdio::null())
@@ -302,7 +313,7 @@ pub fn produce_to(kafka: &KafkaConfig, gen: &GenConfig, rate: Option<f64>) -> Pr
     };
     let codec = Codec::new(Registry::builtin());
     let refdata = RefData::builtin();
-    produce_cmd::run(&args, gen, &codec, &refdata).expect("produce succeeds")
+    produce_cmd::run(&args, Some(kafka.clone()), gen, &codec, &refdata).expect("produce succeeds")
 }
 
 /// SIGKILL, then reap.
