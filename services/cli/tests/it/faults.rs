@@ -427,6 +427,79 @@ fn g_three_instances_split_the_partitions_and_stay_exact() {
     b.assert_verified(&["sla"]);
 }
 
+/// An instance holds partitions once it logged adopting a non-empty list of them; how many
+/// times it did.
+fn adoptions(b: &Backends, label: &str) -> usize {
+    let log = std::fs::read_to_string(b.log_path(label)).unwrap_or_default();
+    log.lines()
+        .filter(|line| {
+            let plain = strip_ansi(line);
+            plain.contains("adopted assigned partitions") && !plain.contains("partitions=[]")
+        })
+        .count()
+}
+
+/// A second instance joins mid-run (the two split the partitions), then leaves with SIGTERM
+/// while events keep arriving; the first takes its partitions back and the tables stay exact.
+#[test]
+fn h_a_second_instance_joins_and_leaves_mid_run() {
+    let Some(b) = backends("join-leave") else {
+        return;
+    };
+    produce_to(&b.kafka, &gen(500, b.seed, 0.0), None);
+    let (kafka, g) = (b.kafka.clone(), gen(16_000, b.seed + 1, 0.01));
+    let producer = std::thread::spawn(move || produce_to(&kafka, &g, Some(800.0)));
+    let wait = |what: &str, label: &str, cond: &dyn Fn() -> bool| {
+        let started = Instant::now();
+        while !cond() {
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "{what} {}: {}",
+                b.ctx(),
+                b.log_tail(label)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let mut one = b.spawn("sla", "one");
+    wait("the first instance never got partitions", "one", &|| {
+        adoptions(&b, "one") >= 1
+    });
+    let mut two = b.spawn("sla", "two");
+    wait("the second instance never got partitions", "two", &|| {
+        adoptions(&b, "two") >= 1
+    });
+    let before = adoptions(&b, "one");
+    // Some work with the partitions split, then the second leaves.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !producer.is_finished(),
+        "the load ended before the second instance left; raise the event count"
+    );
+    assert_eq!(
+        terminate(&mut two, Duration::from_secs(30)),
+        Some(0),
+        "{}: {}",
+        b.ctx(),
+        b.log_tail("two")
+    );
+    wait(
+        "the first instance never took the partitions back",
+        "one",
+        &|| adoptions(&b, "one") > before,
+    );
+    producer.join().expect("producer thread");
+    b.wait_caught_up("sla", TELEMETRY, Duration::from_secs(180));
+    assert_eq!(
+        terminate(&mut one, Duration::from_secs(30)),
+        Some(0),
+        "{}: {}",
+        b.ctx(),
+        b.log_tail("one")
+    );
+    b.assert_verified(&["sla"]);
+}
+
 /// `line` without terminal colour codes.
 fn strip_ansi(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
