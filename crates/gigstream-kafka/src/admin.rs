@@ -245,25 +245,52 @@ pub fn end_offsets(
     config: &KafkaConfig,
     topics: &[Topic],
 ) -> Result<BTreeMap<(Topic, u32), u64>, Error> {
-    let client = metadata_client(config)?;
-    let counts = topic_partitions(config)?;
-    let mut out = BTreeMap::new();
-    for &topic in topics {
-        let name = config.topic_name(topic);
-        let Some(&n) = counts.get(&name) else {
-            return Err(Error::Setting {
-                key: format!("topic {name}"),
-                reason: "does not exist: produce to it first (gigstream produce)".into(),
-            });
-        };
-        for p in 0..n {
-            let (_, high) = client
-                .fetch_watermarks(&name, p as i32, config.request_timeout)
-                .map_err(|e| Error::kafka(format!("watermarks of {name}/{p}"), e))?;
-            out.insert((topic, p), high.max(0) as u64);
+    EndOffsets::new(config, topics)?.read()
+}
+
+/// Reads the end offsets of the partitions of some topics again and again with one client
+/// (for sampling: a client per read costs a connection and a metadata request each time).
+pub struct EndOffsets {
+    client: BaseConsumer<Diagnosed>,
+    partitions: Vec<(Topic, String, u32)>,
+    timeout: Duration,
+}
+
+impl EndOffsets {
+    /// The partitions of `topics` as they are now (each topic must exist).
+    pub fn new(config: &KafkaConfig, topics: &[Topic]) -> Result<EndOffsets, Error> {
+        let client = metadata_client(config)?;
+        let counts = topic_partitions(config)?;
+        let mut partitions = Vec::new();
+        for &topic in topics {
+            let name = config.topic_name(topic);
+            let Some(&n) = counts.get(&name) else {
+                return Err(Error::Setting {
+                    key: format!("topic {name}"),
+                    reason: "does not exist: produce to it first (gigstream produce)".into(),
+                });
+            };
+            partitions.extend((0..n).map(|p| (topic, name.clone(), p)));
         }
+        Ok(EndOffsets {
+            client,
+            partitions,
+            timeout: config.request_timeout,
+        })
     }
-    Ok(out)
+
+    /// The end offset (high watermark) of every partition.
+    pub fn read(&self) -> Result<BTreeMap<(Topic, u32), u64>, Error> {
+        let mut out = BTreeMap::new();
+        for (topic, name, p) in &self.partitions {
+            let (_, high) = self
+                .client
+                .fetch_watermarks(name, *p as i32, self.timeout)
+                .map_err(|e| Error::kafka(format!("watermarks of {name}/{p}"), e))?;
+            out.insert((*topic, *p), high.max(0) as u64);
+        }
+        Ok(out)
+    }
 }
 
 /// Sets the committed offsets of consumer group `group` on every partition of `topics` to the
