@@ -5,7 +5,9 @@
 //! with no probe is not counted as unavailable. Monthly uptime % = 100 − unavailable minutes /
 //! minutes in the calendar month × 100.
 
-use crate::time::{date_of, minute_floor, minutes_in_month, month_start};
+use crate::time::{
+    date_of, date_start_ms, minute_floor, minutes_in_month, month_start, next_month_start,
+};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -24,10 +26,22 @@ impl ProbeMinute {
     }
 }
 
+/// One service's probe counts: minute start (ms) → counts, in time order.
+pub type ProbeMinutes = BTreeMap<i64, ProbeMinute>;
+
+/// Adds `other`'s counts to `into`, minute by minute.
+pub fn merge_minutes(into: &mut ProbeMinutes, other: &ProbeMinutes) {
+    for (minute, c) in other {
+        let m = into.entry(*minute).or_default();
+        m.probes += c.probes;
+        m.ok += c.ok;
+    }
+}
+
 /// Per service, per minute probe counts. Order-independent: counts only add.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Availability {
-    minutes: HashMap<String, BTreeMap<i64, ProbeMinute>>,
+    minutes: HashMap<String, ProbeMinutes>,
 }
 
 /// A service's availability over one calendar month.
@@ -59,12 +73,13 @@ impl Availability {
                 Some(m) => m,
                 None => self.minutes.entry(service.clone()).or_default(),
             };
-            for (minute, c) in minutes {
-                let m = per.entry(*minute).or_default();
-                m.probes += c.probes;
-                m.ok += c.ok;
-            }
+            merge_minutes(per, minutes);
         }
+    }
+
+    /// One service's probe minutes, if it had any probe.
+    pub fn service(&self, service_id: &str) -> Option<&ProbeMinutes> {
+        self.minutes.get(service_id)
     }
 
     /// Services seen, sorted.
@@ -84,9 +99,36 @@ impl Availability {
 
     /// Uptime of every month in which the service has at least one probe, in month order.
     pub fn monthly(&self, service_id: &str) -> Vec<MonthUptime> {
+        MonthUptime::monthly(self.minutes(service_id))
+    }
+
+    /// Uptime of one month (100% when the service had no probe at all that month).
+    pub fn month(&self, service_id: &str, month: NaiveDate) -> MonthUptime {
+        let month = month_start(month);
+        self.monthly(service_id)
+            .into_iter()
+            .find(|m| m.month == month)
+            .unwrap_or_else(|| MonthUptime::unprobed(month))
+    }
+}
+
+impl MonthUptime {
+    /// Uptime of every month holding at least one of `minutes` (minute start ms → counts), in
+    /// month order.
+    pub fn monthly(minutes: impl IntoIterator<Item = (i64, ProbeMinute)>) -> Vec<MonthUptime> {
         let mut months: BTreeMap<NaiveDate, (i64, i64)> = BTreeMap::new();
-        for (minute, pm) in self.minutes(service_id) {
-            let e = months.entry(month_start(date_of(minute))).or_default();
+        // Minutes come in time order: the month changes rarely, so remember its bounds.
+        let mut current: Option<(i64, i64, NaiveDate)> = None;
+        for (minute, pm) in minutes {
+            let month = match current {
+                Some((from, to, m)) if (from..to).contains(&minute) => m,
+                _ => {
+                    let m = month_start(date_of(minute));
+                    current = Some((date_start_ms(m), date_start_ms(next_month_start(m)), m));
+                    m
+                }
+            };
+            let e = months.entry(month).or_default();
             e.0 += 1;
             e.1 += pm.unavailable() as i64;
         }
@@ -105,19 +147,15 @@ impl Availability {
             .collect()
     }
 
-    /// Uptime of one month (100% when the service had no probe at all that month).
-    pub fn month(&self, service_id: &str, month: NaiveDate) -> MonthUptime {
-        let month = month_start(month);
-        self.monthly(service_id)
-            .into_iter()
-            .find(|m| m.month == month)
-            .unwrap_or(MonthUptime {
-                month,
-                minutes_in_month: minutes_in_month(month),
-                probed_minutes: 0,
-                unavailable_minutes: 0,
-                uptime_pct: 100.0,
-            })
+    /// A month (its first day) without any probe: 100%.
+    pub fn unprobed(month: NaiveDate) -> MonthUptime {
+        MonthUptime {
+            month,
+            minutes_in_month: minutes_in_month(month),
+            probed_minutes: 0,
+            unavailable_minutes: 0,
+            uptime_pct: 100.0,
+        }
     }
 }
 

@@ -1,13 +1,14 @@
 //! gigstream's shared vocabulary.
 //!
-//! Data flows `bytes -> Event -> Projection::apply -> TableData -> sink`. This crate owns the
+//! Data flows `bytes -> Event -> Projection::apply -> TableData (or ColumnTable) -> sink`. This crate owns the
 //! middle of that line: the event types every topic carries ([`event`]), exact money
 //! ([`money`]), event-time helpers ([`time`]), the reference data the rules read from files
-//! ([`refdata`]), the aggregate table model that sinks write ([`table`]), event validation
+//! ([`refdata`]), the aggregate table model that sinks write ([`table`], [`columns`]), event validation
 //! ([`validate`]) and the [`Projection`] trait the three services implement. Nothing here does
 //! I/O except loading reference data.
 
 pub mod availability;
+pub mod columns;
 pub mod event;
 pub mod money;
 pub mod projection;
@@ -16,6 +17,7 @@ pub mod table;
 pub mod time;
 pub mod validate;
 
+pub use columns::{ColumnTable, TableError};
 pub use event::{Event, Topic};
 pub use money::Decimal;
 pub use projection::{Projection, Rejection};

@@ -6,12 +6,14 @@
 //! ids, enforcing the allowed lateness, dead-lettering, writing the tables together with the
 //! offsets they reflect, and checkpointing the state.
 //!
-//! State is kept per input partition and merged for rendering ([`Projection::merge`]).
+//! State is kept per input partition and merged for rendering ([`Projection::merge`], or
+//! without building the merged state in [`Projection::render`]).
 //! Events of different partitions may be interleaved in any order, so every aggregate that mixes
 //! entities must be order-independent (sums, counts, mergeable sketches, min/max); per-entity
 //! state (a deal, a subscription) sees its own events in log order because they share a key and
 //! so a partition. Floats are never summed; money is [`crate::Decimal`].
 
+use crate::columns::{ColumnTable, TableError};
 use crate::event::{Event, Topic};
 use crate::refdata::RefData;
 use crate::table::{TableData, TableDef};
@@ -75,4 +77,28 @@ pub trait Projection: Serialize + DeserializeOwned + Send + 'static {
     /// Renders the state as the full content of every table in [`Projection::table_defs`],
     /// each sorted by its key. Deterministic: the same state gives the same rows.
     fn tables(&self, refdata: &RefData) -> Vec<TableData>;
+
+    /// The tables of the merge of `states` (per-partition states, as for
+    /// [`Projection::merge`]) as columns: what the runtime commits. Must equal
+    /// [`Projection::tables`] of the merged state, table by table and row by row.
+    ///
+    /// The default merges into a new state (cloning every part of it) and converts the rows.
+    /// A projection with large tables overrides it to render its columns directly from the
+    /// borrowed states.
+    fn render(states: &[&Self], refdata: &RefData) -> Result<Vec<ColumnTable>, TableError>
+    where
+        Self: Sized,
+    {
+        let tables = match states {
+            [one] => one.tables(refdata),
+            _ => {
+                let mut merged = Self::new(refdata);
+                for s in states {
+                    merged.merge(s);
+                }
+                merged.tables(refdata)
+            }
+        };
+        tables.iter().map(ColumnTable::from_rows).collect()
+    }
 }

@@ -1,13 +1,15 @@
-//! [`TableData`] to Arrow: one Arrow type per [`ColumnType`].
+//! [`TableData`] and [`ColumnTable`] to Arrow: one Arrow type per [`ColumnType`].
 
-use arrow::array::{
-    ArrayRef, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, ListBuilder,
-    StringBuilder, TimestampSecondBuilder, UInt32Builder, UInt64Builder, UInt8Builder,
+use arrow::array::{ArrayRef, Decimal128Array, ListArray, PrimitiveArray, StringArray};
+use arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::{
+    ArrowNativeType, ArrowPrimitiveType, DataType, Date32Type, Field, Float64Type, Int64Type,
+    Schema, SchemaRef, TimeUnit, TimestampSecondType, UInt32Type, UInt64Type, UInt8Type,
 };
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
-use gigstream_core::table::{ColumnDef, ColumnType, TableData, TableDef, Value};
+use gigstream_core::columns::{Column, ColumnData, ColumnTable, ListColumn};
+use gigstream_core::table::{ColumnType, TableData, TableDef};
 use gigstream_core::Decimal;
 use std::sync::Arc;
 
@@ -54,155 +56,105 @@ fn scaled(d: &Decimal, scale: u32) -> Result<i128, ArrowError> {
     Ok(d.mantissa())
 }
 
-fn mismatch(c: &ColumnDef, v: &Value) -> ArrowError {
-    ArrowError::InvalidArgumentError(format!("column {} ({:?}) cannot hold {v:?}", c.name, c.ty))
+fn nulls(c: &Column) -> Option<NullBuffer> {
+    let n = c.nulls.as_ref()?;
+    Some(NullBuffer::new(BooleanBuffer::collect_bool(n.len(), |i| {
+        !n[i]
+    })))
 }
 
-/// The Arrow builder of one column.
-enum Builder {
-    Str(StringBuilder),
-    U8(UInt8Builder),
-    U32(UInt32Builder),
-    U64(UInt64Builder),
-    I64(Int64Builder),
-    F64(Float64Builder),
-    Dec(Decimal128Builder, u32),
-    Date(Date32Builder),
-    DateTime(TimestampSecondBuilder),
-    ArrU32(ListBuilder<UInt32Builder>),
-    ArrU64(ListBuilder<UInt64Builder>),
+/// One copy of a slice into an Arrow buffer.
+fn scalars<T: ArrowNativeType>(v: &[T]) -> ScalarBuffer<T> {
+    ScalarBuffer::new(Buffer::from_slice_ref(v), 0, v.len())
 }
 
-impl Builder {
-    /// A builder for `rows` values of `ty`, sized up front: the tables are large (hundreds of
-    /// thousands of rows) and growing value by value costs reallocations and copies.
-    fn new(ty: ColumnType, rows: usize) -> Result<Builder, ArrowError> {
-        Ok(match ty {
-            // Ids are short; the estimate only saves the first few doublings.
-            ColumnType::String => Builder::Str(StringBuilder::with_capacity(rows, rows * 16)),
-            ColumnType::UInt8 => Builder::U8(UInt8Builder::with_capacity(rows)),
-            ColumnType::UInt32 => Builder::U32(UInt32Builder::with_capacity(rows)),
-            ColumnType::UInt64 => Builder::U64(UInt64Builder::with_capacity(rows)),
-            ColumnType::Int64 => Builder::I64(Int64Builder::with_capacity(rows)),
-            ColumnType::Float64 => Builder::F64(Float64Builder::with_capacity(rows)),
-            ColumnType::Money => Builder::Dec(
-                Decimal128Builder::with_capacity(rows).with_precision_and_scale(18, 2)?,
-                2,
-            ),
-            ColumnType::Quantity => Builder::Dec(
-                Decimal128Builder::with_capacity(rows).with_precision_and_scale(18, 4)?,
-                4,
-            ),
-            ColumnType::Date => Builder::Date(Date32Builder::with_capacity(rows)),
-            ColumnType::DateTime => {
-                Builder::DateTime(TimestampSecondBuilder::with_capacity(rows).with_timezone("UTC"))
-            }
-            ColumnType::ArrayUInt32 => Builder::ArrU32(ListBuilder::with_capacity(
-                UInt32Builder::with_capacity(rows * 4),
-                rows,
-            )),
-            ColumnType::ArrayUInt64 => Builder::ArrU64(ListBuilder::with_capacity(
-                UInt64Builder::with_capacity(rows * 4),
-                rows,
-            )),
-        })
-    }
+fn primitive<T: ArrowPrimitiveType>(v: &[T::Native], c: &Column) -> PrimitiveArray<T> {
+    PrimitiveArray::new(scalars(v), nulls(c))
+}
 
-    /// Appends one cell; `Err` when the value does not fit the column.
-    #[inline]
-    fn append(&mut self, c: &ColumnDef, v: &Value) -> Result<(), ArrowError> {
-        match (self, v) {
-            (Builder::Str(b), Value::Str(x)) => b.append_value(x),
-            (Builder::U8(b), Value::U8(x)) => b.append_value(*x),
-            (Builder::U32(b), Value::U32(x)) => b.append_value(*x),
-            (Builder::U64(b), Value::U64(x)) => b.append_value(*x),
-            (Builder::I64(b), Value::I64(x)) => b.append_value(*x),
-            (Builder::F64(b), Value::F64(x)) => b.append_value(*x),
-            (Builder::Dec(b, scale), Value::Dec(x)) => b.append_value(scaled(x, *scale)?),
-            (Builder::Date(b), Value::Date(x)) => b.append_value(*x),
-            (Builder::DateTime(b), Value::DateTime(x)) => b.append_value(*x),
-            (Builder::ArrU32(b), Value::ArrU32(xs)) => {
-                b.values().append_slice(xs);
-                b.append(true);
-            }
-            (Builder::ArrU64(b), Value::ArrU64(xs)) => {
-                b.values().append_slice(xs);
-                b.append(true);
-            }
-            (b, Value::Null) => b.append_null(),
-            (_, other) => return Err(mismatch(c, other)),
-        }
-        Ok(())
-    }
+fn offsets(o: &[i32]) -> OffsetBuffer<i32> {
+    // Valid by construction: StrColumn and ListColumn only ever append.
+    OffsetBuffer::new(scalars(o))
+}
 
-    fn append_null(&mut self) {
-        match self {
-            Builder::Str(b) => b.append_null(),
-            Builder::U8(b) => b.append_null(),
-            Builder::U32(b) => b.append_null(),
-            Builder::U64(b) => b.append_null(),
-            Builder::I64(b) => b.append_null(),
-            Builder::F64(b) => b.append_null(),
-            Builder::Dec(b, _) => b.append_null(),
-            Builder::Date(b) => b.append_null(),
-            Builder::DateTime(b) => b.append_null(),
-            Builder::ArrU32(b) => b.append_null(),
-            Builder::ArrU64(b) => b.append_null(),
-        }
-    }
+fn list<T: ArrowPrimitiveType>(
+    l: &ListColumn<T::Native>,
+    c: &Column,
+    item: DataType,
+) -> Result<ArrayRef, ArrowError> {
+    let values = PrimitiveArray::<T>::new(scalars(l.values()), None);
+    Ok(Arc::new(ListArray::try_new(
+        Arc::new(Field::new("item", item, true)),
+        offsets(l.offsets()),
+        Arc::new(values),
+        nulls(c),
+    )?))
+}
 
-    fn finish(self) -> ArrayRef {
-        match self {
-            Builder::Str(mut b) => Arc::new(b.finish()),
-            Builder::U8(mut b) => Arc::new(b.finish()),
-            Builder::U32(mut b) => Arc::new(b.finish()),
-            Builder::U64(mut b) => Arc::new(b.finish()),
-            Builder::I64(mut b) => Arc::new(b.finish()),
-            Builder::F64(mut b) => Arc::new(b.finish()),
-            Builder::Dec(mut b, _) => Arc::new(b.finish()),
-            Builder::Date(mut b) => Arc::new(b.finish()),
-            Builder::DateTime(mut b) => Arc::new(b.finish()),
-            Builder::ArrU32(mut b) => Arc::new(b.finish()),
-            Builder::ArrU64(mut b) => Arc::new(b.finish()),
+/// The Arrow array of one column of type `ty`.
+fn array(c: &Column, ty: ColumnType) -> Result<ArrayRef, ArrowError> {
+    Ok(match &c.data {
+        ColumnData::Str(s) => Arc::new(StringArray::try_new(
+            offsets(s.offsets()),
+            Buffer::from_slice_ref(s.data().as_bytes()),
+            nulls(c),
+        )?),
+        ColumnData::U8(v) => Arc::new(primitive::<UInt8Type>(v, c)) as ArrayRef,
+        ColumnData::U32(v) => Arc::new(primitive::<UInt32Type>(v, c)),
+        ColumnData::U64(v) => Arc::new(primitive::<UInt64Type>(v, c)),
+        ColumnData::I64(v) => Arc::new(primitive::<Int64Type>(v, c)),
+        ColumnData::F64(v) => Arc::new(primitive::<Float64Type>(v, c)),
+        ColumnData::Dec(v) => {
+            let scale = if ty == ColumnType::Quantity { 4 } else { 2 };
+            let mantissas = v
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    if c.is_null(i) {
+                        Ok(0)
+                    } else {
+                        scaled(d, scale)
+                    }
+                })
+                .collect::<Result<Vec<i128>, _>>()?;
+            Arc::new(
+                Decimal128Array::new(ScalarBuffer::from(mantissas), nulls(c))
+                    .with_precision_and_scale(18, scale as i8)?,
+            )
         }
-    }
+        ColumnData::Date(v) => Arc::new(primitive::<Date32Type>(v, c)),
+        ColumnData::DateTime(v) => {
+            Arc::new(primitive::<TimestampSecondType>(v, c).with_timezone("UTC"))
+        }
+        ColumnData::ArrU32(l) => list::<UInt32Type>(l, c, DataType::UInt32)?,
+        ColumnData::ArrU64(l) => list::<UInt64Type>(l, c, DataType::UInt64)?,
+    })
+}
+
+/// Converts a column table to one Arrow batch with the table's schema: every column's buffers
+/// are copied once, no cell is visited (except decimals, which are rescaled).
+pub fn columns_to_record_batch(t: &ColumnTable) -> Result<RecordBatch, ArrowError> {
+    let def = t.def();
+    let arrays = t
+        .columns()
+        .iter()
+        .zip(def.columns)
+        .map(|(c, d)| array(c, d.ty))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(arrow_schema(def), arrays)
 }
 
 /// Converts rows to one Arrow batch with the table's schema.
-///
-/// Rows are visited once, each cell appended to its column's builder: a table of a few hundred
-/// thousand rows is hundreds of megabytes of cells, and reading it column by column would go
-/// through all of it once per column.
 pub fn to_record_batch(data: &TableData) -> Result<RecordBatch, ArrowError> {
-    let columns = data.def.columns;
-    let mut builders = columns
-        .iter()
-        .map(|c| Builder::new(c.ty, data.rows.len()))
-        .collect::<Result<Vec<_>, _>>()?;
-    for row in &data.rows {
-        if row.len() != columns.len() {
-            return Err(ArrowError::InvalidArgumentError(format!(
-                "table {} has a row of {} values for {} columns",
-                data.def.name,
-                row.len(),
-                columns.len()
-            )));
-        }
-        for ((b, c), v) in builders.iter_mut().zip(columns).zip(row) {
-            if matches!(v, Value::Null) && !c.nullable {
-                return Err(mismatch(c, v));
-            }
-            b.append(c, v)?;
-        }
-    }
-    let arrays = builders.into_iter().map(Builder::finish).collect();
-    RecordBatch::try_new(arrow_schema(data.def), arrays)
+    let t = ColumnTable::from_rows(data)
+        .map_err(|e| ArrowError::InvalidArgumentError(e.to_string()))?;
+    columns_to_record_batch(&t)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gigstream_core::table::{col, col_null};
+    use gigstream_core::table::{col, col_null, Value};
 
     static T: TableDef = TableDef {
         name: "t",

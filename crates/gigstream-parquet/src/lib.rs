@@ -18,6 +18,6 @@ mod arrow_conv;
 mod read;
 mod store;
 
-pub use arrow_conv::{arrow_schema, to_record_batch};
+pub use arrow_conv::{arrow_schema, columns_to_record_batch, to_record_batch};
 pub use read::{append_rows, read_committed, read_table, Rows};
 pub use store::{committed_tables, read_checkpoint, ParquetStore, StoreError};

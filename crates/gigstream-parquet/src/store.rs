@@ -1,6 +1,8 @@
 //! Generations of Parquet tables plus checkpoint, switched atomically through `CURRENT`.
 
-use crate::arrow_conv::to_record_batch;
+use crate::arrow_conv::columns_to_record_batch;
+use arrow::record_batch::RecordBatch;
+use gigstream_core::columns::ColumnTable;
 use gigstream_core::table::TableData;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -80,6 +82,24 @@ impl ParquetStore {
         tables: &[TableData],
         checkpoint: &[u8],
     ) -> Result<PathBuf, StoreError> {
+        let tables = tables
+            .iter()
+            .map(ColumnTable::from_rows)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Encode {
+                table: e.table.to_string(),
+                message: e.message,
+            })?;
+        self.commit_columns(service, &tables, checkpoint)
+    }
+
+    /// [`ParquetStore::commit`] for tables rendered as columns.
+    pub fn commit_columns(
+        &self,
+        service: &str,
+        tables: &[ColumnTable],
+        checkpoint: &[u8],
+    ) -> Result<PathBuf, StoreError> {
         let dir = self.service_dir(service);
         fs::create_dir_all(&dir).map_err(io(&dir))?;
         let next = match current_generation(&dir)? {
@@ -93,7 +113,7 @@ impl ParquetStore {
         }
         fs::create_dir_all(&tmp).map_err(io(&tmp))?;
         for t in tables {
-            write_parquet(&tmp.join(format!("{}.parquet", t.def.name)), t)?;
+            write_parquet(&tmp.join(format!("{}.parquet", t.def().name)), t)?;
         }
         let ck = tmp.join(CHECKPOINT);
         let mut f = File::create(&ck).map_err(io(&ck))?;
@@ -161,20 +181,19 @@ pub fn read_checkpoint(gen: &Path) -> Result<Vec<u8>, StoreError> {
     fs::read(&p).map_err(io(&p))
 }
 
-fn write_parquet(path: &Path, t: &TableData) -> Result<(), StoreError> {
-    let batch = to_record_batch(t).map_err(|e| StoreError::Encode {
-        table: t.def.name.to_string(),
-        message: e.to_string(),
-    })?;
+fn write_parquet(path: &Path, t: &ColumnTable) -> Result<(), StoreError> {
+    let name = t.def().name;
+    let enc = |message: String| StoreError::Encode {
+        table: name.to_string(),
+        message,
+    };
+    let batch: RecordBatch = columns_to_record_batch(t).map_err(|e| enc(e.to_string()))?;
     let file = File::create(path).map_err(io(path))?;
     let props = writer_properties();
-    let enc = |e: parquet::errors::ParquetError| StoreError::Encode {
-        table: t.def.name.to_string(),
-        message: e.to_string(),
-    };
-    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(enc)?;
-    w.write(&batch).map_err(enc)?;
-    let file = w.into_inner().map_err(enc)?;
+    let mut w =
+        ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(|e| enc(e.to_string()))?;
+    w.write(&batch).map_err(|e| enc(e.to_string()))?;
+    let file = w.into_inner().map_err(|e| enc(e.to_string()))?;
     file.sync_all().map_err(io(path))
 }
 

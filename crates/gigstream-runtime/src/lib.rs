@@ -37,5 +37,5 @@ pub use runner::{
     run, run_observed, run_with, topic_index, CommitReport, DeadLetterOutput, PollBatch, Progress,
     RunError, RunHooks, RunObserver, RunOptions, RunSummary,
 };
-pub use sink::{Commit, Sink, SinkError, StoredTask};
+pub use sink::{ColumnCommit, Commit, Sink, SinkError, StoredTask};
 pub use source::{AssignmentChange, EmbeddedSource, RecordRef, Source, SourceError};

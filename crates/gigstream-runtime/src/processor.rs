@@ -12,6 +12,7 @@ use crate::dedup::Dedup;
 use crate::sink::StoredTask;
 use crate::source::RecordRef;
 use gigstream_avro::Codec;
+use gigstream_core::columns::{ColumnTable, TableError};
 use gigstream_core::table::{datetime_ms, TableData, Value};
 use gigstream_core::validate::validate;
 use gigstream_core::{Projection, RefData, Topic};
@@ -104,6 +105,8 @@ pub enum ProcessorError {
         partition: u32,
         message: String,
     },
+    #[error("the {service} projection rendered a table that does not match its definition ({source}); this is a bug in the projection")]
+    Table { service: String, source: TableError },
 }
 
 struct Task<P> {
@@ -419,7 +422,8 @@ impl<P: Projection> Processor<P> {
     }
 
     /// Every table the service writes, from every known task: the projection's, its dead
-    /// letters and its positions.
+    /// letters and its positions. Rows of the merged state ([`Projection::tables`]); a commit
+    /// writes [`Processor::column_tables`], which must be the same.
     pub fn tables(&self) -> Vec<TableData> {
         let mut out = match self.owned.len() + self.foreign.len() {
             1 => {
@@ -430,8 +434,34 @@ impl<P: Projection> Processor<P> {
             }
             _ => self.merged_state().tables(&self.refdata),
         };
+        out.extend(self.runtime_tables());
+        out
+    }
+
+    /// Every table the service writes, as columns: what a commit stores. The projection
+    /// renders its tables from the tasks' states as they are ([`Projection::render`]), without
+    /// building a merged copy.
+    pub fn column_tables(&self) -> Result<Vec<ColumnTable>, ProcessorError> {
+        let err = |source: TableError| ProcessorError::Table {
+            service: P::NAME.to_string(),
+            source,
+        };
+        let states: Vec<&P> = self
+            .owned
+            .values()
+            .chain(self.foreign.values())
+            .map(|t| &t.ck.state)
+            .collect();
+        let mut out = P::render(&states, &self.refdata).map_err(err)?;
+        for t in self.runtime_tables() {
+            out.push(ColumnTable::from_rows(&t).map_err(err)?);
+        }
+        Ok(out)
+    }
+
+    /// The tables the runtime adds to the projection's: dead letters and positions.
+    fn runtime_tables(&self) -> [TableData; 2] {
         let letters: Vec<DeadLetter> = self.dead_letters().into_iter().cloned().collect();
-        out.push(dead_letter_table(&letters));
         let mut all: Vec<&Task<P>> = self.owned.values().chain(self.foreign.values()).collect();
         all.sort_by_key(|t| (t.ck.topic.name(), t.ck.partition));
         let mut pos = TableData::new(&POSITIONS);
@@ -444,8 +474,7 @@ impl<P: Projection> Processor<P> {
                 datetime_ms(t.ck.watermark),
             ]);
         }
-        out.push(pos);
-        out
+        [dead_letter_table(&letters), pos]
     }
 }
 

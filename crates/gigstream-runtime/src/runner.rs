@@ -2,7 +2,7 @@
 
 use crate::dead_letter::DeadLetter;
 use crate::processor::{Outcome, Processor, ProcessorError, Stats};
-use crate::sink::{Commit, Sink, SinkError};
+use crate::sink::{ColumnCommit, Sink, SinkError};
 use crate::source::{AssignmentChange, Source, SourceError};
 use gigstream_avro::Codec;
 use gigstream_core::{Projection, RefData, Topic};
@@ -517,7 +517,7 @@ impl CommitCtx<'_, '_, '_> {
         source: &mut dyn Source,
     ) -> Result<Duration, RunError> {
         let started = Instant::now();
-        let tables = proc.tables();
+        let tables = proc.column_tables()?;
         let rendered = started.elapsed();
         let tasks = proc.task_checkpoints();
         let version = proc.version();
@@ -530,7 +530,7 @@ impl CommitCtx<'_, '_, '_> {
             "commit prepared"
         );
         let observer = self.guard.observer;
-        let rows: u64 = tables.iter().map(|t| t.rows.len() as u64).sum();
+        let rows: u64 = tables.iter().map(|t| t.num_rows() as u64).sum();
         // New dead letters by (topic, code), reported once committed.
         let mut letters_by_code: BTreeMap<(String, String), u64> = BTreeMap::new();
         if observer.is_some() {
@@ -557,14 +557,14 @@ impl CommitCtx<'_, '_, '_> {
                 }
             }
         }
-        let commit = Commit {
+        let commit = ColumnCommit {
             version,
             tables: &tables,
             tasks: &tasks,
         };
         loop {
             let attempt = Instant::now();
-            let result = self.sink.commit(P::NAME, &commit);
+            let result = self.sink.commit_columns(P::NAME, &commit);
             if let Some(o) = observer {
                 let message = result.as_ref().err().map(|e| e.to_string());
                 o.committed(

@@ -2,6 +2,7 @@
 //! of the tasks (input partitions) they reflect, and hands the checkpoints back on start and
 //! when a partition moves to this instance.
 
+use gigstream_core::columns::ColumnTable;
 use gigstream_core::table::TableData;
 use gigstream_core::Topic;
 use gigstream_parquet::{ParquetStore, StoreError};
@@ -58,6 +59,17 @@ pub struct Commit<'a> {
     pub tasks: &'a [(StoredTask, bool)],
 }
 
+/// [`Commit`] with the tables as columns: what the runtime hands a sink.
+#[derive(Debug)]
+pub struct ColumnCommit<'a> {
+    /// Version of every row written ([`crate::Processor::version`]).
+    pub version: u64,
+    /// The full content of every table of the service.
+    pub tables: &'a [ColumnTable],
+    /// As in [`Commit::tasks`].
+    pub tasks: &'a [(StoredTask, bool)],
+}
+
 pub trait Sink: Send {
     /// The latest stored checkpoint of every task of `service` (of `only` when given).
     fn load_tasks(
@@ -82,6 +94,24 @@ pub trait Sink: Send {
     /// Stores the tables and the task checkpoints. Readers must never see a row counted twice:
     /// either atomically (Parquet generations) or by versioned upserts (ClickHouse).
     fn commit(&mut self, service: &str, commit: &Commit<'_>) -> Result<(), SinkError>;
+
+    /// [`Sink::commit`] with the tables as columns; what the runner calls. The default turns
+    /// the columns into rows; a sink that stores columns (Parquet) takes them as they are.
+    fn commit_columns(
+        &mut self,
+        service: &str,
+        commit: &ColumnCommit<'_>,
+    ) -> Result<(), SinkError> {
+        let tables: Vec<TableData> = commit.tables.iter().map(ColumnTable::to_rows).collect();
+        self.commit(
+            service,
+            &Commit {
+                version: commit.version,
+                tables: &tables,
+                tasks: commit.tasks,
+            },
+        )
+    }
 }
 
 /// The embedded store keeps one generation per commit: the tables and, as its checkpoint, every
@@ -110,9 +140,32 @@ impl Sink for ParquetStore {
     }
 
     fn commit(&mut self, service: &str, commit: &Commit<'_>) -> Result<(), SinkError> {
-        let tasks: Vec<&StoredTask> = commit.tasks.iter().map(|(t, _)| t).collect();
-        let bytes = rmp_serde::to_vec(&tasks).expect("task checkpoints serialise");
-        ParquetStore::commit(self, service, commit.tables, &bytes)?;
+        ParquetStore::commit(
+            self,
+            service,
+            commit.tables,
+            &checkpoint_bytes(commit.tasks),
+        )?;
         Ok(())
     }
+
+    fn commit_columns(
+        &mut self,
+        service: &str,
+        commit: &ColumnCommit<'_>,
+    ) -> Result<(), SinkError> {
+        ParquetStore::commit_columns(
+            self,
+            service,
+            commit.tables,
+            &checkpoint_bytes(commit.tasks),
+        )?;
+        Ok(())
+    }
+}
+
+/// The embedded store's checkpoint: every task's, in one message.
+fn checkpoint_bytes(tasks: &[(StoredTask, bool)]) -> Vec<u8> {
+    let tasks: Vec<&StoredTask> = tasks.iter().map(|(t, _)| t).collect();
+    rmp_serde::to_vec(&tasks).expect("task checkpoints serialise")
 }

@@ -30,7 +30,9 @@ mod tests;
 use fxhash::FxBuildHasher;
 use gigstream_core::availability::Availability;
 use gigstream_core::event::{Event, TelemetryEvent, Topic};
-use gigstream_core::{Projection, RefData, Rejection, TableData, TableDef};
+use gigstream_core::{
+    ColumnTable, Projection, RefData, Rejection, TableData, TableDef, TableError,
+};
 use incidents::Incidents;
 use minute::MinuteSeries;
 use serde::{Deserialize, Serialize};
@@ -143,6 +145,16 @@ impl Projection for Sla {
     }
 
     fn tables(&self, refdata: &RefData) -> Vec<TableData> {
-        tables::render(self, refdata)
+        tables::render(&[self], refdata)
+            .expect("the SLA tables match their definitions (checked by the tests)")
+            .iter()
+            .map(ColumnTable::to_rows)
+            .collect()
+    }
+
+    /// Renders straight from the per-partition states: each service's minutes are borrowed
+    /// from the state that holds them instead of being cloned into a merged state.
+    fn render(states: &[&Self], refdata: &RefData) -> Result<Vec<ColumnTable>, TableError> {
+        tables::render(states, refdata)
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::Sla;
 use gigstream_core::event::Topic;
-use gigstream_core::{Event, Projection, RefData, TableData};
+use gigstream_core::{ColumnTable, Event, Projection, RefData, TableData};
 use gigstream_gen::{generate, GenConfig};
 use gigstream_runtime::merge_check::{first_table_difference, split_by_partition};
 
@@ -75,4 +75,33 @@ fn partition_states_merged_in_any_order_render_the_single_fold_tables() {
         by_event.merge(&part);
     }
     assert_same_tables(&by_event.tables(&rd), &whole, "split by event");
+
+    // What the runtime commits: the tables rendered from the partition states as they are,
+    // without merging them (each service borrowed from its one state), ...
+    let rows = |states: &[&Sla]| -> Vec<TableData> {
+        Sla::render(states, &rd)
+            .expect("tables match their definitions")
+            .iter()
+            .map(ColumnTable::to_rows)
+            .collect()
+    };
+    let refs: Vec<&Sla> = states.iter().collect();
+    assert_same_tables(&rows(&refs), &whole, "render of the partition states");
+    let reversed: Vec<&Sla> = states.iter().rev().collect();
+    assert_same_tables(&rows(&reversed), &whole, "render in reverse order");
+    // ... and from states that each hold part of every service (merged per service).
+    let halves: Vec<Sla> = [0, 1]
+        .map(|half| fold(&rd, events.iter().skip(half).step_by(2)))
+        .into();
+    assert_same_tables(
+        &rows(&[&halves[0], &halves[1]]),
+        &whole,
+        "render of event halves",
+    );
+    assert_same_tables(
+        &rows(&[&halves[1], &Sla::new(&rd), &halves[0]]),
+        &whole,
+        "render of event halves and an empty state",
+    );
+    assert_same_tables(&rows(&[]), &Sla::new(&rd).tables(&rd), "render of no state");
 }

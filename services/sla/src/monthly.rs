@@ -5,9 +5,8 @@ use crate::incidents::{mttr_minutes, Incident};
 use crate::minute::{MinuteAgg, MinuteSeries};
 use crate::sketch::LatencySketch;
 use crate::violations::{pct, quantiles};
-use crate::Sla;
 use chrono::NaiveDate;
-use gigstream_core::availability::MonthUptime;
+use gigstream_core::availability::{MonthUptime, ProbeMinutes};
 use gigstream_core::table::Value;
 use gigstream_core::time::{date_of, date_start_ms, month_start, next_month_start};
 use gigstream_core::RefData;
@@ -15,11 +14,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Rows of `sla_monthly` for one service, in month order: every month with a request, a probe
 /// or an incident opening.
-pub fn monthly_rows(
-    sla: &Sla,
+///
+/// `series` are the service's request minutes, `probes` its probe minutes and `incidents` its
+/// incidents.
+pub fn monthly_rows<'a>(
     rd: &RefData,
     service: &str,
     series: &MinuteSeries,
+    probes: &ProbeMinutes,
+    incidents: impl IntoIterator<Item = &'a Incident>,
 ) -> Vec<Vec<Value>> {
     let month_of = |ts: i64| month_start(date_of(ts));
     // Minutes come in time order: a month's minutes are one run, found by comparing with the
@@ -42,18 +45,18 @@ pub fn monthly_rows(
     if let Some((from, _, aggs)) = current {
         requests.entry(month_of(from)).or_default().extend(aggs);
     }
-    let uptimes: BTreeMap<NaiveDate, MonthUptime> = sla
-        .probes()
-        .monthly(service)
-        .into_iter()
-        .map(|u| (u.month, u))
-        .collect();
-    let mut incidents: BTreeMap<NaiveDate, Vec<&Incident>> = BTreeMap::new();
-    for i in sla.incidents().of_service(service) {
+    let uptimes: BTreeMap<NaiveDate, MonthUptime> =
+        MonthUptime::monthly(probes.iter().map(|(m, p)| (*m, *p)))
+            .into_iter()
+            .map(|u| (u.month, u))
+            .collect();
+    let mut opened_in: BTreeMap<NaiveDate, Vec<&Incident>> = BTreeMap::new();
+    for i in incidents {
         if let Some(opened) = i.opened_at {
-            incidents.entry(month_of(opened)).or_default().push(i);
+            opened_in.entry(month_of(opened)).or_default().push(i);
         }
     }
+    let incidents = opened_in;
     let months: BTreeSet<NaiveDate> = requests
         .keys()
         .chain(uptimes.keys())
@@ -75,7 +78,7 @@ pub fn monthly_rows(
             let up = uptimes
                 .get(&month)
                 .copied()
-                .unwrap_or_else(|| sla.probes().month(service, month));
+                .unwrap_or_else(|| MonthUptime::unprobed(month));
             let remaining =
                 (budget_pct > 0.0).then(|| 100.0 * (1.0 - error_rate.unwrap_or(0.0) / budget_pct));
             let opened = incidents.get(&month).map(Vec::as_slice).unwrap_or(&[]);

@@ -62,6 +62,17 @@ pub const fn bucket_value(index: u16) -> u32 {
     lo + (hi - lo) / 2
 }
 
+/// [`bucket_value`] of every bucket, computed at compile time.
+static VALUES: [u32; BUCKETS] = {
+    let mut v = [0; BUCKETS];
+    let mut i = 0;
+    while i < BUCKETS {
+        v[i] = bucket_value(i as u16);
+        i += 1;
+    }
+    v
+};
+
 /// A sparse latency histogram: the non-empty buckets in index order and their counts.
 ///
 /// Sparse because a service keeps one sketch per minute for months; a minute of real traffic
@@ -174,28 +185,35 @@ impl LatencySketch {
         for (&b, &c) in self.index.iter().zip(&self.counts) {
             cum += c;
             if cum >= rank {
-                return Some(bucket_value(b));
+                return Some(VALUES[usize::from(b)]);
             }
         }
-        self.index.last().map(|&b| bucket_value(b))
+        self.index.last().map(|&b| VALUES[usize::from(b)])
     }
 
     /// `(representative value ms, count)` of every non-empty bucket, values ascending.
     pub fn buckets(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
-        self.index
-            .iter()
-            .zip(&self.counts)
-            .map(|(&b, &c)| (bucket_value(b), c))
+        self.value_iter().zip(self.counts.iter().copied())
     }
 
     /// The representative values of the non-empty buckets, ascending (`latency_values`).
     pub fn values(&self) -> Vec<u32> {
-        self.index.iter().map(|&b| bucket_value(b)).collect()
+        self.value_iter().collect()
+    }
+
+    /// [`LatencySketch::values`] without collecting them.
+    pub fn value_iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.index.iter().map(|&b| VALUES[usize::from(b)])
     }
 
     /// The counts matching [`LatencySketch::values`] (`latency_counts`).
     pub fn counts(&self) -> Vec<u64> {
         self.counts.clone()
+    }
+
+    /// [`LatencySketch::counts`] without copying them.
+    pub fn count_slice(&self) -> &[u64] {
+        &self.counts
     }
 }
 
@@ -225,6 +243,9 @@ mod tests {
             prev = Some(b);
         }
         assert_eq!(bucket_index(MAX_MS + 1), bucket_index(MAX_MS));
+        for (i, v) in VALUES.iter().enumerate() {
+            assert_eq!(*v, bucket_value(i as u16));
+        }
         assert_eq!(bucket_index(u32::MAX) as usize, BUCKETS - 1);
     }
 

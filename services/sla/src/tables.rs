@@ -1,16 +1,20 @@
 //! The SLA tables: definitions (names, types, meaning and unit of every column) and rendering
 //! from the projection's state. Every table is emitted sorted by its key and unique on it.
 
-use crate::burn::{burn_steps, ALERT_COLUMNS, BURN_WINDOWS};
+use crate::burn::{burn_steps, BurnStep, ALERT_COLUMNS, BURN_WINDOWS};
+use crate::incidents::Incidents;
 use crate::minute::{MinuteAgg, MinuteSeries};
 use crate::monthly::monthly_rows;
-use crate::violations::{quantiles, violations, window_width_ms, windows};
+use crate::violations::{quantiles, violations, window_width_ms, windows, Violation, WindowAgg};
 use crate::Sla;
-use gigstream_core::availability::ProbeMinute;
+use gigstream_core::availability::{merge_minutes, ProbeMinutes};
+use gigstream_core::columns::{Column, ColumnTable, ListColumn, StrColumn, TableError};
 use gigstream_core::table::{
     col, col_null, datetime_ms, ColumnType as T, TableData, TableDef, Value,
 };
 use gigstream_core::RefData;
+use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 pub static SLA_MINUTE: TableDef = TableDef {
     name: "sla_minute",
@@ -169,7 +173,7 @@ pub static SLA_INCIDENTS: TableDef = TableDef {
     key: &["service_id", "incident_id"],
 };
 
-/// All tables, in the order `Projection::tables` emits them.
+/// All tables, in the order `Projection::tables` and `Projection::render` emit them.
 pub static TABLES: [&TableDef; 6] = [
     &SLA_MINUTE,
     &SLA_WINDOW,
@@ -179,149 +183,367 @@ pub static TABLES: [&TableDef; 6] = [
     &SLA_INCIDENTS,
 ];
 
-fn opt_u32(v: Option<u32>) -> Value {
-    v.map(Value::U32).unwrap_or(Value::Null)
+/// One service as the states rendered together hold it: borrowed from the one state that has
+/// it (a service is a partition key, so normally one), merged only when several do.
+struct ServiceView<'a> {
+    requests: Cow<'a, MinuteSeries>,
+    probes: Cow<'a, ProbeMinutes>,
 }
 
-fn opt_f64(v: Option<f64>) -> Value {
-    v.map(Value::F64).unwrap_or(Value::Null)
+/// The merge of `parts`: the part itself when there is only one.
+fn gather<'a, T: Clone + Default>(parts: &[&'a T], merge: impl Fn(&mut T, &T)) -> Cow<'a, T> {
+    match parts {
+        [] => Cow::Owned(T::default()),
+        [one] => Cow::Borrowed(*one),
+        [first, rest @ ..] => {
+            let mut merged = (*first).clone();
+            for r in rest {
+                merge(&mut merged, r);
+            }
+            Cow::Owned(merged)
+        }
+    }
 }
 
-/// Renders every table from the state.
+/// Renders every table from the merge of `states` (per-partition states), without building
+/// the merged state.
 ///
-/// This runs at every commit over the whole history (months of minutes), so it is written
-/// for speed: rows are built with their exact width, tables are pre-sized, quantiles come from
-/// one pass over the buckets and window sketches are never materialised.
-pub fn render(sla: &Sla, rd: &RefData) -> Vec<TableData> {
-    let empty = MinuteSeries::default();
-    let mut minute = TableData::new(&SLA_MINUTE);
-    let mut window = TableData::new(&SLA_WINDOW);
-    let mut violation = TableData::new(&SLA_VIOLATIONS);
-    let mut monthly = TableData::new(&SLA_MONTHLY);
-    let mut burn = TableData::new(&SLA_BURN_RATE);
+/// This runs at every commit over the whole history (months of minutes), so it is written for
+/// speed: the large tables are built as typed columns (no per-cell values, no per-row
+/// allocation), quantiles come from one pass over the buckets and window sketches are never
+/// materialised.
+pub fn render(states: &[&Sla], rd: &RefData) -> Result<Vec<ColumnTable>, TableError> {
     let width = window_width_ms(&rd.sla.violation);
-    let services = sla.service_ids();
-    let minutes: usize = services
-        .iter()
-        .filter_map(|s| sla.requests(s))
-        .map(MinuteSeries::len)
-        .sum();
-    // Lower bound for sla_minute (probe-only minutes come on top); steps and windows are at
+    let services: BTreeSet<&str> = states.iter().flat_map(|s| s.service_ids()).collect();
+    let incidents = gather(
+        &states.iter().map(|s| s.incidents()).collect::<Vec<_>>(),
+        Incidents::merge,
+    );
+    let views: Vec<(&str, ServiceView<'_>)> = services
+        .into_iter()
+        .map(|id| {
+            let requests: Vec<&MinuteSeries> =
+                states.iter().filter_map(|s| s.requests(id)).collect();
+            let probes: Vec<&ProbeMinutes> = states
+                .iter()
+                .filter_map(|s| s.probes().service(id))
+                .collect();
+            let view = ServiceView {
+                requests: gather(&requests, MinuteSeries::merge),
+                probes: gather(&probes, merge_minutes),
+            };
+            (id, view)
+        })
+        .collect();
+
+    // Lower bound for sla_minute (probe-only minutes come on top); windows and steps are at
     // most one per 5 minutes of requests.
-    minute.rows.reserve(minutes);
-    for service in services {
-        let series = sla.requests(service).unwrap_or(&empty);
+    let minutes: usize = views.iter().map(|(_, v)| v.requests.len()).sum();
+    let mut minute = MinuteColumns::with_capacity(minutes);
+    let mut window = WindowColumns::with_capacity(minutes / 2);
+    let mut violation = ViolationColumns::default();
+    let mut monthly = TableData::new(&SLA_MONTHLY);
+    let mut burn = BurnColumns::with_capacity(minutes / 2);
+    for (service, view) in &views {
+        let series: &MinuteSeries = &view.requests;
         let targets = rd.sla.targets_for(service);
-        minute_rows(&mut minute, service, series, sla.probes().minutes(service));
+        minute.push_service(service, series, &view.probes);
 
         let ws = windows(series, width);
-        window.rows.reserve(ws.len());
         for w in &ws {
-            window.push(vec![
-                service.into(),
-                datetime_ms(w.start),
-                datetime_ms(w.start + width),
-                w.requests.into(),
-                w.errors.into(),
-                opt_f64(w.error_rate_pct()),
-                opt_u32(w.p95),
-                opt_u32(w.p99),
-                w.p95
-                    .is_some_and(|p| p > rd.sla.violation.p95_alert_ms)
-                    .into(),
-            ]);
+            window.push(service, w, width, rd.sla.violation.p95_alert_ms);
         }
         for v in violations(&ws, width, targets, &rd.sla.violation) {
-            violation.push(vec![
-                service.into(),
-                v.rule.into(),
-                datetime_ms(v.start),
-                datetime_ms(v.end),
-                v.windows.into(),
-                v.observed.into(),
-                v.threshold.into(),
-            ]);
+            violation.push(service, &v);
         }
 
-        for row in monthly_rows(sla, rd, service, series) {
+        for row in monthly_rows(
+            rd,
+            service,
+            series,
+            &view.probes,
+            incidents.of_service(service),
+        ) {
             monthly.push(row);
         }
 
-        let steps = burn_steps(series, targets.request_slo_pct, &rd.sla.burn_alerts);
-        burn.rows.reserve(steps.len());
-        for step in steps {
-            let mut row = Vec::with_capacity(SLA_BURN_RATE.columns.len());
-            row.push(service.into());
-            row.push(datetime_ms(step.at));
-            for (ratio, b) in step.error_ratio.iter().zip(&step.burn) {
-                row.push(opt_f64(*ratio));
-                row.push(opt_f64(*b));
-            }
-            row.extend(step.alerts.iter().map(|a| Value::from(*a)));
-            burn.push(row);
+        for step in burn_steps(series, targets.request_slo_pct, &rd.sla.burn_alerts) {
+            burn.push(service, &step);
         }
     }
 
-    let mut incidents = TableData::new(&SLA_INCIDENTS);
-    for ((service, id), i) in sla.incidents().iter() {
-        incidents.push(vec![
+    let mut incident_rows = TableData::new(&SLA_INCIDENTS);
+    for ((service, id), i) in incidents.iter() {
+        incident_rows.push(vec![
             id.as_str().into(),
             service.as_str().into(),
             i.severity.as_str().into(),
             i.opened_at.map(datetime_ms).unwrap_or(Value::Null),
             i.resolved_at.map(datetime_ms).unwrap_or(Value::Null),
-            opt_f64(i.duration_minutes()),
+            i.duration_minutes().into(),
         ]);
     }
-    vec![minute, window, violation, monthly, burn, incidents]
+    Ok(vec![
+        minute.finish()?,
+        window.finish()?,
+        violation.finish()?,
+        ColumnTable::from_rows(&monthly)?,
+        burn.finish()?,
+        ColumnTable::from_rows(&incident_rows)?,
+    ])
 }
 
-/// The union of request minutes and probe minutes, in time order: a merge of the two sorted,
-/// unique sequences.
-fn minute_rows(
-    out: &mut TableData,
-    service: &str,
-    series: &MinuteSeries,
-    probes: impl Iterator<Item = (i64, ProbeMinute)>,
-) {
-    let none = MinuteAgg::default();
-    let mut requests = series.iter().peekable();
-    let mut probes = probes.peekable();
-    loop {
-        let next = (
-            requests.peek().map(|(m, _)| *m),
-            probes.peek().map(|(m, _)| *m),
-        );
-        let (m, agg, p) = match next {
-            (None, None) => break,
-            (Some(r), Some(p)) if r == p => (
-                r,
-                requests.next().map(|(_, a)| a),
-                probes.next().map(|(_, p)| p),
-            ),
-            (Some(r), Some(p)) if p < r => (p, None, probes.next().map(|(_, p)| p)),
-            (Some(r), _) => (r, requests.next().map(|(_, a)| a), None),
-            (None, Some(p)) => (p, None, probes.next().map(|(_, p)| p)),
-        };
-        let a = agg.unwrap_or(&none);
-        let p = p.unwrap_or_default();
-        let [p50, p95, p99] = quantiles(a.latency.buckets(), a.latency.count(), [0.5, 0.95, 0.99]);
-        out.push(vec![
-            service.into(),
-            datetime_ms(m),
-            a.requests.into(),
-            a.errors.into(),
-            a.latency_sum_ms.into(),
-            opt_u32(p50),
-            opt_u32(p95),
-            opt_u32(p99),
-            Value::ArrU32(a.latency.values()),
-            Value::ArrU64(a.latency.counts()),
-            a.latency.clamped().into(),
-            p.probes.into(),
-            p.ok.into(),
-            p.unavailable().into(),
-        ]);
+/// Event-time milliseconds as a `DateTime` cell (seconds, truncated), like [`datetime_ms`].
+fn secs(ms: i64) -> i64 {
+    ms.div_euclid(1000)
+}
+
+/// The columns of [`SLA_MINUTE`].
+struct MinuteColumns {
+    service: StrColumn,
+    minute: Vec<i64>,
+    requests: Vec<u64>,
+    errors: Vec<u64>,
+    latency_sum: Vec<u64>,
+    p50: Vec<Option<u32>>,
+    p95: Vec<Option<u32>>,
+    p99: Vec<Option<u32>>,
+    values: ListColumn<u32>,
+    counts: ListColumn<u64>,
+    clamped: Vec<u64>,
+    probes: Vec<u32>,
+    ok: Vec<u32>,
+    unavailable: Vec<u8>,
+}
+
+impl MinuteColumns {
+    fn with_capacity(n: usize) -> MinuteColumns {
+        MinuteColumns {
+            service: StrColumn::with_capacity(n, n * 8),
+            minute: Vec::with_capacity(n),
+            requests: Vec::with_capacity(n),
+            errors: Vec::with_capacity(n),
+            latency_sum: Vec::with_capacity(n),
+            p50: Vec::with_capacity(n),
+            p95: Vec::with_capacity(n),
+            p99: Vec::with_capacity(n),
+            values: ListColumn::with_capacity(n, n * 3),
+            counts: ListColumn::with_capacity(n, n * 3),
+            clamped: Vec::with_capacity(n),
+            probes: Vec::with_capacity(n),
+            ok: Vec::with_capacity(n),
+            unavailable: Vec::with_capacity(n),
+        }
+    }
+
+    /// The union of a service's request minutes and probe minutes, in time order: a merge of
+    /// the two sorted, unique sequences.
+    fn push_service(&mut self, service: &str, series: &MinuteSeries, probes: &ProbeMinutes) {
+        let none = MinuteAgg::default();
+        let mut requests = series.iter().peekable();
+        let mut probes = probes.iter().map(|(m, p)| (*m, *p)).peekable();
+        loop {
+            let next = (
+                requests.peek().map(|(m, _)| *m),
+                probes.peek().map(|(m, _)| *m),
+            );
+            let (m, agg, p) = match next {
+                (None, None) => break,
+                (Some(r), Some(p)) if r == p => (
+                    r,
+                    requests.next().map(|(_, a)| a),
+                    probes.next().map(|(_, p)| p),
+                ),
+                (Some(r), Some(p)) if p < r => (p, None, probes.next().map(|(_, p)| p)),
+                (Some(r), _) => (r, requests.next().map(|(_, a)| a), None),
+                (None, Some(p)) => (p, None, probes.next().map(|(_, p)| p)),
+            };
+            let a = agg.unwrap_or(&none);
+            let p = p.unwrap_or_default();
+            let [p50, p95, p99] =
+                quantiles(a.latency.buckets(), a.latency.count(), [0.5, 0.95, 0.99]);
+            self.service.push(service);
+            self.minute.push(secs(m));
+            self.requests.push(a.requests);
+            self.errors.push(a.errors);
+            self.latency_sum.push(a.latency_sum_ms);
+            self.p50.push(p50);
+            self.p95.push(p95);
+            self.p99.push(p99);
+            self.values.push_iter(a.latency.value_iter());
+            self.counts.push(a.latency.count_slice());
+            self.clamped.push(a.latency.clamped());
+            self.probes.push(p.probes);
+            self.ok.push(p.ok);
+            self.unavailable.push(u8::from(p.unavailable()));
+        }
+    }
+
+    fn finish(self) -> Result<ColumnTable, TableError> {
+        ColumnTable::new(
+            &SLA_MINUTE,
+            vec![
+                Column::str(self.service),
+                Column::datetime(self.minute),
+                Column::u64(self.requests),
+                Column::u64(self.errors),
+                Column::u64(self.latency_sum),
+                Column::opt_u32(self.p50),
+                Column::opt_u32(self.p95),
+                Column::opt_u32(self.p99),
+                Column::arr_u32(self.values),
+                Column::arr_u64(self.counts),
+                Column::u64(self.clamped),
+                Column::u32(self.probes),
+                Column::u32(self.ok),
+                Column::u8(self.unavailable),
+            ],
+        )
+    }
+}
+
+/// The columns of [`SLA_WINDOW`].
+struct WindowColumns {
+    service: StrColumn,
+    start: Vec<i64>,
+    end: Vec<i64>,
+    requests: Vec<u64>,
+    errors: Vec<u64>,
+    error_rate: Vec<Option<f64>>,
+    p95: Vec<Option<u32>>,
+    p99: Vec<Option<u32>>,
+    over_alert: Vec<u8>,
+}
+
+impl WindowColumns {
+    fn with_capacity(n: usize) -> WindowColumns {
+        WindowColumns {
+            service: StrColumn::with_capacity(n, n * 8),
+            start: Vec::with_capacity(n),
+            end: Vec::with_capacity(n),
+            requests: Vec::with_capacity(n),
+            errors: Vec::with_capacity(n),
+            error_rate: Vec::with_capacity(n),
+            p95: Vec::with_capacity(n),
+            p99: Vec::with_capacity(n),
+            over_alert: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, service: &str, w: &WindowAgg, width: i64, p95_alert_ms: u32) {
+        self.service.push(service);
+        self.start.push(secs(w.start));
+        self.end.push(secs(w.start + width));
+        self.requests.push(w.requests);
+        self.errors.push(w.errors);
+        self.error_rate.push(w.error_rate_pct());
+        self.p95.push(w.p95);
+        self.p99.push(w.p99);
+        self.over_alert
+            .push(u8::from(w.p95.is_some_and(|p| p > p95_alert_ms)));
+    }
+
+    fn finish(self) -> Result<ColumnTable, TableError> {
+        ColumnTable::new(
+            &SLA_WINDOW,
+            vec![
+                Column::str(self.service),
+                Column::datetime(self.start),
+                Column::datetime(self.end),
+                Column::u64(self.requests),
+                Column::u64(self.errors),
+                Column::opt_f64(self.error_rate),
+                Column::opt_u32(self.p95),
+                Column::opt_u32(self.p99),
+                Column::u8(self.over_alert),
+            ],
+        )
+    }
+}
+
+/// The columns of [`SLA_VIOLATIONS`].
+#[derive(Default)]
+struct ViolationColumns {
+    service: StrColumn,
+    rule: StrColumn,
+    start: Vec<i64>,
+    end: Vec<i64>,
+    windows: Vec<u32>,
+    observed: Vec<f64>,
+    threshold: Vec<f64>,
+}
+
+impl ViolationColumns {
+    fn push(&mut self, service: &str, v: &Violation) {
+        self.service.push(service);
+        self.rule.push(&v.rule);
+        self.start.push(secs(v.start));
+        self.end.push(secs(v.end));
+        self.windows.push(v.windows);
+        self.observed.push(v.observed);
+        self.threshold.push(v.threshold);
+    }
+
+    fn finish(self) -> Result<ColumnTable, TableError> {
+        ColumnTable::new(
+            &SLA_VIOLATIONS,
+            vec![
+                Column::str(self.service),
+                Column::str(self.rule),
+                Column::datetime(self.start),
+                Column::datetime(self.end),
+                Column::u32(self.windows),
+                Column::f64(self.observed),
+                Column::f64(self.threshold),
+            ],
+        )
+    }
+}
+
+/// The columns of [`SLA_BURN_RATE`].
+struct BurnColumns {
+    service: StrColumn,
+    step_end: Vec<i64>,
+    error_ratio: [Vec<Option<f64>>; BURN_WINDOWS.len()],
+    burn: [Vec<Option<f64>>; BURN_WINDOWS.len()],
+    alerts: [Vec<u8>; ALERT_COLUMNS.len()],
+}
+
+impl BurnColumns {
+    fn with_capacity(n: usize) -> BurnColumns {
+        BurnColumns {
+            service: StrColumn::with_capacity(n, n * 8),
+            step_end: Vec::with_capacity(n),
+            error_ratio: std::array::from_fn(|_| Vec::with_capacity(n)),
+            burn: std::array::from_fn(|_| Vec::with_capacity(n)),
+            alerts: std::array::from_fn(|_| Vec::with_capacity(n)),
+        }
+    }
+
+    fn push(&mut self, service: &str, step: &BurnStep) {
+        self.service.push(service);
+        self.step_end.push(secs(step.at));
+        for (col, v) in self.error_ratio.iter_mut().zip(step.error_ratio) {
+            col.push(v);
+        }
+        for (col, v) in self.burn.iter_mut().zip(step.burn) {
+            col.push(v);
+        }
+        for (col, a) in self.alerts.iter_mut().zip(step.alerts) {
+            col.push(u8::from(a));
+        }
+    }
+
+    fn finish(self) -> Result<ColumnTable, TableError> {
+        let mut columns = Vec::with_capacity(SLA_BURN_RATE.columns.len());
+        columns.push(Column::str(self.service));
+        columns.push(Column::datetime(self.step_end));
+        for (ratio, burn) in self.error_ratio.into_iter().zip(self.burn) {
+            columns.push(Column::opt_f64(ratio));
+            columns.push(Column::opt_f64(burn));
+        }
+        columns.extend(self.alerts.into_iter().map(Column::u8));
+        ColumnTable::new(&SLA_BURN_RATE, columns)
     }
 }
 
