@@ -43,7 +43,18 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
-    /// A stable, snake_case code for this kind of failure.
+    /// Every code [`DecodeError::code`] gives.
+    pub const CODES: &'static [&'static str] = &[
+        "bad_magic",
+        "unknown_schema",
+        "truncated",
+        "invalid_avro",
+        "invalid_json",
+        "schema_topic_mismatch",
+        "io",
+    ];
+
+    /// A stable, snake_case code for this kind of failure (one of [`DecodeError::CODES`]).
     pub fn code(&self) -> &'static str {
         match self {
             DecodeError::BadMagic(_) => "bad_magic",
@@ -74,4 +85,30 @@ pub enum EncodeError {
     Json(#[from] serde_json::Error),
     #[error("cannot write container file: {0}")]
     Io(#[from] std::io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed() {
+        let all = [
+            DecodeError::BadMagic(1),
+            DecodeError::UnknownSchema(String::new()),
+            DecodeError::Truncated(String::new()),
+            DecodeError::InvalidAvro(String::new()),
+            DecodeError::InvalidJson(String::new()),
+            DecodeError::SchemaTopicMismatch {
+                id: SchemaId(1),
+                schema_topic: Topic::Orders,
+                topic: Topic::Usage,
+            },
+            DecodeError::Io(std::io::Error::other("x")),
+        ];
+        assert_eq!(all.len(), DecodeError::CODES.len());
+        for e in &all {
+            assert!(DecodeError::CODES.contains(&e.code()), "{}", e.code());
+        }
+    }
 }

@@ -24,7 +24,24 @@ impl fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
+impl Invalid {
+    /// Every code [`validate`] gives.
+    pub const CODES: &'static [&'static str] = &[
+        "missing_field",
+        "negative_amount",
+        "unknown_currency",
+        "unknown_platform",
+        "future_timestamp",
+        "out_of_range",
+        "unknown_plan",
+    ];
+}
+
 fn invalid(code: &'static str, detail: impl Into<String>) -> Invalid {
+    debug_assert!(
+        Invalid::CODES.contains(&code),
+        "validation code {code} is missing from Invalid::CODES"
+    );
     Invalid {
         code,
         detail: detail.into(),

@@ -1,6 +1,8 @@
-//! Invalid copies: a share of the log's records replaced by copies broken in one way each
-//! ([`BadKind`]), spread over kinds and topics, each failing `validate` (except `TooLate`, which
-//! is well-formed but beyond the allowed lateness).
+//! Invalid copies: extra records, each a copy of a log record (with an event id of its own)
+//! broken in one way ([`BadKind`]) and appended right after it, spread over kinds and topics,
+//! each failing `validate` (except `TooLate`, which is well-formed but beyond the allowed
+//! lateness). The valid stream stays whole, so every valid event still applies: a consumer's
+//! dead letters are exactly the injected copies.
 
 use crate::assemble::{event_id_mut, set_time};
 use crate::dist::{self, Rng8};
@@ -8,12 +10,18 @@ use crate::{BadKind, Generated};
 use gigstream_core::event::{OrderEvent, TelemetryEvent, Topic, UsageEvent};
 use gigstream_core::time::{DAY_MS, HOUR_MS};
 use gigstream_core::{Decimal, Event, RefData};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Candidate records per (kind, topic), in log order.
 type Pools = Vec<(BadKind, Topic, Vec<usize>)>;
 
-pub(crate) fn inject(r: &mut Rng8, out: &mut [Generated], ratio: f64, rd: &RefData, start_ms: i64) {
+pub(crate) fn inject(
+    r: &mut Rng8,
+    out: &mut Vec<Generated>,
+    ratio: f64,
+    rd: &RefData,
+    start_ms: i64,
+) {
     let k = (ratio * out.len() as f64).round() as usize;
     if k == 0 {
         return;
@@ -21,10 +29,11 @@ pub(crate) fn inject(r: &mut Rng8, out: &mut [Generated], ratio: f64, rd: &RefDa
     let lateness = rd.pipeline.allowed_lateness_ms();
     let pools = pools(out, lateness, start_ms);
     let mut j = 0usize;
-    let mut done = 0usize;
     let mut misses = 0usize;
-    let mut too_late = Vec::new();
-    while done < k && misses < 10 * k + 100 {
+    // The copies, each with the index of the record it copies (it follows that record).
+    let mut copies: Vec<(usize, Generated)> = Vec::new();
+    let mut copied: HashSet<usize> = HashSet::new();
+    while copies.len() < k && misses < 10 * k + 100 {
         let kind = BadKind::ALL[j % BadKind::ALL.len()];
         let round = j / BadKind::ALL.len();
         j += 1;
@@ -39,12 +48,15 @@ pub(crate) fn inject(r: &mut Rng8, out: &mut [Generated], ratio: f64, rd: &RefDa
         let pool = &options[round % options.len()].2;
         let Some(i) = (0..20)
             .map(|_| *dist::pick(r, pool))
-            .find(|&i| out[i].bad.is_none())
+            .find(|&i| !copied.contains(&i))
         else {
             misses += 1;
             continue;
         };
-        let g = &mut out[i];
+        let mut g = out[i].clone();
+        // An event id of its own: the copy is not a redelivery of the original.
+        let id = event_id_mut(&mut g.event);
+        *id = format!("{id}-bad{}", copies.len());
         let append = g.append_ts;
         match kind {
             BadKind::NegativeAmount => negate(&mut g.event),
@@ -60,42 +72,52 @@ pub(crate) fn inject(r: &mut Rng8, out: &mut [Generated], ratio: f64, rd: &RefDa
                 set_time(&mut g.event, append + dist::int(r, 2 * DAY_MS, 10 * DAY_MS))
             }
             BadKind::MissingField => blank(&mut g.event),
-            BadKind::TooLate => too_late.push(i),
+            // Dated below, once every copy is chosen.
+            BadKind::TooLate => {}
         }
         g.bad = Some(kind);
-        done += 1;
+        copied.insert(i);
+        copies.push((i, g));
     }
-    // Too-late copies last, in log order, measured against the valid events of their key
-    // appended before them (what the pipeline's watermark sees).
-    too_late.sort_unstable();
-    let mut next = too_late.into_iter().peekable();
-    let mut newest: HashMap<(Topic, &str), i64> = HashMap::new();
-    let mut moved: Vec<(usize, Option<i64>)> = Vec::new();
+    copies.sort_by_key(|c| c.0);
+    // Too-late copies: dated beyond the allowed lateness before the newest event of their key
+    // appended up to the original (what the pipeline's watermark sees when the copy arrives).
+    let mut newest: HashMap<(Topic, String), i64> = HashMap::new();
+    let mut next = 0usize;
     for (i, g) in out.iter().enumerate() {
-        let key = (g.event.topic(), g.event.key());
-        if next.peek() == Some(&i) {
-            next.next();
-            let to = newest
-                .get(&key)
-                .map(|max| max - lateness - dist::int(r, HOUR_MS, 3 * DAY_MS))
-                .filter(|&t| t >= start_ms);
-            moved.push((i, to));
-        } else if g.bad.is_none() {
-            let t = g.event.occurred_at();
-            let e = newest.entry(key).or_insert(t);
-            *e = (*e).max(t);
-        }
-    }
-    for (i, to) in moved {
-        match to {
-            Some(t) => set_time(&mut out[i].event, t),
-            // No history old enough after all: make it a missing-field copy instead.
-            None => {
-                blank(&mut out[i].event);
-                out[i].bad = Some(BadKind::MissingField);
+        let key = (g.event.topic(), g.event.key().to_string());
+        let t = g.event.occurred_at();
+        let e = newest.entry(key.clone()).or_insert(t);
+        *e = (*e).max(t);
+        while next < copies.len() && copies[next].0 == i {
+            let copy = &mut copies[next].1;
+            if copy.bad == Some(BadKind::TooLate) {
+                let to = newest
+                    .get(&key)
+                    .map(|max| max - lateness - dist::int(r, HOUR_MS, 3 * DAY_MS))
+                    .filter(|&t| t >= start_ms);
+                match to {
+                    Some(t) => set_time(&mut copy.event, t),
+                    // No history old enough after all: a missing-field copy instead.
+                    None => {
+                        blank(&mut copy.event);
+                        copy.bad = Some(BadKind::MissingField);
+                    }
+                }
             }
+            next += 1;
         }
     }
+    // Each copy right after its original, at the same append time.
+    let mut merged = Vec::with_capacity(out.len() + copies.len());
+    let mut copies = copies.into_iter().peekable();
+    for (i, g) in std::mem::take(out).into_iter().enumerate() {
+        merged.push(g);
+        while let Some((_, copy)) = copies.next_if(|c| c.0 == i) {
+            merged.push(copy);
+        }
+    }
+    *out = merged;
 }
 
 fn pools(out: &[Generated], lateness: i64, start_ms: i64) -> Pools {

@@ -59,8 +59,9 @@
 //! Records are appended milliseconds to seconds after they happen, except 0.5% of orders and
 //! usage events (work logs, payments, usage records), which arrive one hour to 20 days late:
 //! within the 35-day allowed lateness, so they are valid and correct earlier windows. With
-//! [`GenConfig::bad_ratio`] > 0 that fraction of records is replaced by invalid copies
-//! ([`BadKind`]), spread over kinds and topics.
+//! [`GenConfig::bad_ratio`] > 0, invalid copies of that many records ([`BadKind`]) are mixed
+//! into the log right after their originals, spread over kinds and topics; the valid stream
+//! stays whole.
 
 mod assemble;
 mod dist;

@@ -260,3 +260,26 @@ fn hours_and_invoices_add_up() {
         assert!(*p <= invoiced[id], "{id} paid {p} of {}", invoiced[id]);
     }
 }
+
+#[test]
+fn invalid_copies_are_mixed_in_and_the_valid_stream_stays_whole() {
+    let rd = refdata();
+    let clean = generate(&small(11, 0.0), rd);
+    let mixed = generate(&small(11, 0.03), rd);
+    let good: Vec<&Generated> = mixed.iter().filter(|g| g.bad.is_none()).collect();
+    assert_eq!(good.len(), clean.len());
+    assert!(good.iter().zip(&clean).all(|(a, b)| *a == b));
+    let ids: std::collections::HashSet<&str> = clean.iter().map(|g| g.event.event_id()).collect();
+    for (i, g) in mixed.iter().enumerate().filter(|(_, g)| g.bad.is_some()) {
+        assert!(
+            i > 0 && mixed[i - 1].append_ts == g.append_ts,
+            "a copy follows a record"
+        );
+        assert!(
+            !ids.contains(g.event.event_id()),
+            "a copy has an event id of its own: {}",
+            g.event.event_id()
+        );
+    }
+    assert!(mixed.len() > clean.len());
+}

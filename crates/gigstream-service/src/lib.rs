@@ -17,9 +17,10 @@
 //! `[service] shutdown_deadline` (else exit 1: the uncommitted input is read again at the next
 //! start).
 
-use gigstream_avro::{Codec, Registry};
+use gigstream_avro::{Codec, DecodeError, Registry};
 use gigstream_clickhouse::{ClickHouseConfig, ClickHouseSink};
 use gigstream_config::Config;
+use gigstream_core::validate::Invalid;
 use gigstream_core::{Projection, RefData, Topic};
 use gigstream_kafka::{DeadLetterRef, DlqProducer, KafkaConfig, KafkaSource};
 use gigstream_log::Log;
@@ -96,7 +97,28 @@ fn setup(what: impl Into<String>) -> impl FnOnce(String) -> ServiceError {
     move |message| ServiceError::Setup { what, message }
 }
 
-/// Sends dead letters to `<topic>.dlq`, waiting for delivery before the commit goes on.
+/// Whether a dead letter's reason lies in the record itself (it cannot be decoded, is
+/// invalid, or is beyond the allowed lateness), so that every service reading the topic gives
+/// the record the same letter; otherwise the reason is a service's own rule (a proposal for an
+/// unknown deal, say).
+pub fn record_level(code: &str) -> bool {
+    DecodeError::CODES.contains(&code) || Invalid::CODES.contains(&code) || code == "late"
+}
+
+/// The service that publishes the record-level dead letters of `topic` to `<topic>.dlq`, so
+/// that a bad record is there once although several services read the topic (billing and
+/// market read orders; billing and sla read telemetry). Every service still keeps its own
+/// letters in its `dead_letters` table and counts them in its metrics; letters of a service's
+/// own rules are published by that service.
+pub fn dead_letter_publisher(topic: Topic) -> &'static str {
+    match topic {
+        Topic::Orders | Topic::Usage => "billing",
+        Topic::Telemetry => "sla",
+    }
+}
+
+/// Sends dead letters to `<topic>.dlq` (see [`dead_letter_publisher`]), waiting for delivery
+/// before the commit goes on.
 struct KafkaDeadLetters {
     producer: DlqProducer,
     timeout: Duration,
@@ -108,6 +130,9 @@ impl DeadLetterOutput for KafkaDeadLetters {
             let Some(topic) = Topic::from_name(&d.topic) else {
                 return Err(format!("dead letter from unknown topic {}", d.topic));
             };
+            if record_level(&d.code) && d.service != dead_letter_publisher(topic) {
+                continue;
+            }
             self.producer
                 .send(&DeadLetterRef {
                     service: &d.service,

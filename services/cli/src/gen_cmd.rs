@@ -116,20 +116,6 @@ pub fn dead_letter_code(kind: &str) -> Option<&'static str> {
     })
 }
 
-/// Dead-letter codes of valid events whose predecessor was itself rejected (a proposal for a
-/// deal whose lead was damaged, say): consequences of damage, not damage.
-pub const CONSEQUENCE_CODES: &[&str] = &[
-    "unknown_deal",
-    "no_proposal",
-    "no_response",
-    "no_contract",
-    "unknown_contract",
-    "unknown_invoice",
-    "unknown_subscription",
-    // A subscription change whose earlier state event was damaged (from "nothing").
-    "invalid_transition",
-];
-
 fn wire_damage(i: u64, topic: Topic, bytes: &mut Vec<u8>) -> &'static str {
     match i % 4 {
         0 => {

@@ -147,3 +147,22 @@ pub fn run_services_on(
             .collect()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gigstream_service::dead_letter_publisher;
+
+    #[test]
+    fn each_topic_s_dead_letter_publisher_reads_it() {
+        for t in Topic::ALL {
+            let publisher = dead_letter_publisher(t);
+            assert!(
+                Service::ALL
+                    .iter()
+                    .any(|s| s.name() == publisher && s.topics().contains(&t)),
+                "{publisher} does not read {t}"
+            );
+        }
+    }
+}
