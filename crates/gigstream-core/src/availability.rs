@@ -10,7 +10,7 @@ use crate::time::{
 };
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Probe counts of one minute.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,22 +26,143 @@ impl ProbeMinute {
     }
 }
 
-/// One service's probe counts: minute start (ms) → counts, in time order.
-pub type ProbeMinutes = BTreeMap<i64, ProbeMinute>;
+/// One service's probe counts by minute, in time order.
+///
+/// Probes are a large share of the telemetry and arrive mostly in time order, so the minutes
+/// live in a sorted vector with a cursor on the last one touched (like the SLA's request
+/// minutes): the common case is the same minute as the last probe, or the next one, appended.
+/// Stored as a map from minute start (ms) to counts.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeMinutes {
+    /// Sorted by minute start, unique.
+    minutes: Vec<(i64, ProbeMinute)>,
+    /// Position of the last minute touched; a hint only.
+    cursor: usize,
+}
 
-/// Adds `other`'s counts to `into`, minute by minute.
-pub fn merge_minutes(into: &mut ProbeMinutes, other: &ProbeMinutes) {
-    for (minute, c) in other {
-        let m = into.entry(*minute).or_default();
-        m.probes += c.probes;
-        m.ok += c.ok;
+impl PartialEq for ProbeMinutes {
+    fn eq(&self, other: &Self) -> bool {
+        self.minutes == other.minutes
+    }
+}
+
+impl Eq for ProbeMinutes {}
+
+impl ProbeMinutes {
+    /// Counts one probe at `occurred_at` (ms).
+    #[inline]
+    pub fn record(&mut self, occurred_at: i64, ok: bool) {
+        let m = self.minute_mut(minute_floor(occurred_at));
+        m.probes += 1;
+        m.ok += u32::from(ok);
+    }
+
+    #[inline]
+    fn minute_mut(&mut self, minute: i64) -> &mut ProbeMinute {
+        let pos = match self.minutes.get(self.cursor) {
+            Some((m, _)) if *m == minute => self.cursor,
+            _ => match self.minutes.last() {
+                Some((last, _)) if *last >= minute => {
+                    match self.minutes.binary_search_by_key(&minute, |(m, _)| *m) {
+                        Ok(pos) => pos,
+                        Err(pos) => {
+                            self.minutes.insert(pos, (minute, ProbeMinute::default()));
+                            pos
+                        }
+                    }
+                }
+                _ => {
+                    self.minutes.push((minute, ProbeMinute::default()));
+                    self.minutes.len() - 1
+                }
+            },
+        };
+        self.cursor = pos;
+        &mut self.minutes[pos].1
+    }
+
+    /// Adds `other`'s counts, minute by minute: one pass over both sorted vectors.
+    pub fn merge(&mut self, other: &ProbeMinutes) {
+        if other.minutes.is_empty() {
+            return;
+        }
+        let mine = std::mem::take(&mut self.minutes);
+        let mut out = Vec::with_capacity(mine.len().max(other.minutes.len()));
+        let mut theirs = other.minutes.iter().copied().peekable();
+        for (minute, mut c) in mine {
+            while let Some(t) = theirs.next_if(|(m, _)| *m < minute) {
+                out.push(t);
+            }
+            if let Some((_, t)) = theirs.next_if(|(m, _)| *m == minute) {
+                c.probes += t.probes;
+                c.ok += t.ok;
+            }
+            out.push((minute, c));
+        }
+        out.extend(theirs);
+        self.minutes = out;
+        self.cursor = 0;
+    }
+
+    /// `(minute start ms, counts)` in time order.
+    pub fn iter(&self) -> impl Iterator<Item = (i64, ProbeMinute)> + '_ {
+        self.minutes.iter().copied()
+    }
+
+    /// Minutes with at least one probe.
+    pub fn len(&self) -> usize {
+        self.minutes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.minutes.is_empty()
+    }
+}
+
+impl Serialize for ProbeMinutes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.minutes.iter().map(|(m, c)| (m, c)))
+    }
+}
+
+impl<'de> Deserialize<'de> for ProbeMinutes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ProbeMinutes;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map from minute start (ms) to probe counts")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProbeMinutes, A::Error> {
+                let mut minutes: Vec<(i64, ProbeMinute)> =
+                    Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry()? {
+                    minutes.push(entry);
+                }
+                // Written sorted; anything else is sorted and its repeats added up here.
+                if !minutes.windows(2).all(|w| w[0].0 < w[1].0) {
+                    let mut sorted = ProbeMinutes::default();
+                    for (m, c) in minutes {
+                        let e = sorted.minute_mut(m);
+                        e.probes += c.probes;
+                        e.ok += c.ok;
+                    }
+                    return Ok(sorted);
+                }
+                Ok(ProbeMinutes { minutes, cursor: 0 })
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
 /// Per service, per minute probe counts. Order-independent: counts only add.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Availability {
-    minutes: HashMap<String, ProbeMinutes>,
+    minutes: BTreeMap<String, ProbeMinutes>,
 }
 
 /// A service's availability over one calendar month.
@@ -56,13 +177,12 @@ pub struct MonthUptime {
 
 impl Availability {
     pub fn record(&mut self, service_id: &str, occurred_at: i64, ok: bool) {
+        // Probe with the borrowed id first: the String is built once per service, ever.
         let per = match self.minutes.get_mut(service_id) {
             Some(m) => m,
             None => self.minutes.entry(service_id.to_string()).or_default(),
         };
-        let m = per.entry(minute_floor(occurred_at)).or_default();
-        m.probes += 1;
-        m.ok += ok as u32;
+        per.record(occurred_at, ok);
     }
 
     /// Adds `other`'s probe counts (states of disjoint partitions, see
@@ -73,7 +193,7 @@ impl Availability {
                 Some(m) => m,
                 None => self.minutes.entry(service.clone()).or_default(),
             };
-            merge_minutes(per, minutes);
+            per.merge(minutes);
         }
     }
 
@@ -84,9 +204,7 @@ impl Availability {
 
     /// Services seen, sorted.
     pub fn services(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = self.minutes.keys().map(String::as_str).collect();
-        v.sort_unstable();
-        v
+        self.minutes.keys().map(String::as_str).collect()
     }
 
     /// Minute start (ms) → counts for one service, in time order.
@@ -94,7 +212,7 @@ impl Availability {
         self.minutes
             .get(service_id)
             .into_iter()
-            .flat_map(|m| m.iter().map(|(k, v)| (*k, *v)))
+            .flat_map(ProbeMinutes::iter)
     }
 
     /// Uptime of every month in which the service has at least one probe, in month order.
@@ -177,6 +295,42 @@ mod tests {
         assert_eq!(m.unavailable_minutes, 3);
         assert_eq!(m.minutes_in_month, 28 * 1440);
         assert!((m.uptime_pct - (100.0 - 300.0 / 40320.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn minutes_are_sorted_and_stored_as_a_map() {
+        let t = parse_ts("2026-02-01T00:00:00Z").unwrap();
+        let mut a = Availability::default();
+        for (k, ok) in [
+            (5, true),
+            (1, false),
+            (5, false),
+            (9, true),
+            (0, true),
+            (1, false),
+        ] {
+            a.record("svc", t + k * 60_000 + 59_999, ok);
+        }
+        let minutes: Vec<(i64, ProbeMinute)> = a.minutes("svc").collect();
+        let expect = [(0, 1, 1), (1, 2, 0), (5, 2, 1), (9, 1, 1)]
+            .map(|(k, probes, ok)| (t + k * 60_000, ProbeMinute { probes, ok }));
+        assert_eq!(minutes, expect);
+        // The same JSON (and MessagePack) shape as a map of minute -> counts.
+        let json = serde_json::to_value(&a).unwrap();
+        let as_map: BTreeMap<String, BTreeMap<i64, ProbeMinute>> =
+            serde_json::from_value(json["minutes"].clone()).unwrap();
+        assert_eq!(as_map["svc"].len(), 4);
+        assert_eq!(
+            as_map["svc"][&(t + 60_000)],
+            ProbeMinute { probes: 2, ok: 0 }
+        );
+        let back: Availability = serde_json::from_value(json).unwrap();
+        assert_eq!(back.service("svc"), a.service("svc"));
+        // Unsorted input (not written by this code) is sorted on load.
+        let unsorted = serde_json::json!({"minutes": {"svc": {"120000": {"probes": 1, "ok": 1}, "60000": {"probes": 2, "ok": 0}}}});
+        let u: Availability = serde_json::from_value(unsorted).unwrap();
+        let keys: Vec<i64> = u.minutes("svc").map(|(m, _)| m).collect();
+        assert_eq!(keys, vec![60_000, 120_000]);
     }
 
     #[test]

@@ -45,11 +45,10 @@ pub fn monthly_rows<'a>(
     if let Some((from, _, aggs)) = current {
         requests.entry(month_of(from)).or_default().extend(aggs);
     }
-    let uptimes: BTreeMap<NaiveDate, MonthUptime> =
-        MonthUptime::monthly(probes.iter().map(|(m, p)| (*m, *p)))
-            .into_iter()
-            .map(|u| (u.month, u))
-            .collect();
+    let uptimes: BTreeMap<NaiveDate, MonthUptime> = MonthUptime::monthly(probes.iter())
+        .into_iter()
+        .map(|u| (u.month, u))
+        .collect();
     let mut opened_in: BTreeMap<NaiveDate, Vec<&Incident>> = BTreeMap::new();
     for i in incidents {
         if let Some(opened) = i.opened_at {

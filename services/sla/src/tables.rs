@@ -7,7 +7,7 @@ use crate::minute::{MinuteAgg, MinuteSeries};
 use crate::monthly::monthly_rows;
 use crate::violations::{quantiles, violations, window_width_ms, windows, Violation, WindowAgg};
 use crate::Sla;
-use gigstream_core::availability::{merge_minutes, ProbeMinutes};
+use gigstream_core::availability::ProbeMinutes;
 use gigstream_core::columns::{Column, ColumnTable, ListColumn, StrColumn, TableError};
 use gigstream_core::table::{
     col, col_null, datetime_ms, ColumnType as T, TableData, TableDef, Value,
@@ -230,7 +230,7 @@ pub fn render(states: &[&Sla], rd: &RefData) -> Result<Vec<ColumnTable>, TableEr
                 .collect();
             let view = ServiceView {
                 requests: gather(&requests, MinuteSeries::merge),
-                probes: gather(&probes, merge_minutes),
+                probes: gather(&probes, ProbeMinutes::merge),
             };
             (id, view)
         })
@@ -341,7 +341,7 @@ impl MinuteColumns {
     fn push_service(&mut self, service: &str, series: &MinuteSeries, probes: &ProbeMinutes) {
         let none = MinuteAgg::default();
         let mut requests = series.iter().peekable();
-        let mut probes = probes.iter().map(|(m, p)| (*m, *p)).peekable();
+        let mut probes = probes.iter().peekable();
         loop {
             let next = (
                 requests.peek().map(|(m, _)| *m),

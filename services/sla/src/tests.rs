@@ -503,3 +503,58 @@ fn apply_throughput() {
         wall.elapsed().as_secs_f64()
     );
 }
+
+/// Checkpoints written before probe minutes moved from a `BTreeMap` (per service, in a
+/// `HashMap`) to a sorted vector still load: both are stored as maps.
+#[test]
+fn probe_minutes_load_from_the_earlier_map_encoding() {
+    use gigstream_core::availability::{Availability, ProbeMinute};
+    use std::collections::{BTreeMap, HashMap};
+    #[derive(serde::Serialize)]
+    struct Earlier {
+        minutes: HashMap<String, BTreeMap<i64, ProbeMinute>>,
+    }
+    let t = parse_ts("2026-03-01T10:00:00Z").unwrap();
+    let mut now = Availability::default();
+    let mut earlier = Earlier {
+        minutes: HashMap::new(),
+    };
+    for (i, (svc, k, ok)) in [
+        ("a", 3, true),
+        ("b", 1, false),
+        ("a", 1, false),
+        ("a", 3, false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let at = t + k * MINUTE_MS + i as i64;
+        now.record(svc, at, ok);
+        let m = earlier
+            .minutes
+            .entry(svc.to_string())
+            .or_default()
+            .entry(t + k * MINUTE_MS)
+            .or_default();
+        m.probes += 1;
+        m.ok += u32::from(ok);
+    }
+    for bytes in [
+        rmp_serde::to_vec(&earlier).unwrap(),
+        rmp_serde::to_vec_named(&earlier).unwrap(),
+    ] {
+        let loaded: Availability = rmp_serde::from_slice(&bytes).unwrap();
+        for svc in ["a", "b"] {
+            assert_eq!(
+                loaded.minutes(svc).collect::<Vec<_>>(),
+                now.minutes(svc).collect::<Vec<_>>()
+            );
+        }
+        assert_eq!(loaded.services(), vec!["a", "b"]);
+    }
+    // And the current encoding is that same map.
+    assert_eq!(
+        rmp_serde::to_vec(&now).unwrap().len(),
+        rmp_serde::to_vec(&earlier).unwrap().len()
+    );
+}
