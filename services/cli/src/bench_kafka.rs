@@ -117,6 +117,12 @@ fn stored(sink: &ClickHouseSink) -> BTreeMap<u32, u64> {
 /// ClickHouse): the resolution of the freshness figures.
 const SAMPLE_EVERY: Duration = Duration::from_millis(20);
 
+/// The two parts, naming their topics and databases.
+const PARTS: [&str; 2] = ["throughput", "freshness"];
+
+/// How long the service may take to catch up after the end of production.
+const LIMIT_S: u64 = 60;
+
 /// Samples of one side: (time since start, next offset per partition).
 type Series = Vec<(Duration, BTreeMap<u32, u64>)>;
 
@@ -156,10 +162,12 @@ pub fn run(
     ch.database = format!("{}_bench_{id}", clickhouse.database);
     let admin = Connection::new(ch.clone(), false)?;
     let result = measure(kafka, &ch, codec, refdata, events, rate, seconds, id);
-    let _ = admin.execute(
-        "dropping the benchmark database",
-        &format!("DROP DATABASE IF EXISTS `{}`", ch.database),
-    );
+    for part in PARTS {
+        let _ = admin.execute(
+            "dropping a benchmark database",
+            &format!("DROP DATABASE IF EXISTS `{}_{part}`", ch.database),
+        );
+    }
     result
 }
 
@@ -175,19 +183,28 @@ fn measure(
     id: u128,
 ) -> Result<KafkaBenchReport> {
     let tmp = std::env::temp_dir().join(format!("gigstream-bench-kafka-{id}"));
-    let options = |k: KafkaConfig, run: RunOptions| ServiceOptions {
-        data_dir: DataDir { root: tmp.clone() },
+    // Each part has its topics and its database: the checkpoints of the throughput part must
+    // not be those the freshness part starts from.
+    let database = |part: &str| {
+        let mut c = ch.clone();
+        c.database = format!("{}_{part}", ch.database);
+        c
+    };
+    let options = |k: KafkaConfig, part: &str, run: RunOptions| ServiceOptions {
+        data_dir: DataDir {
+            root: tmp.join(part),
+        },
         reference_dir: None,
         run,
         kafka: Some(k),
-        clickhouse: Some(ch.clone()),
+        clickhouse: Some(database(part)),
     };
 
     // Throughput: a backlog, read raw and then by the service.
     eprintln!("producing a backlog of {events} events ...");
     let k1 = kafka
         .clone()
-        .with_topic_prefix(format!("{}bench-{id}-a.", kafka.topic_prefix));
+        .with_topic_prefix(format!("{}bench-{id}-{}.", kafka.topic_prefix, PARTS[0]));
     let gen = GenConfig {
         events,
         days: 30,
@@ -199,7 +216,7 @@ fn measure(
     eprintln!("sla service over the backlog ...");
     let never = AtomicBool::new(false);
     let summary = run_service_with::<Sla>(
-        &options(k1, RunOptions::default()),
+        &options(k1, PARTS[0], RunOptions::default()),
         codec.clone(),
         refdata.clone(),
         &never,
@@ -218,7 +235,7 @@ fn measure(
     // Freshness: the service follows while events arrive at a steady rate.
     let k2 = kafka
         .clone()
-        .with_topic_prefix(format!("{}bench-{id}-b.", kafka.topic_prefix));
+        .with_topic_prefix(format!("{}bench-{id}-{}.", kafka.topic_prefix, PARTS[1]));
     let warmup = GenConfig {
         events: 200,
         days: 2,
@@ -235,7 +252,7 @@ fn measure(
     let stop = Arc::new(AtomicBool::new(false));
     let service = {
         let (opts, codec, refdata, stop) = (
-            options(k2.clone(), run),
+            options(k2.clone(), PARTS[1], run),
             codec.clone(),
             refdata.clone(),
             stop.clone(),
@@ -244,7 +261,7 @@ fn measure(
             run_service_with::<Sla>(&opts, codec, refdata, &stop, &mut |_| {})
         })
     };
-    let sink = ClickHouseSink::connect(ch.clone())?;
+    let sink = ClickHouseSink::connect(database(PARTS[1]))?;
     let start_end = gigstream_kafka::end_offsets(&k2, &[Topic::Telemetry])?;
     let start: BTreeMap<u32, u64> = start_end.iter().map(|((_, p), o)| (*p, *o)).collect();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -304,8 +321,11 @@ fn measure(
                 break;
             }
         }
-        if t0.elapsed() > Duration::from_secs(seconds + 300) {
-            bail!("the sla service did not catch up within 300 s of the end of production");
+        if t0.elapsed() > Duration::from_secs(seconds + LIMIT_S) {
+            bail!(
+                "the sla service did not catch up within {LIMIT_S} s of the end of production: \
+                 stored next offsets {s:?}, end offsets {final_end:?}"
+            );
         }
         std::thread::sleep(SAMPLE_EVERY);
     }
