@@ -5,6 +5,7 @@
 //! with no probe is not counted as unavailable. Monthly uptime % = 100 − unavailable minutes /
 //! minutes in the calendar month × 100.
 
+use crate::packed::{PackError, Reader, Writer};
 use crate::time::{
     date_of, date_start_ms, minute_floor, minutes_in_month, month_start, next_month_start,
 };
@@ -31,7 +32,6 @@ impl ProbeMinute {
 /// Probes are a large share of the telemetry and arrive mostly in time order, so the minutes
 /// live in a sorted vector with a cursor on the last one touched (like the SLA's request
 /// minutes): the common case is the same minute as the last probe, or the next one, appended.
-/// Stored as a map from minute start (ms) to counts.
 #[derive(Debug, Clone, Default)]
 pub struct ProbeMinutes {
     /// Sorted by minute start, unique.
@@ -119,9 +119,60 @@ impl ProbeMinutes {
     }
 }
 
+/// Stored as one byte string ([`crate::packed`]): the number of minutes, then per minute the
+/// difference to the previous minute's start, the probes and the successes. Checkpoints
+/// written before stored a map from minute start to counts; that still loads.
 impl Serialize for ProbeMinutes {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.minutes.iter().map(|(m, c)| (m, c)))
+        let mut w = Writer::with_capacity(8 + self.minutes.len() * 6);
+        w.u64(self.minutes.len() as u64);
+        let mut prev = 0i64;
+        for (m, c) in &self.minutes {
+            w.i64(m.wrapping_sub(prev));
+            w.u64(u64::from(c.probes));
+            w.u64(u64::from(c.ok));
+            prev = *m;
+        }
+        s.serialize_bytes(w.as_bytes())
+    }
+}
+
+impl ProbeMinutes {
+    fn unpack(bytes: &[u8]) -> Result<ProbeMinutes, PackError> {
+        let mut r = Reader::new(bytes);
+        let n: usize = r.int("minute count")?;
+        // Each minute takes at least 3 bytes: a damaged count cannot allocate much.
+        let mut minutes = Vec::with_capacity(n.min(r.remaining() / 3));
+        let mut prev = 0i64;
+        for _ in 0..n {
+            let m = prev.wrapping_add(r.i64()?);
+            if !minutes.is_empty() && m <= prev {
+                return Err(PackError(format!("minute {m} after {prev}")));
+            }
+            let probes = r.int("probe count")?;
+            let ok = r.int("success count")?;
+            minutes.push((m, ProbeMinute { probes, ok }));
+            prev = m;
+        }
+        r.finish()?;
+        Ok(ProbeMinutes { minutes, cursor: 0 })
+    }
+
+    /// From `(minute, counts)` in any order, repeats added up.
+    fn from_entries(entries: Vec<(i64, ProbeMinute)>) -> ProbeMinutes {
+        if entries.windows(2).all(|w| w[0].0 < w[1].0) {
+            return ProbeMinutes {
+                minutes: entries,
+                cursor: 0,
+            };
+        }
+        let mut sorted = ProbeMinutes::default();
+        for (m, c) in entries {
+            let e = sorted.minute_mut(m);
+            e.probes += c.probes;
+            e.ok += c.ok;
+        }
+        sorted
     }
 }
 
@@ -131,31 +182,35 @@ impl<'de> Deserialize<'de> for ProbeMinutes {
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = ProbeMinutes;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a map from minute start (ms) to probe counts")
+                f.write_str("packed probe minutes, or a map from minute start (ms) to probe counts")
             }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<ProbeMinutes, E> {
+                ProbeMinutes::unpack(v).map_err(E::custom)
+            }
+            /// Bytes as a sequence of numbers (formats without a byte string type, like JSON).
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ProbeMinutes, A::Error> {
+                let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(b) = seq.next_element::<u8>()? {
+                    bytes.push(b);
+                }
+                ProbeMinutes::unpack(&bytes).map_err(serde::de::Error::custom)
+            }
+            /// The earlier encoding.
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
             ) -> Result<ProbeMinutes, A::Error> {
-                let mut minutes: Vec<(i64, ProbeMinute)> =
-                    Vec::with_capacity(map.size_hint().unwrap_or(0));
+                let mut minutes = Vec::with_capacity(map.size_hint().unwrap_or(0));
                 while let Some(entry) = map.next_entry()? {
                     minutes.push(entry);
                 }
-                // Written sorted; anything else is sorted and its repeats added up here.
-                if !minutes.windows(2).all(|w| w[0].0 < w[1].0) {
-                    let mut sorted = ProbeMinutes::default();
-                    for (m, c) in minutes {
-                        let e = sorted.minute_mut(m);
-                        e.probes += c.probes;
-                        e.ok += c.ok;
-                    }
-                    return Ok(sorted);
-                }
-                Ok(ProbeMinutes { minutes, cursor: 0 })
+                Ok(ProbeMinutes::from_entries(minutes))
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_any(V)
     }
 }
 
@@ -298,7 +353,7 @@ mod tests {
     }
 
     #[test]
-    fn minutes_are_sorted_and_stored_as_a_map() {
+    fn minutes_are_sorted_and_survive_serialisation() {
         let t = parse_ts("2026-02-01T00:00:00Z").unwrap();
         let mut a = Availability::default();
         for (k, ok) in [
@@ -311,26 +366,27 @@ mod tests {
         ] {
             a.record("svc", t + k * 60_000 + 59_999, ok);
         }
+        a.record("early", -3 * 60_000, true);
         let minutes: Vec<(i64, ProbeMinute)> = a.minutes("svc").collect();
         let expect = [(0, 1, 1), (1, 2, 0), (5, 2, 1), (9, 1, 1)]
             .map(|(k, probes, ok)| (t + k * 60_000, ProbeMinute { probes, ok }));
         assert_eq!(minutes, expect);
-        // The same JSON (and MessagePack) shape as a map of minute -> counts.
-        let json = serde_json::to_value(&a).unwrap();
-        let as_map: BTreeMap<String, BTreeMap<i64, ProbeMinute>> =
-            serde_json::from_value(json["minutes"].clone()).unwrap();
-        assert_eq!(as_map["svc"].len(), 4);
-        assert_eq!(
-            as_map["svc"][&(t + 60_000)],
-            ProbeMinute { probes: 2, ok: 0 }
-        );
-        let back: Availability = serde_json::from_value(json).unwrap();
-        assert_eq!(back.service("svc"), a.service("svc"));
-        // Unsorted input (not written by this code) is sorted on load.
-        let unsorted = serde_json::json!({"minutes": {"svc": {"120000": {"probes": 1, "ok": 1}, "60000": {"probes": 2, "ok": 0}}}});
-        let u: Availability = serde_json::from_value(unsorted).unwrap();
+        // JSON has no byte strings: the bytes travel as numbers and still load.
+        let json = serde_json::to_string(&a).unwrap();
+        let back: Availability = serde_json::from_str(&json).unwrap();
+        for svc in ["svc", "early"] {
+            assert_eq!(back.service(svc), a.service(svc));
+        }
+        // The earlier encoding, a map of minute -> counts per service, loads too, sorted.
+        let earlier = serde_json::json!({"minutes": {"svc": {"120000": {"probes": 1, "ok": 1}, "60000": {"probes": 2, "ok": 0}}}});
+        let u: Availability = serde_json::from_value(earlier).unwrap();
         let keys: Vec<i64> = u.minutes("svc").map(|(m, _)| m).collect();
         assert_eq!(keys, vec![60_000, 120_000]);
+        // Damaged bytes are an error, not a panic or a wrong state.
+        for bad in [vec![5u8, 1, 1], vec![2, 2, 1, 1, 0, 1, 1]] {
+            let v = serde_json::to_value(serde_json::json!({"minutes": {"svc": bad}})).unwrap();
+            assert!(serde_json::from_value::<Availability>(v).is_err());
+        }
     }
 
     #[test]

@@ -65,13 +65,15 @@ impl StrColumn {
         self.offsets.push(offset(self.data.len()));
     }
 
-    /// Adds `n` copies of `s`.
+    /// Adds `n` copies of `s` (a key column repeats its value over a run of rows).
     pub fn push_n(&mut self, s: &str, n: usize) {
-        self.data.reserve(s.len() * n);
-        self.offsets.reserve(n);
-        for _ in 0..n {
-            self.push(s);
-        }
+        let start = self.data.len();
+        // Checked once for the last offset, like every `push`.
+        offset(start + s.len() * n);
+        // `repeat` copies by doubling: a few large copies instead of one small copy per row.
+        self.data.push_str(&s.repeat(n));
+        self.offsets
+            .extend((1..=n).map(|i| (start + i * s.len()) as i32));
     }
 
     pub fn len(&self) -> usize {
@@ -610,7 +612,15 @@ mod tests {
         assert_eq!(c.to_rows(), t);
         // The same table built column by column.
         let mut s = StrColumn::default();
-        ["x", "", "yz"].iter().for_each(|x| s.push(x));
+        ["x", ""].iter().for_each(|x| s.push(x));
+        s.push_n("yz", 1);
+        s.push_n("never", 0);
+        let mut repeated = StrColumn::default();
+        repeated.push("a");
+        repeated.push_n("bc", 3);
+        repeated.push("");
+        let got: Vec<&str> = (0..repeated.len()).map(|i| repeated.get(i)).collect();
+        assert_eq!(got, ["a", "bc", "bc", "bc", ""]);
         let mut a = ListColumn::default();
         a.push(&[1, 2]);
         a.push(&[]);

@@ -11,6 +11,7 @@ pub mod availability;
 pub mod columns;
 pub mod event;
 pub mod money;
+pub mod packed;
 pub mod projection;
 pub mod refdata;
 pub mod table;

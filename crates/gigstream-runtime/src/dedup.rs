@@ -32,10 +32,68 @@ impl Hasher for IdentityHasher {
 
 type IdSet = HashSet<u64, BuildHasherDefault<IdentityHasher>>;
 
+/// The ids of one day. Stored as one byte string of little-endian `u64`s (a checkpoint holds
+/// every id of the allowed lateness, millions of them: writing them one serde element at a
+/// time cost more than the rest of the checkpoint). Checkpoints written before stored a
+/// sequence of integers; that still loads.
+#[derive(Debug, Default, Clone)]
+struct Ids(IdSet);
+
+impl Serialize for Ids {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::with_capacity(self.0.len() * 8);
+        for id in &self.0 {
+            bytes.extend_from_slice(&id.to_le_bytes());
+        }
+        s.serialize_bytes(&bytes)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ids {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Ids;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("event id hashes as bytes or as a sequence of integers")
+            }
+            fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Ids, E> {
+                if !v.len().is_multiple_of(8) {
+                    return Err(E::custom(format!(
+                        "{} bytes of event id hashes is not a multiple of 8",
+                        v.len()
+                    )));
+                }
+                let mut set = IdSet::with_capacity_and_hasher(v.len() / 8, Default::default());
+                for c in v.chunks_exact(8) {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(c);
+                    set.insert(u64::from_le_bytes(b));
+                }
+                Ok(Ids(set))
+            }
+            /// The earlier encoding (and the bytes of formats without a byte string type are
+            /// not expected here: checkpoints are MessagePack).
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Ids, A::Error> {
+                let mut set = IdSet::with_capacity_and_hasher(
+                    seq.size_hint().unwrap_or(0),
+                    Default::default(),
+                );
+                while let Some(id) = seq.next_element::<u64>()? {
+                    set.insert(id);
+                }
+                Ok(Ids(set))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// Seen event ids of one partition, by day of event time.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Dedup {
-    days: BTreeMap<i64, IdSet>,
+    days: BTreeMap<i64, Ids>,
 }
 
 impl Dedup {
@@ -45,6 +103,7 @@ impl Dedup {
         self.days
             .entry(occurred_at.div_euclid(DAY_MS))
             .or_default()
+            .0
             .insert(h)
     }
 
@@ -60,7 +119,7 @@ impl Dedup {
     }
 
     pub fn len(&self) -> usize {
-        self.days.values().map(HashSet::len).sum()
+        self.days.values().map(|ids| ids.0.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -81,5 +140,47 @@ mod tests {
         d.evict_before(2 * DAY_MS);
         assert_eq!(d.len(), 1);
         assert!(!d.insert("b", 3 * DAY_MS));
+    }
+
+    #[test]
+    fn ids_survive_a_checkpoint_in_both_encodings() {
+        let mut d = Dedup::default();
+        for i in 0..1_000 {
+            d.insert(&format!("e-{i}"), i * DAY_MS / 100);
+        }
+        let packed: Dedup = rmp_serde::from_slice(&rmp_serde::to_vec(&d).unwrap()).unwrap();
+        // Checkpoints written before stored each day's ids as a sequence of integers.
+        #[derive(Serialize)]
+        struct Earlier {
+            days: BTreeMap<i64, Vec<u64>>,
+        }
+        let earlier = Earlier {
+            days: d
+                .days
+                .iter()
+                .map(|(k, v)| (*k, v.0.iter().copied().collect()))
+                .collect(),
+        };
+        let loaded: Dedup = rmp_serde::from_slice(&rmp_serde::to_vec(&earlier).unwrap()).unwrap();
+        for mut restored in [packed, loaded] {
+            assert_eq!(restored.len(), 1_000);
+            assert_eq!(restored.days.len(), d.days.len());
+            for i in 0..1_000 {
+                assert!(
+                    !restored.insert(&format!("e-{i}"), i * DAY_MS / 100),
+                    "e-{i}"
+                );
+            }
+            assert!(restored.insert("new", 0));
+        }
+        // A byte string that is not whole ids is refused.
+        #[derive(Serialize)]
+        struct Bad {
+            days: BTreeMap<i64, serde_bytes::ByteBuf>,
+        }
+        let bad = Bad {
+            days: [(0, serde_bytes::ByteBuf::from(vec![1u8; 12]))].into(),
+        };
+        assert!(rmp_serde::from_slice::<Dedup>(&rmp_serde::to_vec(&bad).unwrap()).is_err());
     }
 }

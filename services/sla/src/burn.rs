@@ -135,6 +135,18 @@ pub fn burn_steps(
     request_slo_pct: f64,
     alerts: &[BurnAlert],
 ) -> Vec<BurnStep> {
+    let mut steps = Vec::new();
+    for_each_burn_step(series, request_slo_pct, alerts, |s| steps.push(s.clone()));
+    steps
+}
+
+/// [`burn_steps`] handed to `f` one at a time, in time order, without collecting them.
+pub fn for_each_burn_step(
+    series: &MinuteSeries,
+    request_slo_pct: f64,
+    alerts: &[BurnAlert],
+    mut f: impl FnMut(&BurnStep),
+) {
     let prefix = Prefix::new(series);
     let budget = (100.0 - request_slo_pct) / 100.0;
     let burn = |ratio: Option<f64>| ratio.filter(|_| budget > 0.0).map(|r| r / budget);
@@ -158,34 +170,32 @@ pub fn burn_steps(
             let short = parse_duration_ms(&a.short_window).ok()?;
             Some((a.factor, slot(long), slot(short)))
         });
-    let mut steps: Vec<i64> = prefix
-        .minutes
-        .iter()
-        .map(|m| window_floor(*m, STEP_MS) + STEP_MS)
-        .collect();
-    steps.dedup();
     let mut ratios: Vec<Option<f64>> = vec![None; trailing.len()];
-    steps
-        .into_iter()
-        .map(|at| {
-            for (r, t) in ratios.iter_mut().zip(&mut trailing) {
-                *r = t.ratio(&prefix, at);
-            }
-            let error_ratio: [Option<f64>; BURN_WINDOWS.len()] = std::array::from_fn(|i| ratios[i]);
-            let alerts = configured.map(|c| {
-                c.is_some_and(|(factor, long, short)| {
-                    let over = |i: usize| burn(ratios[i]).is_some_and(|b| b > factor);
-                    over(long) && over(short)
-                })
-            });
-            BurnStep {
-                at,
-                burn: error_ratio.map(burn),
-                error_ratio,
-                alerts,
-            }
-        })
-        .collect()
+    // The end of the step interval holding each minute; minutes are sorted, so a new step
+    // starts only at a minute at or past the current step's end.
+    let mut at = i64::MIN;
+    for &m in &prefix.minutes {
+        if m < at {
+            continue;
+        }
+        at = window_floor(m, STEP_MS) + STEP_MS;
+        for (r, t) in ratios.iter_mut().zip(&mut trailing) {
+            *r = t.ratio(&prefix, at);
+        }
+        let error_ratio: [Option<f64>; BURN_WINDOWS.len()] = std::array::from_fn(|i| ratios[i]);
+        let alerts = configured.map(|c| {
+            c.is_some_and(|(factor, long, short)| {
+                let over = |i: usize| burn(ratios[i]).is_some_and(|b| b > factor);
+                over(long) && over(short)
+            })
+        });
+        f(&BurnStep {
+            at,
+            burn: error_ratio.map(burn),
+            error_ratio,
+            alerts,
+        });
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! next minute, appended", both without a search or an allocation.
 
 use crate::sketch::LatencySketch;
+use gigstream_core::packed::{PackError, Reader, Writer};
 use gigstream_core::time::minute_floor;
 use serde::{Deserialize, Serialize};
 
@@ -40,12 +41,121 @@ impl MinuteAgg {
 }
 
 /// One service's minutes, sorted by minute start (ms), unique.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+///
+/// Stored in checkpoints as one packed byte string ([`gigstream_core::packed`]): the number of
+/// minutes, then per minute the difference to the previous minute's start, the requests,
+/// errors and latency sum, and the sketch (values, clamped values, then per non-empty bucket
+/// the index difference and the count). Checkpoints written before stored the minutes as a
+/// serde sequence; that still loads.
+#[derive(Debug, Clone, Default)]
 pub struct MinuteSeries {
     minutes: Vec<(i64, MinuteAgg)>,
     /// Position of the last minute touched; a hint only, so not part of the state.
-    #[serde(skip)]
     cursor: usize,
+}
+
+impl MinuteSeries {
+    fn pack(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(8 + self.minutes.len() * 16);
+        w.u64(self.minutes.len() as u64);
+        let mut prev = 0i64;
+        for (m, agg) in &self.minutes {
+            w.i64(m.wrapping_sub(prev));
+            w.u64(agg.requests);
+            w.u64(agg.errors);
+            w.u64(agg.latency_sum_ms);
+            agg.latency.pack(&mut w);
+            prev = *m;
+        }
+        w.into_bytes()
+    }
+
+    fn unpack(bytes: &[u8]) -> Result<MinuteSeries, PackError> {
+        let mut r = Reader::new(bytes);
+        let n: usize = r.int("minute count")?;
+        // Each minute takes at least 7 bytes: a damaged count cannot allocate much.
+        let mut minutes = Vec::with_capacity(n.min(r.remaining() / 7));
+        let mut prev = 0i64;
+        for _ in 0..n {
+            let m = prev.wrapping_add(r.i64()?);
+            if !minutes.is_empty() && m <= prev {
+                return Err(PackError(format!("minute {m} after {prev}")));
+            }
+            let agg = MinuteAgg {
+                requests: r.u64()?,
+                errors: r.u64()?,
+                latency_sum_ms: r.u64()?,
+                latency: LatencySketch::unpack(&mut r)?,
+            };
+            minutes.push((m, agg));
+            prev = m;
+        }
+        r.finish()?;
+        Ok(MinuteSeries { minutes, cursor: 0 })
+    }
+}
+
+impl Serialize for MinuteSeries {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.pack())
+    }
+}
+
+impl<'de> Deserialize<'de> for MinuteSeries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
+        type Minutes = Vec<(i64, MinuteAgg)>;
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MinuteSeries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("packed request minutes")
+            }
+            fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<MinuteSeries, E> {
+                MinuteSeries::unpack(v).map_err(E::custom)
+            }
+            /// The earlier encoding as a sequence (`[minutes]`), or the packed bytes as a
+            /// sequence of numbers (formats without byte strings, like JSON).
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MinuteSeries, A::Error> {
+                #[derive(Deserialize)]
+                #[serde(untagged)]
+                enum Item {
+                    Byte(u8),
+                    Minutes(Minutes),
+                }
+                let mut bytes = Vec::new();
+                let mut earlier = None;
+                while let Some(item) = seq.next_element::<Item>()? {
+                    match item {
+                        Item::Byte(b) => bytes.push(b),
+                        Item::Minutes(m) if earlier.is_none() && bytes.is_empty() => {
+                            earlier = Some(m)
+                        }
+                        Item::Minutes(_) => return Err(A::Error::custom("unexpected minutes")),
+                    }
+                }
+                match earlier {
+                    Some(_) if !bytes.is_empty() => Err(A::Error::custom("mixed encodings")),
+                    Some(minutes) => Ok(MinuteSeries { minutes, cursor: 0 }),
+                    None => MinuteSeries::unpack(&bytes).map_err(A::Error::custom),
+                }
+            }
+            /// The earlier encoding with field names (`{"minutes": [...]}`).
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MinuteSeries, A::Error> {
+                let mut minutes = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "minutes" {
+                        minutes = Some(map.next_value::<Minutes>()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                let minutes = minutes.ok_or_else(|| A::Error::missing_field("minutes"))?;
+                Ok(MinuteSeries { minutes, cursor: 0 })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl MinuteSeries {
@@ -110,6 +220,11 @@ impl MinuteSeries {
         self.minutes.iter().map(|(m, a)| (*m, a))
     }
 
+    /// `(minute start ms, aggregate)` in time order, as a slice.
+    pub fn as_slice(&self) -> &[(i64, MinuteAgg)] {
+        &self.minutes
+    }
+
     /// The aggregate of the minute starting at `minute`, if any request fell in it.
     pub fn get(&self, minute: i64) -> Option<&MinuteAgg> {
         self.minutes
@@ -161,6 +276,58 @@ mod tests {
         assert_eq!(minutes, vec![0, 1, 3, 5, 9]);
         assert_eq!(s.get(t + 5 * 60_000).unwrap().requests, 2);
         assert!(s.get(t + 2 * 60_000).is_none());
+    }
+
+    #[test]
+    fn packed_minutes_round_trip_and_damage_is_refused() {
+        let t = parse_ts("2026-03-01T10:00:00Z").unwrap();
+        let mut s = MinuteSeries::default();
+        for (k, ms, err) in [
+            (0, 5, false),
+            (0, 70_000, true),
+            (3, 130, false),
+            (9, 900, false),
+        ] {
+            s.minute_mut(t + k * 60_000).record(ms, err);
+        }
+        s.minute_mut(-60_000).record(1, false);
+        let packed = s.pack();
+        let back = MinuteSeries::unpack(&packed).unwrap();
+        assert_eq!(back.minutes, s.minutes);
+        assert_eq!(
+            MinuteSeries::unpack(&MinuteSeries::default().pack())
+                .unwrap()
+                .len(),
+            0
+        );
+        // Every truncation fails cleanly, and so does trailing garbage.
+        for n in 0..packed.len() {
+            assert!(MinuteSeries::unpack(&packed[..n]).is_err(), "cut at {n}");
+        }
+        let mut longer = packed.clone();
+        longer.push(0);
+        assert!(MinuteSeries::unpack(&longer).is_err());
+        // A minute that does not move forward: two minutes with a zero delta.
+        let mut w = Writer::default();
+        w.u64(2);
+        for _ in 0..2 {
+            w.i64(0);
+            [1, 0, 1, 1, 0, 0].iter().for_each(|v| w.u64(*v));
+        }
+        let err = MinuteSeries::unpack(&w.into_bytes()).unwrap_err();
+        assert!(err.0.contains("after"), "{err}");
+        // A bucket index past the last bucket, or repeated.
+        for buckets in [[2u64, 700, 1, 0, 1], [2, 5, 1, 0, 1]] {
+            let mut w = Writer::default();
+            w.u64(1);
+            w.i64(0);
+            [2, 0, 10, 2, 0].iter().for_each(|v| w.u64(*v));
+            buckets[1..].iter().for_each(|v| w.u64(*v));
+            assert!(
+                MinuteSeries::unpack(&w.into_bytes()).is_err(),
+                "{buckets:?}"
+            );
+        }
     }
 
     #[test]

@@ -25,25 +25,16 @@ pub fn monthly_rows<'a>(
     incidents: impl IntoIterator<Item = &'a Incident>,
 ) -> Vec<Vec<Value>> {
     let month_of = |ts: i64| month_start(date_of(ts));
-    // Minutes come in time order: a month's minutes are one run, found by comparing with the
-    // current month's bounds rather than converting every minute to a date.
-    let mut requests: BTreeMap<NaiveDate, Vec<&MinuteAgg>> = BTreeMap::new();
-    let mut current: Option<(i64, i64, Vec<&MinuteAgg>)> = None;
-    for (m, agg) in series.iter() {
-        match &mut current {
-            Some((from, to, aggs)) if (*from..*to).contains(&m) => aggs.push(agg),
-            _ => {
-                if let Some((from, _, aggs)) = current.take() {
-                    requests.entry(month_of(from)).or_default().extend(aggs);
-                }
-                let month = month_of(m);
-                let (from, to) = (date_start_ms(month), date_start_ms(next_month_start(month)));
-                current = Some((from, to, vec![agg]));
-            }
-        }
-    }
-    if let Some((from, _, aggs)) = current {
-        requests.entry(month_of(from)).or_default().extend(aggs);
+    // Minutes are sorted: a month's minutes are one run of the series, cut at the next month's
+    // start.
+    let mut requests: BTreeMap<NaiveDate, &[(i64, MinuteAgg)]> = BTreeMap::new();
+    let mut rest = series.as_slice();
+    while let Some((first, _)) = rest.first() {
+        let month = month_of(*first);
+        let end = date_start_ms(next_month_start(month));
+        let n = rest.partition_point(|(m, _)| *m < end);
+        requests.insert(month, &rest[..n]);
+        rest = &rest[n..];
     }
     let uptimes: BTreeMap<NaiveDate, MonthUptime> = MonthUptime::monthly(probes.iter())
         .into_iter()
@@ -68,10 +59,10 @@ pub fn monthly_rows<'a>(
     months
         .into_iter()
         .map(|month| {
-            let minutes = requests.get(&month).map(Vec::as_slice).unwrap_or(&[]);
-            let n: u64 = minutes.iter().map(|a| a.requests).sum();
-            let errors: u64 = minutes.iter().map(|a| a.errors).sum();
-            let sketch = LatencySketch::merged(minutes.iter().map(|a| &a.latency));
+            let minutes = requests.get(&month).copied().unwrap_or(&[]);
+            let n: u64 = minutes.iter().map(|(_, a)| a.requests).sum();
+            let errors: u64 = minutes.iter().map(|(_, a)| a.errors).sum();
+            let sketch = LatencySketch::merged(minutes.iter().map(|(_, a)| &a.latency));
             let [p50, p95, p99] = quantiles(sketch.buckets(), sketch.count(), [0.5, 0.95, 0.99]);
             let error_rate = pct(errors, n);
             let up = uptimes

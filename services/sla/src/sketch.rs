@@ -16,6 +16,7 @@
 //! representative values and counts, so SQL gets the same quantile as [`LatencySketch::quantile`]
 //! over any set of rows with `quantileExactWeighted(q)(v, c)` after `ARRAY JOIN`.
 
+use gigstream_core::packed::{PackError, Reader, Writer};
 use serde::{Deserialize, Serialize};
 
 /// Largest latency kept apart; larger values land in the last bucket.
@@ -72,6 +73,18 @@ static VALUES: [u32; BUCKETS] = {
     }
     v
 };
+
+/// `ceil(q × total)` kept within `1..=total`: the rank of the `q` quantile among `total`
+/// values. Exactly what `(q × total as f64).ceil()` gives, without calling `ceil`, which is a
+/// library function on baseline x86-64 and showed up in the render profile.
+#[inline]
+pub fn rank(q: f64, total: u64) -> u64 {
+    let x = q.clamp(0.0, 1.0) * total as f64;
+    // 0 <= x <= total: truncating is flooring, exact while counts stay below 2^53.
+    let floor = x as u64;
+    let ceil = if (floor as f64) < x { floor + 1 } else { floor };
+    ceil.clamp(1, total)
+}
 
 /// A sparse latency histogram: the non-empty buckets in index order and their counts.
 ///
@@ -180,7 +193,7 @@ impl LatencySketch {
         if self.total == 0 {
             return None;
         }
-        let rank = ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).clamp(1, self.total);
+        let rank = rank(q, self.total);
         let mut cum = 0u64;
         for (&b, &c) in self.index.iter().zip(&self.counts) {
             cum += c;
@@ -209,6 +222,47 @@ impl LatencySketch {
     /// The counts matching [`LatencySketch::values`] (`latency_counts`).
     pub fn counts(&self) -> Vec<u64> {
         self.counts.clone()
+    }
+
+    /// Appends the sketch to a packed byte string (see [`crate::minute::MinuteSeries`]).
+    pub(crate) fn pack(&self, w: &mut Writer) {
+        w.u64(self.total);
+        w.u64(self.clamped);
+        w.u64(self.index.len() as u64);
+        let mut prev = 0u16;
+        for (&b, &c) in self.index.iter().zip(&self.counts) {
+            w.u64(u64::from(b - prev));
+            w.u64(c);
+            prev = b;
+        }
+    }
+
+    /// Reads a sketch written by [`LatencySketch::pack`], checking that bucket indices are
+    /// increasing and within range.
+    pub(crate) fn unpack(r: &mut Reader<'_>) -> Result<LatencySketch, PackError> {
+        let total = r.u64()?;
+        let clamped = r.u64()?;
+        let n: usize = r.int("bucket count")?;
+        if n > BUCKETS {
+            return Err(PackError(format!("{n} buckets, at most {BUCKETS} exist")));
+        }
+        let (mut index, mut counts) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut prev = 0u64;
+        for i in 0..n {
+            let b = prev + r.u64()?;
+            if b >= BUCKETS as u64 || (i > 0 && b == prev) {
+                return Err(PackError(format!("bucket {b} after {prev}")));
+            }
+            index.push(b as u16);
+            counts.push(r.u64()?);
+            prev = b;
+        }
+        Ok(LatencySketch {
+            index,
+            counts,
+            total,
+            clamped,
+        })
     }
 
     /// [`LatencySketch::counts`] without copying them.
@@ -312,6 +366,31 @@ mod tests {
             union
         );
         assert!(union.clamped() > 0);
+    }
+
+    #[test]
+    fn rank_is_the_ceiling_of_q_times_n() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let qs = [
+            0.0,
+            0.01,
+            0.25,
+            0.5,
+            0.9,
+            0.95,
+            0.99,
+            0.999,
+            1.0,
+            -1.0,
+            2.0,
+            f64::NAN,
+        ];
+        for n in (1..2_000u64).chain([1 << 20, (1 << 53) - 1, 123_456_789_012]) {
+            for q in qs.into_iter().chain((0..5).map(|_| rng.random::<f64>())) {
+                let want = ((q.clamp(0.0, 1.0) * n as f64).ceil() as u64).clamp(1, n);
+                assert_eq!(rank(q, n), want, "q {q} n {n}");
+            }
+        }
     }
 
     #[test]

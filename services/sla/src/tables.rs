@@ -1,7 +1,7 @@
 //! The SLA tables: definitions (names, types, meaning and unit of every column) and rendering
 //! from the projection's state. Every table is emitted sorted by its key and unique on it.
 
-use crate::burn::{burn_steps, BurnStep, ALERT_COLUMNS, BURN_WINDOWS};
+use crate::burn::{for_each_burn_step, BurnStep, ALERT_COLUMNS, BURN_WINDOWS};
 use crate::incidents::Incidents;
 use crate::minute::{MinuteAgg, MinuteSeries};
 use crate::monthly::monthly_rows;
@@ -250,8 +250,9 @@ pub fn render(states: &[&Sla], rd: &RefData) -> Result<Vec<ColumnTable>, TableEr
         minute.push_service(service, series, &view.probes);
 
         let ws = windows(series, width);
+        window.service.push_n(service, ws.len());
         for w in &ws {
-            window.push(service, w, width, rd.sla.violation.p95_alert_ms);
+            window.push(w, width, rd.sla.violation.p95_alert_ms);
         }
         for v in violations(&ws, width, targets, &rd.sla.violation) {
             violation.push(service, &v);
@@ -267,9 +268,14 @@ pub fn render(states: &[&Sla], rd: &RefData) -> Result<Vec<ColumnTable>, TableEr
             monthly.push(row);
         }
 
-        for step in burn_steps(series, targets.request_slo_pct, &rd.sla.burn_alerts) {
-            burn.push(service, &step);
-        }
+        let steps = burn.step_end.len();
+        for_each_burn_step(
+            series,
+            targets.request_slo_pct,
+            &rd.sla.burn_alerts,
+            |step| burn.push(step),
+        );
+        burn.service.push_n(service, burn.step_end.len() - steps);
     }
 
     let mut incident_rows = TableData::new(&SLA_INCIDENTS);
@@ -340,6 +346,8 @@ impl MinuteColumns {
     /// the two sorted, unique sequences.
     fn push_service(&mut self, service: &str, series: &MinuteSeries, probes: &ProbeMinutes) {
         let none = MinuteAgg::default();
+        let first = self.minute.len();
+        self.reserve(series.len() + probes.len());
         let mut requests = series.iter().peekable();
         let mut probes = probes.iter().peekable();
         loop {
@@ -362,7 +370,6 @@ impl MinuteColumns {
             let p = p.unwrap_or_default();
             let [p50, p95, p99] =
                 quantiles(a.latency.buckets(), a.latency.count(), [0.5, 0.95, 0.99]);
-            self.service.push(service);
             self.minute.push(secs(m));
             self.requests.push(a.requests);
             self.errors.push(a.errors);
@@ -377,6 +384,22 @@ impl MinuteColumns {
             self.ok.push(p.ok);
             self.unavailable.push(u8::from(p.unavailable()));
         }
+        self.service.push_n(service, self.minute.len() - first);
+    }
+
+    /// Room for `rows` more rows (without growing by copying in the middle of a service).
+    fn reserve(&mut self, rows: usize) {
+        self.minute.reserve(rows);
+        self.requests.reserve(rows);
+        self.errors.reserve(rows);
+        self.latency_sum.reserve(rows);
+        self.p50.reserve(rows);
+        self.p95.reserve(rows);
+        self.p99.reserve(rows);
+        self.clamped.reserve(rows);
+        self.probes.reserve(rows);
+        self.ok.reserve(rows);
+        self.unavailable.reserve(rows);
     }
 
     fn finish(self) -> Result<ColumnTable, TableError> {
@@ -430,8 +453,8 @@ impl WindowColumns {
         }
     }
 
-    fn push(&mut self, service: &str, w: &WindowAgg, width: i64, p95_alert_ms: u32) {
-        self.service.push(service);
+    /// One window's row, except its service (pushed for the whole run of the service's rows).
+    fn push(&mut self, w: &WindowAgg, width: i64, p95_alert_ms: u32) {
         self.start.push(secs(w.start));
         self.end.push(secs(w.start + width));
         self.requests.push(w.requests);
@@ -520,8 +543,8 @@ impl BurnColumns {
         }
     }
 
-    fn push(&mut self, service: &str, step: &BurnStep) {
-        self.service.push(service);
+    /// One step's row, except its service (pushed for the whole run of the service's rows).
+    fn push(&mut self, step: &BurnStep) {
         self.step_end.push(secs(step.at));
         for (col, v) in self.error_ratio.iter_mut().zip(step.error_ratio) {
             col.push(v);

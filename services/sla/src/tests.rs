@@ -552,9 +552,110 @@ fn probe_minutes_load_from_the_earlier_map_encoding() {
         }
         assert_eq!(loaded.services(), vec!["a", "b"]);
     }
-    // And the current encoding is that same map.
-    assert_eq!(
-        rmp_serde::to_vec(&now).unwrap().len(),
-        rmp_serde::to_vec(&earlier).unwrap().len()
+}
+
+/// Checkpoints written before request minutes were packed (a serde sequence of
+/// `(minute, aggregate)`, positional or with field names) still load.
+#[test]
+fn request_minutes_load_from_the_earlier_encoding() {
+    use crate::minute::{MinuteAgg, MinuteSeries};
+    #[derive(serde::Serialize)]
+    struct Earlier<'a> {
+        minutes: Vec<(i64, &'a MinuteAgg)>,
+    }
+    let rd = RefData::builtin();
+    let sla = fold(&rd, &mixed_events(9, 5_000));
+    let ids = sla.service_ids();
+    assert!(ids.len() > 1);
+    for id in ids {
+        let Some(series) = sla.requests(id) else {
+            continue;
+        };
+        let earlier = Earlier {
+            minutes: series.iter().collect(),
+        };
+        for bytes in [
+            rmp_serde::to_vec(&earlier).unwrap(),
+            rmp_serde::to_vec_named(&earlier).unwrap(),
+            rmp_serde::to_vec(series).unwrap(),
+            rmp_serde::to_vec_named(series).unwrap(),
+        ] {
+            let loaded: MinuteSeries = rmp_serde::from_slice(&bytes).unwrap();
+            assert!(loaded.iter().eq(series.iter()), "{id}");
+        }
+    }
+}
+
+/// Commit-side costs on the `gigstream bench` stream (2M events over 90 days, seed 7; the
+/// telemetry split into 4 partitions like the log): rendering the tables from the partition
+/// states, and serialising and restoring the states (the checkpoints). Run in release:
+/// `cargo test --release -p gigstream-sla -- --ignored --nocapture render_and_checkpoint`.
+#[test]
+#[ignore = "benchmark; run in release with --ignored --nocapture"]
+fn render_and_checkpoint_throughput() {
+    use gigstream_core::ColumnTable;
+    use gigstream_gen::{generate, GenConfig};
+    use gigstream_runtime::merge_check::split_by_partition;
+    let rd = RefData::builtin();
+    let cfg = GenConfig {
+        events: 2_000_000,
+        days: 90,
+        seed: 7,
+        ..GenConfig::default()
+    };
+    let events: Vec<Event> = generate(&cfg, &rd)
+        .into_iter()
+        .map(|g| g.event)
+        .filter(|e| e.topic() == Topic::Telemetry)
+        .collect();
+    let states: Vec<Sla> = split_by_partition(&events, 4)
+        .values()
+        .map(|p| {
+            let mut s = Sla::new(&rd);
+            for e in p {
+                let _ = s.apply(&rd, e);
+            }
+            s
+        })
+        .collect();
+    let refs: Vec<&Sla> = states.iter().collect();
+    let cpu_ns = || -> u64 {
+        let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+        text.split_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let best = |f: &mut dyn FnMut() -> usize| -> (f64, usize) {
+        let mut best = u64::MAX;
+        let mut out = 0;
+        for _ in 0..5 {
+            let start = cpu_ns();
+            out = f();
+            best = best.min(cpu_ns() - start);
+        }
+        (best as f64 / 1e6, out)
+    };
+    let (render_ms, rows) = best(&mut || {
+        let t: Vec<ColumnTable> = Sla::render(&refs, &rd).unwrap();
+        t.iter().map(ColumnTable::num_rows).sum()
+    });
+    let (ser_ms, bytes) = best(&mut || {
+        refs.iter()
+            .map(|s| rmp_serde::to_vec(s).unwrap().len())
+            .sum()
+    });
+    let blobs: Vec<Vec<u8>> = refs.iter().map(|s| rmp_serde::to_vec(s).unwrap()).collect();
+    let (de_ms, _) = best(&mut || {
+        blobs
+            .iter()
+            .map(|b| rmp_serde::from_slice::<Sla>(b).unwrap().service_ids().len())
+            .sum()
+    });
+    println!(
+        "{} telemetry events in {} states: render {rows} rows {render_ms:.1} ms; \
+         states to MessagePack {bytes} bytes {ser_ms:.1} ms, back {de_ms:.1} ms (best of 5 on-CPU)",
+        events.len(),
+        states.len()
     );
 }

@@ -13,6 +13,7 @@
 //!   service's target.
 
 use crate::minute::MinuteSeries;
+use crate::sketch::rank;
 use gigstream_core::refdata::{SlaTargets, ViolationRule};
 use gigstream_core::time::{window_floor, MINUTE_MS};
 
@@ -80,7 +81,7 @@ pub fn quantiles<const N: usize>(
     if total == 0 {
         return out;
     }
-    let ranks = qs.map(|q| ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).clamp(1, total));
+    let ranks = qs.map(|q| rank(q, total));
     let (mut next, mut cum, mut last) = (0, 0u64, None);
     for (value, count) in buckets {
         cum += count;
@@ -110,7 +111,9 @@ pub fn windows(series: &MinuteSeries, width_ms: i64) -> Vec<WindowAgg> {
         let start = window_floor(first, width_ms);
         buckets.clear();
         let (mut requests, mut errors, mut total, mut members) = (0, 0, 0, 0);
-        while let Some((_, agg)) = minutes.next_if(|(m, _)| window_floor(*m, width_ms) == start) {
+        // Minutes are sorted: the window's members are those before its end.
+        let end = start + width_ms;
+        while let Some((_, agg)) = minutes.next_if(|(m, _)| *m < end) {
             requests += agg.requests;
             errors += agg.errors;
             total += agg.latency.count();
