@@ -3,14 +3,16 @@
 use crate::arrow_conv::columns_to_record_batch;
 use arrow::record_batch::RecordBatch;
 use gigstream_core::columns::ColumnTable;
-use gigstream_core::table::TableData;
+use gigstream_core::table::{ColumnType, TableData, TableDef};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
+use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 const CURRENT: &str = "CURRENT";
 const CHECKPOINT: &str = "checkpoint.bin";
@@ -187,27 +189,50 @@ fn write_parquet(path: &Path, t: &ColumnTable) -> Result<(), StoreError> {
         table: name.to_string(),
         message,
     };
+    let started = Instant::now();
     let batch: RecordBatch = columns_to_record_batch(t).map_err(|e| enc(e.to_string()))?;
     let file = File::create(path).map_err(io(path))?;
-    let props = writer_properties();
+    let props = writer_properties(t.def());
     let mut w =
         ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(|e| enc(e.to_string()))?;
     w.write(&batch).map_err(|e| enc(e.to_string()))?;
     let file = w.into_inner().map_err(|e| enc(e.to_string()))?;
-    file.sync_all().map_err(io(path))
+    let written = started.elapsed();
+    file.sync_all().map_err(io(path))?;
+    tracing::debug!(
+        table = name,
+        rows = t.num_rows(),
+        encode_ms = written.as_millis() as u64,
+        sync_ms = (started.elapsed() - written).as_millis() as u64,
+        "table written"
+    );
+    Ok(())
 }
 
-/// How tables are encoded. Every commit rewrites every table from the whole state:
+/// How a table is encoded. Every commit rewrites every table from the whole state:
 /// - statistics per column chunk, not per page: readers prune row groups with them, and the
 ///   tables are small enough that page indexes would not pay for their cost;
-/// - dictionary encoding (the default) stays on: turning it off for the mostly distinct columns
-///   saved no measurable time and doubled the files, which then take longer to write and sync;
+/// - dictionary encoding (the default) for most columns: turning it off for the mostly distinct
+///   ones saved no measurable time and doubled the files, which then take longer to write and
+///   sync;
+/// - except date and time columns of the key (a service's minutes, a day's rows): they are
+///   sorted within each run of the other key columns, so delta encoding stores them in a
+///   fraction of the space and faster than dictionary encoding (`sla_minute.minute`: 1.7 MB
+///   to 0.1 MB, and less CPU);
 /// - Snappy compression, which is cheap and keeps the files small.
-fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
+fn writer_properties(def: &TableDef) -> WriterProperties {
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .build()
+        .set_statistics_enabled(EnabledStatistics::Chunk);
+    for c in def.columns {
+        if def.key.contains(&c.name) && matches!(c.ty, ColumnType::Date | ColumnType::DateTime) {
+            let path = ColumnPath::from(c.name);
+            props = props
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
+        }
+    }
+    props.build()
 }
 
 /// Table name → Parquet files holding it, over every service's current generation under
@@ -281,6 +306,56 @@ mod tests {
         assert_eq!(gens.len(), 1, "old generation removed");
         let tables = committed_tables(dir.path()).unwrap();
         assert_eq!(tables["things"].len(), 1);
+    }
+
+    #[test]
+    fn time_keys_are_delta_encoded_and_read_back() {
+        use crate::read::read_committed;
+        use gigstream_core::table::{col_null, Value};
+        static TIMES: TableDef = TableDef {
+            name: "times",
+            doc: "",
+            columns: &[
+                col("s", ColumnType::String, ""),
+                col("day", ColumnType::Date, ""),
+                col("at", ColumnType::DateTime, ""),
+                col_null("seen", ColumnType::DateTime, ""),
+            ],
+            key: &["s", "day", "at"],
+        };
+        let mut t = TableData::new(&TIMES);
+        for i in 0..5_000i64 {
+            t.push(vec![
+                Value::from(if i < 2_500 { "a" } else { "b" }),
+                Value::Date((i / 1_000) as i32 - 3),
+                Value::DateTime(1_700_000_000 + (i % 2_500) * 60 - 86_400 * 30_000),
+                if i % 7 == 0 {
+                    Value::Null
+                } else {
+                    Value::DateTime(i * 13)
+                },
+            ]);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = ParquetStore::new(dir.path());
+        let gen = store.commit("svc", std::slice::from_ref(&t), b"").unwrap();
+        let (_, rows) = read_committed(&store, "svc", &TIMES).unwrap().unwrap();
+        assert_eq!(rows, t.rows);
+        let meta = parquet::file::reader::SerializedFileReader::new(
+            File::open(gen.join("times.parquet")).unwrap(),
+        )
+        .unwrap();
+        let encodings = |i: usize| {
+            parquet::file::reader::FileReader::metadata(&meta)
+                .row_group(0)
+                .column(i)
+                .encodings()
+                .collect::<Vec<_>>()
+        };
+        for key in [1, 2] {
+            assert!(encodings(key).contains(&Encoding::DELTA_BINARY_PACKED));
+        }
+        assert!(!encodings(3).contains(&Encoding::DELTA_BINARY_PACKED));
     }
 
     #[test]
