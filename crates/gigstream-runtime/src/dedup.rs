@@ -91,35 +91,92 @@ impl<'de> Deserialize<'de> for Ids {
 }
 
 /// Seen event ids of one partition, by day of event time.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+///
+/// Days are a sorted vector with a cursor on the last day used: events arrive mostly in time
+/// order, so the common case is the same day as the previous event, found without a search or a
+/// division. Stored as a map from day to ids, like the `BTreeMap` it was before.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(from = "StoredDedup")]
 pub struct Dedup {
+    /// Sorted by day (days since the epoch), unique.
+    days: Vec<(i64, Ids)>,
+    /// Position of the last day used; a hint only.
+    cursor: usize,
+}
+
+#[derive(Deserialize)]
+struct StoredDedup {
     days: BTreeMap<i64, Ids>,
+}
+
+impl From<StoredDedup> for Dedup {
+    fn from(s: StoredDedup) -> Dedup {
+        Dedup {
+            days: s.days.into_iter().collect(),
+            cursor: 0,
+        }
+    }
+}
+
+impl Serialize for Dedup {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Days<'a>(&'a [(i64, Ids)]);
+        impl Serialize for Days<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_map(self.0.iter().map(|(d, ids)| (d, ids)))
+            }
+        }
+        let mut st = s.serialize_struct("Dedup", 1)?;
+        st.serialize_field("days", &Days(&self.days))?;
+        st.end()
+    }
 }
 
 impl Dedup {
     /// Records the id; returns false when it was seen before.
     pub fn insert(&mut self, event_id: &str, occurred_at: i64) -> bool {
         let h = xxhash_rust::xxh3::xxh3_64(event_id.as_bytes());
-        self.days
-            .entry(occurred_at.div_euclid(DAY_MS))
-            .or_default()
-            .0
-            .insert(h)
+        let i = match self.days.get(self.cursor) {
+            Some((day, _)) if (day * DAY_MS..(day + 1) * DAY_MS).contains(&occurred_at) => {
+                self.cursor
+            }
+            _ => self.locate(occurred_at.div_euclid(DAY_MS)),
+        };
+        self.cursor = i;
+        self.days[i].1 .0.insert(h)
+    }
+
+    /// The position of `day`, inserted when missing.
+    fn locate(&mut self, day: i64) -> usize {
+        match self.days.binary_search_by_key(&day, |(d, _)| *d) {
+            Ok(i) => i,
+            Err(i) => {
+                // A new newest day is sized like the newest one so far (days carry similar
+                // traffic), so it does not grow by rehashing; an old day starts empty.
+                let capacity = match self.days.last() {
+                    Some((_, ids)) if i == self.days.len() => ids.0.len(),
+                    _ => 0,
+                };
+                let ids = IdSet::with_capacity_and_hasher(capacity, Default::default());
+                self.days.insert(i, (day, Ids(ids)));
+                i
+            }
+        }
     }
 
     /// Forgets days entirely older than `horizon_ms`.
     pub fn evict_before(&mut self, horizon_ms: i64) {
         let keep_from = horizon_ms.div_euclid(DAY_MS);
-        while let Some((&day, _)) = self.days.first_key_value() {
-            if day >= keep_from {
-                break;
-            }
-            self.days.pop_first();
+        let old = self.days.partition_point(|(d, _)| *d < keep_from);
+        if old > 0 {
+            self.days.drain(..old);
+            self.cursor = 0;
         }
     }
 
     pub fn len(&self) -> usize {
-        self.days.values().map(|ids| ids.0.len()).sum()
+        self.days.iter().map(|(_, ids)| ids.0.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -140,6 +197,31 @@ mod tests {
         d.evict_before(2 * DAY_MS);
         assert_eq!(d.len(), 1);
         assert!(!d.insert("b", 3 * DAY_MS));
+    }
+
+    #[test]
+    fn days_stay_sorted_whatever_the_arrival_order() {
+        let mut d = Dedup::default();
+        let days = [5, 2, 5, 9, -1, 2, 7, 9, 0];
+        for (i, day) in days.iter().enumerate() {
+            assert!(d.insert(&format!("e-{i}"), day * DAY_MS + (i as i64) * 1_000));
+            // The last millisecond of the day is the same day; the next one is not.
+            assert!(d.insert(&format!("f-{i}"), day * DAY_MS + DAY_MS - 1));
+        }
+        let stored: Vec<i64> = d.days.iter().map(|(day, _)| *day).collect();
+        assert_eq!(stored, vec![-1, 0, 2, 5, 7, 9]);
+        for (i, day) in days.iter().enumerate() {
+            assert!(!d.insert(&format!("e-{i}"), day * DAY_MS + (i as i64) * 1_000));
+        }
+        assert_eq!(d.len(), 2 * days.len());
+        d.evict_before(3 * DAY_MS + 5);
+        let kept: Vec<i64> = d.days.iter().map(|(day, _)| *day).collect();
+        assert_eq!(kept, vec![5, 7, 9]);
+        assert!(!d.insert("e-3", 9 * DAY_MS + 3_000));
+        assert!(
+            d.insert("e-1", 2 * DAY_MS + 1_000),
+            "forgotten with its day"
+        );
     }
 
     #[test]

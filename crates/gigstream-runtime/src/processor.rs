@@ -115,6 +115,28 @@ struct Task<P> {
     dl_sent: usize,
     /// Changed since its checkpoint was last committed (or never committed).
     changed: bool,
+    /// Records read and events applied (of the task's topic) not yet added to `ck.stats`:
+    /// counting in the maps keyed by topic name cost two lookups per record.
+    unflushed: Counts,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    consumed: u64,
+    applied: u64,
+}
+
+impl Counts {
+    fn add_to(self, stats: &mut Stats, topic: Topic) {
+        for (map, n) in [
+            (&mut stats.consumed, self.consumed),
+            (&mut stats.applied, self.applied),
+        ] {
+            if n > 0 {
+                add(map, topic.name(), n);
+            }
+        }
+    }
 }
 
 impl<P: Projection> Task<P> {
@@ -137,6 +159,7 @@ impl<P: Projection> Task<P> {
             // Never stored: its checkpoint (even at offset 0) must be written, so that every
             // task in the `positions` table has one.
             changed: true,
+            unflushed: Counts::default(),
         }
     }
 
@@ -169,9 +192,16 @@ impl<P: Projection> Task<P> {
             ck,
             dl_sent,
             changed: false,
+            unflushed: Counts::default(),
         })
     }
 
+    /// Brings `ck.stats` up to date.
+    fn flush_counts(&mut self) {
+        std::mem::take(&mut self.unflushed).add_to(&mut self.ck.stats, self.ck.topic);
+    }
+
+    /// The stored form of the checkpoint; [`Task::flush_counts`] first.
     fn stored(&self) -> StoredTask {
         StoredTask {
             topic: self.ck.topic,
@@ -227,7 +257,8 @@ impl<P: Projection> Processor<P> {
     /// what was last committed (the runner commits before releasing).
     pub fn release(&mut self, ids: &[TaskId]) {
         for id in ids {
-            if let Some(t) = self.owned.remove(id) {
+            if let Some(mut t) = self.owned.remove(id) {
+                t.flush_counts();
                 self.foreign.insert(*id, t);
             }
         }
@@ -299,6 +330,7 @@ impl<P: Projection> Processor<P> {
         let mut s = Stats::default();
         for t in self.owned.values().chain(self.foreign.values()) {
             s.add(&t.ck.stats);
+            t.unflushed.add_to(&mut s, t.ck.topic);
         }
         s
     }
@@ -337,10 +369,13 @@ impl<P: Projection> Processor<P> {
     }
 
     /// Checkpoints of every owned task, and whether each changed since it was last committed.
-    pub fn task_checkpoints(&self) -> Vec<(StoredTask, bool)> {
+    pub fn task_checkpoints(&mut self) -> Vec<(StoredTask, bool)> {
         self.owned
-            .iter()
-            .map(|t| (t.1.stored(), t.1.changed))
+            .values_mut()
+            .map(|t| {
+                t.flush_counts();
+                (t.stored(), t.changed)
+            })
             .collect()
     }
 
@@ -372,7 +407,7 @@ impl<P: Projection> Processor<P> {
         }
         ck.next_offset = rec.offset + 1;
         task.changed = true;
-        bump(&mut ck.stats.consumed, rec.topic.name());
+        task.unflushed.consumed += 1;
 
         let event = match self.codec.decode(rec.topic, rec.value) {
             Ok(e) => e,
@@ -405,7 +440,7 @@ impl<P: Projection> Processor<P> {
         }
         match ck.state.apply(&self.refdata, &event) {
             Ok(()) => {
-                bump(&mut ck.stats.applied, rec.topic.name());
+                task.unflushed.applied += 1;
                 Outcome::Applied
             }
             Err(rej) => dead_letter::<P>(ck, &rec, rej.code, rej.detail),
@@ -501,10 +536,14 @@ fn dead_letter<P: Projection>(
 }
 
 fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    add(map, key, 1);
+}
+
+fn add(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
     match map.get_mut(key) {
-        Some(v) => *v += 1,
+        Some(v) => *v += n,
         None => {
-            map.insert(key.to_string(), 1);
+            map.insert(key.to_string(), n);
         }
     }
 }
