@@ -86,18 +86,178 @@ pub fn rank(q: f64, total: u64) -> u64 {
     ceil.clamp(1, total)
 }
 
+/// Buckets kept in the sketch itself before a heap allocation is needed.
+const INLINE: usize = 4;
+
+/// The non-empty buckets of a sketch: indices strictly increasing and their counts.
+///
+/// A service keeps one sketch per minute for months, and a quiet minute touches only a few
+/// buckets: up to [`INLINE`] of them live in the sketch itself, so such a minute costs no
+/// allocation (two per minute before, and as many frees when the state is dropped).
+#[derive(Debug, Clone)]
+enum Buckets {
+    Inline {
+        len: u8,
+        index: [u16; INLINE],
+        counts: [u64; INLINE],
+    },
+    Heap {
+        index: Vec<u16>,
+        counts: Vec<u64>,
+    },
+}
+
+impl Default for Buckets {
+    fn default() -> Self {
+        Buckets::Inline {
+            len: 0,
+            index: [0; INLINE],
+            counts: [0; INLINE],
+        }
+    }
+}
+
+impl Buckets {
+    /// From parallel vectors of equal length.
+    fn from_vecs(index: Vec<u16>, counts: Vec<u64>) -> Buckets {
+        debug_assert_eq!(index.len(), counts.len());
+        if index.len() > INLINE {
+            return Buckets::Heap { index, counts };
+        }
+        let mut b = Buckets::default();
+        if let Buckets::Inline {
+            len,
+            index: i,
+            counts: c,
+        } = &mut b
+        {
+            *len = index.len() as u8;
+            i[..index.len()].copy_from_slice(&index);
+            c[..counts.len()].copy_from_slice(&counts);
+        }
+        b
+    }
+
+    #[inline]
+    fn index(&self) -> &[u16] {
+        match self {
+            Buckets::Inline { len, index, .. } => &index[..usize::from(*len)],
+            Buckets::Heap { index, .. } => index,
+        }
+    }
+
+    #[inline]
+    fn counts(&self) -> &[u64] {
+        match self {
+            Buckets::Inline { len, counts, .. } => &counts[..usize::from(*len)],
+            Buckets::Heap { counts, .. } => counts,
+        }
+    }
+
+    #[inline]
+    fn counts_mut(&mut self) -> &mut [u64] {
+        match self {
+            Buckets::Inline { len, counts, .. } => &mut counts[..usize::from(*len)],
+            Buckets::Heap { counts, .. } => counts,
+        }
+    }
+
+    /// Inserts bucket `b` with `count` at `pos`, keeping the order.
+    #[inline]
+    fn insert(&mut self, pos: usize, b: u16, count: u64) {
+        match self {
+            Buckets::Inline { len, index, counts } if usize::from(*len) < INLINE => {
+                let n = usize::from(*len);
+                index.copy_within(pos..n, pos + 1);
+                counts.copy_within(pos..n, pos + 1);
+                index[pos] = b;
+                counts[pos] = count;
+                *len += 1;
+            }
+            Buckets::Inline { index, counts, .. } => {
+                let mut i = Vec::with_capacity(2 * INLINE);
+                let mut c = Vec::with_capacity(2 * INLINE);
+                i.extend_from_slice(&index[..pos]);
+                i.push(b);
+                i.extend_from_slice(&index[pos..]);
+                c.extend_from_slice(&counts[..pos]);
+                c.push(count);
+                c.extend_from_slice(&counts[pos..]);
+                *self = Buckets::Heap {
+                    index: i,
+                    counts: c,
+                };
+            }
+            Buckets::Heap { index, counts } => {
+                index.insert(pos, b);
+                counts.insert(pos, count);
+            }
+        }
+    }
+}
+
 /// A sparse latency histogram: the non-empty buckets in index order and their counts.
 ///
 /// Sparse because a service keeps one sketch per minute for months; a minute of real traffic
 /// touches a few hundred of the 694 buckets.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct LatencySketch {
-    /// Indices of non-empty buckets, strictly increasing.
+    buckets: Buckets,
+    total: u64,
+    clamped: u64,
+}
+
+impl PartialEq for LatencySketch {
+    /// The same buckets and counts, however they are stored.
+    fn eq(&self, other: &Self) -> bool {
+        self.total == other.total
+            && self.clamped == other.clamped
+            && self.buckets.index() == other.buckets.index()
+            && self.buckets.counts() == other.buckets.counts()
+    }
+}
+
+impl Eq for LatencySketch {}
+
+/// The serde form of a sketch (as its fields were before buckets could be stored inline):
+/// what checkpoints written before request minutes were packed hold.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "LatencySketch")]
+struct StoredSketch {
     index: Vec<u16>,
-    /// `counts[i]` values fell into bucket `index[i]`.
     counts: Vec<u64>,
     total: u64,
     clamped: u64,
+}
+
+impl Serialize for LatencySketch {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        StoredSketch {
+            index: self.buckets.index().to_vec(),
+            counts: self.buckets.counts().to_vec(),
+            total: self.total,
+            clamped: self.clamped,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for LatencySketch {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = StoredSketch::deserialize(d)?;
+        if s.index.len() != s.counts.len() {
+            return Err(serde::de::Error::custom(format!(
+                "{} bucket indices for {} counts",
+                s.index.len(),
+                s.counts.len()
+            )));
+        }
+        Ok(LatencySketch {
+            buckets: Buckets::from_vecs(s.index, s.counts),
+            total: s.total,
+            clamped: s.clamped,
+        })
+    }
 }
 
 impl LatencySketch {
@@ -105,18 +265,15 @@ impl LatencySketch {
         LatencySketch::default()
     }
 
-    /// Counts one latency. Allocates only when a bucket is used for the first time.
+    /// Counts one latency. Allocates only when a minute's buckets outgrow the inline ones.
     #[inline]
     pub fn record(&mut self, ms: u32) {
         let b = bucket_index(ms);
         self.total += 1;
         self.clamped += u64::from(ms > MAX_MS);
-        match self.index.binary_search(&b) {
-            Ok(pos) => self.counts[pos] += 1,
-            Err(pos) => {
-                self.index.insert(pos, b);
-                self.counts.insert(pos, 1);
-            }
+        match self.buckets.index().binary_search(&b) {
+            Ok(pos) => self.buckets.counts_mut()[pos] += 1,
+            Err(pos) => self.buckets.insert(pos, b, 1),
         }
     }
 
@@ -136,29 +293,30 @@ impl LatencySketch {
 
     /// Adds `other`'s counts: the result is the sketch of the union of both inputs.
     pub fn merge(&mut self, other: &LatencySketch) {
-        let mut index = Vec::with_capacity(self.index.len() + other.index.len());
+        let (si, sc) = (self.buckets.index(), self.buckets.counts());
+        let (oi, oc) = (other.buckets.index(), other.buckets.counts());
+        let mut index = Vec::with_capacity(si.len() + oi.len());
         let mut counts = Vec::with_capacity(index.capacity());
         let (mut i, mut j) = (0, 0);
-        while i < self.index.len() || j < other.index.len() {
-            let a = self.index.get(i).copied().unwrap_or(u16::MAX);
-            let b = other.index.get(j).copied().unwrap_or(u16::MAX);
+        while i < si.len() || j < oi.len() {
+            let a = si.get(i).copied().unwrap_or(u16::MAX);
+            let b = oi.get(j).copied().unwrap_or(u16::MAX);
             if a < b {
                 index.push(a);
-                counts.push(self.counts[i]);
+                counts.push(sc[i]);
                 i += 1;
             } else if b < a {
                 index.push(b);
-                counts.push(other.counts[j]);
+                counts.push(oc[j]);
                 j += 1;
             } else {
                 index.push(a);
-                counts.push(self.counts[i] + other.counts[j]);
+                counts.push(sc[i] + oc[j]);
                 i += 1;
                 j += 1;
             }
         }
-        self.index = index;
-        self.counts = counts;
+        self.buckets = Buckets::from_vecs(index, counts);
         self.total += other.total;
         self.clamped += other.clamped;
     }
@@ -167,19 +325,24 @@ impl LatencySketch {
     /// when a month of minutes is merged).
     pub fn merged<'a>(sketches: impl IntoIterator<Item = &'a LatencySketch>) -> LatencySketch {
         let mut dense = vec![0u64; BUCKETS];
-        let mut out = LatencySketch::new();
+        let (mut total, mut clamped) = (0, 0);
         for s in sketches {
-            for (&b, &c) in s.index.iter().zip(&s.counts) {
+            for (&b, &c) in s.buckets.index().iter().zip(s.buckets.counts()) {
                 dense[b as usize] += c;
             }
-            out.total += s.total;
-            out.clamped += s.clamped;
+            total += s.total;
+            clamped += s.clamped;
         }
+        let (mut index, mut counts) = (Vec::new(), Vec::new());
         for (b, c) in dense.into_iter().enumerate().filter(|(_, c)| *c > 0) {
-            out.index.push(b as u16);
-            out.counts.push(c);
+            index.push(b as u16);
+            counts.push(c);
         }
-        out
+        LatencySketch {
+            buckets: Buckets::from_vecs(index, counts),
+            total,
+            clamped,
+        }
     }
 
     /// The `q` quantile (0 ≤ q ≤ 1), `None` when empty.
@@ -195,18 +358,18 @@ impl LatencySketch {
         }
         let rank = rank(q, self.total);
         let mut cum = 0u64;
-        for (&b, &c) in self.index.iter().zip(&self.counts) {
+        for (&b, &c) in self.buckets.index().iter().zip(self.buckets.counts()) {
             cum += c;
             if cum >= rank {
                 return Some(VALUES[usize::from(b)]);
             }
         }
-        self.index.last().map(|&b| VALUES[usize::from(b)])
+        self.buckets.index().last().map(|&b| VALUES[usize::from(b)])
     }
 
     /// `(representative value ms, count)` of every non-empty bucket, values ascending.
     pub fn buckets(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
-        self.value_iter().zip(self.counts.iter().copied())
+        self.value_iter().zip(self.buckets.counts().iter().copied())
     }
 
     /// The representative values of the non-empty buckets, ascending (`latency_values`).
@@ -216,21 +379,22 @@ impl LatencySketch {
 
     /// [`LatencySketch::values`] without collecting them.
     pub fn value_iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.index.iter().map(|&b| VALUES[usize::from(b)])
+        self.buckets.index().iter().map(|&b| VALUES[usize::from(b)])
     }
 
     /// The counts matching [`LatencySketch::values`] (`latency_counts`).
     pub fn counts(&self) -> Vec<u64> {
-        self.counts.clone()
+        self.buckets.counts().to_vec()
     }
 
     /// Appends the sketch to a packed byte string (see [`crate::minute::MinuteSeries`]).
     pub(crate) fn pack(&self, w: &mut Writer) {
         w.u64(self.total);
         w.u64(self.clamped);
-        w.u64(self.index.len() as u64);
+        let index = self.buckets.index();
+        w.u64(index.len() as u64);
         let mut prev = 0u16;
-        for (&b, &c) in self.index.iter().zip(&self.counts) {
+        for (&b, &c) in index.iter().zip(self.buckets.counts()) {
             w.u64(u64::from(b - prev));
             w.u64(c);
             prev = b;
@@ -258,8 +422,7 @@ impl LatencySketch {
             prev = b;
         }
         Ok(LatencySketch {
-            index,
-            counts,
+            buckets: Buckets::from_vecs(index, counts),
             total,
             clamped,
         })
@@ -267,7 +430,7 @@ impl LatencySketch {
 
     /// [`LatencySketch::counts`] without copying them.
     pub fn count_slice(&self) -> &[u64] {
-        &self.counts
+        self.buckets.counts()
     }
 }
 
@@ -366,6 +529,51 @@ mod tests {
             union
         );
         assert!(union.clamped() > 0);
+    }
+
+    #[test]
+    fn buckets_stay_sorted_inline_and_on_the_heap() {
+        use std::collections::BTreeMap;
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for n in [0, 1, 3, 4, 5, 9, 200] {
+            let mut s = LatencySketch::new();
+            let mut want: BTreeMap<u16, u64> = BTreeMap::new();
+            for _ in 0..n {
+                // Few distinct buckets for small n, so the inline capacity is crossed exactly.
+                let v = rng.random_range(0..(n as u32 * 7 + 1));
+                s.record(v);
+                *want.entry(bucket_index(v)).or_default() += 1;
+            }
+            assert_eq!(s.buckets.index(), want.keys().copied().collect::<Vec<_>>());
+            assert_eq!(s.counts(), want.values().copied().collect::<Vec<_>>());
+            assert_eq!(s.count(), n);
+            assert_eq!(
+                matches!(s.buckets, Buckets::Inline { .. }),
+                want.len() <= INLINE
+            );
+            // Equal whatever the storage: the same buckets rebuilt from vectors, and through
+            // the serde form.
+            let rebuilt = LatencySketch {
+                buckets: Buckets::Heap {
+                    index: want.keys().copied().collect(),
+                    counts: want.values().copied().collect(),
+                },
+                total: s.total,
+                clamped: s.clamped,
+            };
+            assert_eq!(rebuilt, s);
+            let back: LatencySketch =
+                rmp_serde::from_slice(&rmp_serde::to_vec(&s).unwrap()).unwrap();
+            assert_eq!(back, s);
+        }
+        // Mismatched serde vectors are refused.
+        let bad = StoredSketch {
+            index: vec![1, 2],
+            counts: vec![1],
+            total: 1,
+            clamped: 0,
+        };
+        assert!(rmp_serde::from_slice::<LatencySketch>(&rmp_serde::to_vec(&bad).unwrap()).is_err());
     }
 
     #[test]
