@@ -70,6 +70,12 @@ struct State {
     /// The last error librdkafka reported (refused connection, TLS, authentication), for the
     /// message of a timeout.
     last_client_error: Option<String>,
+    /// The group generation of the last assignment.
+    generation: Option<i32>,
+    /// Since when the group is known stale: an assignment came with the generation of the one
+    /// before (see `Ctx::on_assign`). The member joins the group again once the group has been
+    /// quiet for a while (see `KafkaSource::stale_quiet`); a revocation meanwhile cancels that.
+    stale_since: Option<Instant>,
 }
 
 struct Ctx {
@@ -131,8 +137,27 @@ impl Ctx {
             .collect())
     }
 
+    /// A new assignment. One with the generation of the one before marks the group stale:
+    /// every real rebalance starts a new generation. tansu 0.6's coordinator also answers a
+    /// heartbeat with REBALANCE_IN_PROGRESS when that heartbeat is the request that notices
+    /// another member's expired session: it drops the dead member but leaves the group
+    /// completed, in the same generation, so the members that rejoin get their old assignments
+    /// back (the leader's new one is ignored) and the dead member's partitions stay unowned for
+    /// good. A member that leaves the group and joins again as a new one makes it rebalance for
+    /// real.
     fn on_assign(&self, consumer: &BaseConsumer<Ctx>, tpl: &TopicPartitionList) {
         let parts = self.parts(tpl);
+        let generation = group_generation(consumer);
+        {
+            let mut st = lock(&self.state);
+            if generation.is_some() && generation == st.generation {
+                tracing::warn!(generation = ?generation, "kafka group rebalance without a new generation (a coordinator that dropped a dead member without rebalancing)");
+                st.stale_since = Some(Instant::now());
+            } else {
+                st.stale_since = None;
+            }
+            st.generation = generation;
+        }
         if lock(&self.state).managed {
             // The runtime loads the checkpoints and seeks; until then nothing is handed out.
             let result = consumer
@@ -204,9 +229,30 @@ impl Ctx {
         st.changed = true;
         st.settled = false;
         st.revoked_at = Some(Instant::now());
+        // Rebalancing again: the next assignment tells whether the group is still stale.
+        st.stale_since = None;
         drop(st);
         tracing::info!(partitions = ?list, "kafka partitions revoked");
         let _ = self.changes.send(AssignmentChange::Revoked(list));
+    }
+}
+
+/// The generation of the group `consumer` is a member of (librdkafka's group metadata), `None`
+/// outside a group. Generations number a group's rebalances: every real rebalance starts a new
+/// one.
+#[allow(unsafe_code)]
+fn group_generation(consumer: &BaseConsumer<Ctx>) -> Option<i32> {
+    use rdkafka::bindings as rd;
+    // SAFETY: the client handle is alive while `consumer` is borrowed; the metadata returned is
+    // a copy owned here (or null), read once and then destroyed.
+    unsafe {
+        let md = rd::rd_kafka_consumer_group_metadata(consumer.client().native_ptr());
+        if md.is_null() {
+            return None;
+        }
+        let generation = rd::rd_kafka_consumer_group_metadata_generation_id(md);
+        rd::rd_kafka_consumer_group_metadata_destroy(md);
+        Some(generation)
     }
 }
 
@@ -268,6 +314,12 @@ impl ConsumerContext for Ctx {
 /// commits the revoked partitions' output and releases them. The runtime does that right after
 /// the `poll` in which the rebalance happened; correctness does not depend on the timing,
 /// because the new owner resumes from the last checkpoint and table versions follow offsets.
+///
+/// Coordinators that do not really rebalance: an assignment that comes back in the generation
+/// of the one before (tansu 0.6, after another member's session expired) leaves the dead
+/// member's partitions unowned, so the member leaves the group and joins it again as a new
+/// member once the group has been quiet for a few seconds. A member left without any
+/// assignment for a quarter of the assign timeout does the same.
 pub struct KafkaSource {
     /// One consumer subscribed to all the service's topics: one member of the group per
     /// instance.
@@ -276,6 +328,12 @@ pub struct KafkaSource {
     changes_tx: mpsc::Sender<AssignmentChange>,
     /// When the consumer last rejoined the group as a new member.
     rejoined_at: Option<Instant>,
+    /// How long a stale group must stay quiet (no revocation) before this member leaves it and
+    /// joins again: tansu 0.6 keeps the leader when a member leaves a rebalancing group, so the
+    /// member must not leave while the group might be rebalancing. A late JoinGroup of a dead
+    /// member (tansu holds a follower's JoinGroup for 3 s) can start a rebalance after the
+    /// stale assignment; the heartbeats (REBALANCE_IN_PROGRESS) report it within two intervals.
+    stale_quiet: Duration,
     config: KafkaConfig,
     group: String,
     names: HashMap<String, Topic>,
@@ -295,6 +353,19 @@ fn join(
     state: &Arc<Mutex<State>>,
     tx: &mpsc::Sender<AssignmentChange>,
 ) -> Result<BaseConsumer<Ctx>, Error> {
+    let consumer = consumer(config, group, names, state, tx)?;
+    subscribe(&consumer, names)?;
+    Ok(consumer)
+}
+
+/// A consumer in `group` for the topics of `names`, not subscribed yet (not in the group).
+fn consumer(
+    config: &KafkaConfig,
+    group: &str,
+    names: &HashMap<String, Topic>,
+    state: &Arc<Mutex<State>>,
+    tx: &mpsc::Sender<AssignmentChange>,
+) -> Result<BaseConsumer<Ctx>, Error> {
     let ctx = Ctx {
         names: names.clone(),
         state: state.clone(),
@@ -306,18 +377,33 @@ fn join(
     if !config.properties.contains_key("client.id") {
         cc.set("client.id", format!("gigstream-{group}"));
     }
-    let consumer: BaseConsumer<Ctx> =
-        cc.create_with_context(ctx)
-            .map_err(|source| Error::Client {
-                client: "consumer",
-                source,
-            })?;
+    cc.create_with_context(ctx).map_err(|source| Error::Client {
+        client: "consumer",
+        source,
+    })
+}
+
+/// Subscribes `consumer` to the topics of `names`: it joins its group.
+fn subscribe(consumer: &BaseConsumer<Ctx>, names: &HashMap<String, Topic>) -> Result<(), Error> {
     let mut list: Vec<&str> = names.keys().map(String::as_str).collect();
     list.sort_unstable();
     consumer
         .subscribe(&list)
-        .map_err(|e| Error::kafka(format!("subscribe to {}", list.join(", ")), e))?;
-    Ok(consumer)
+        .map_err(|e| Error::kafka(format!("subscribe to {}", list.join(", ")), e))
+}
+
+/// tansu 0.6 holds a follower's JoinGroup this long before answering it.
+const TANSU_JOIN_PAUSE: Duration = Duration::from_millis(3_000);
+
+/// See `KafkaSource::stale_quiet`: tansu's JoinGroup pause, two heartbeat intervals and a
+/// second to spare.
+fn stale_quiet(config: &KafkaConfig) -> Duration {
+    let heartbeat = config
+        .properties
+        .get("heartbeat.interval.ms")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(3_000);
+    TANSU_JOIN_PAUSE + Duration::from_millis(2 * heartbeat) + Duration::from_secs(1)
 }
 
 impl KafkaSource {
@@ -344,6 +430,7 @@ impl KafkaSource {
             consumer,
             changes_tx: tx,
             rejoined_at: None,
+            stale_quiet: stale_quiet(config),
             config: config.clone(),
             group: group.to_string(),
             names,
@@ -466,9 +553,38 @@ impl KafkaSource {
         done
     }
 
+    /// Leaves the group and joins it again as a new member, which makes the group rebalance.
+    fn rejoin(&mut self) -> Result<(), Error> {
+        let fresh = consumer(
+            &self.config,
+            &self.group,
+            &self.names,
+            &self.state,
+            &self.changes_tx,
+        )?;
+        // The old member leaves first: dropping it revokes its partitions and waits for the
+        // coordinator's answer to its LeaveGroup. Only then does the new one join: tansu 0.6
+        // keeps the leader of a rebalance that a new member starts, and waits for it for good
+        // if that leader leaves afterwards.
+        drop(std::mem::replace(&mut self.consumer, fresh));
+        {
+            let mut st = lock(&self.state);
+            st.generation = None;
+            st.stale_since = None;
+        }
+        subscribe(&self.consumer, &self.names)?;
+        self.rejoined_at = Some(Instant::now());
+        Ok(())
+    }
+
     fn next(&mut self, f: &mut dyn FnMut(RecordRef<'_>)) -> Result<usize, Error> {
         let started = Instant::now();
         self.at_end = false;
+        let stale = lock(&self.state).stale_since;
+        if stale.is_some_and(|t| t.elapsed() >= self.stale_quiet) {
+            tracing::warn!(group = %self.group, "the consumer group did not really rebalance (a member's partitions may be unowned); joining it again as a new member");
+            self.rejoin()?;
+        }
         let mut n = 0usize;
         loop {
             let wait = if n > 0 { Duration::ZERO } else { POLL_STEP };
@@ -540,16 +656,7 @@ impl KafkaSource {
                             && since.elapsed() < self.config.assign_timeout
                         {
                             tracing::warn!(group = %self.group, waited = ?since.elapsed(), "no partition assignment yet; joining the group again as a new member");
-                            let fresh = join(
-                                &self.config,
-                                &self.group,
-                                &self.names,
-                                &self.state,
-                                &self.changes_tx,
-                            )?;
-                            // The old member leaves the group when dropped.
-                            drop(std::mem::replace(&mut self.consumer, fresh));
-                            self.rejoined_at = Some(Instant::now());
+                            self.rejoin()?;
                             continue;
                         }
                         if since.elapsed() >= self.config.assign_timeout {

@@ -44,6 +44,7 @@ fn ten_thousand_records_come_back_complete_in_order_and_placed_like_the_embedded
     let Some(cfg) = config("roundtrip") else {
         return skipped();
     };
+    let _serial = serial();
     let n: usize = std::env::var("GIGSTREAM_TEST_KAFKA_RECORDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -64,7 +65,9 @@ fn ten_thousand_records_come_back_complete_in_order_and_placed_like_the_embedded
         n as f64 / summary.elapsed.as_secs_f64()
     );
 
-    let mut source = KafkaSource::new(&cfg, "roundtrip-svc", &[Topic::Orders]).expect("source");
+    // A group of this run's own: members of earlier runs' groups may linger in the broker.
+    let group = format!("{}svc", cfg.topic_prefix);
+    let mut source = KafkaSource::new(&cfg, &group, &[Topic::Orders]).expect("source");
     let changes = source.assignment_changes().expect("first take");
     source.seek(&BTreeMap::new()).expect("seek");
     let started = Instant::now();
@@ -149,8 +152,9 @@ fn a_new_member_of_the_group_resumes_at_the_committed_offsets() {
     let Some(cfg) = config("resume") else {
         return skipped();
     };
+    let _serial = serial();
     fill(&cfg, Topic::Usage, 2, 1_000);
-    let group = "resume-svc";
+    let group = &format!("{}resume-svc", cfg.topic_prefix);
     let mut a = KafkaSource::new(&cfg, group, &[Topic::Usage]).expect("source a");
     // No seek: a tool without its own store starts at the group's offsets (none: earliest).
     let all = drain(&mut a);
@@ -179,8 +183,9 @@ fn sought_positions_override_the_committed_offsets() {
     let Some(cfg) = config("seek") else {
         return skipped();
     };
+    let _serial = serial();
     fill(&cfg, Topic::Telemetry, 2, 600);
-    let group = "seek-svc";
+    let group = &format!("{}seek-svc", cfg.topic_prefix);
     let mut a = KafkaSource::new(&cfg, group, &[Topic::Telemetry]).expect("source a");
     let all = drain(&mut a);
     assert_eq!(all.len(), 600);

@@ -21,6 +21,14 @@ pub fn config(test: &str) -> Option<KafkaConfig> {
     Some(cfg)
 }
 
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Held by a test that joins a consumer group: those run one at a time (several groups
+/// forming at once on a loaded 2-core machine made tansu's coordinator miss members).
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 pub fn skipped() {
     println!("skipped: set GIGSTREAM_KAFKA_BROKERS");
 }
@@ -78,6 +86,9 @@ pub fn drain(source: &mut KafkaSource) -> Vec<Got> {
 pub fn drain_timed(source: &mut KafkaSource) -> (Vec<Got>, Option<Instant>) {
     let mut out = Vec::new();
     let mut first = None;
+    // A poll returns 0 also while the group is still assigning (so that a runner can stop);
+    // the end is when the source says it is caught up.
+    let until = Instant::now() + Duration::from_secs(120);
     loop {
         let n = source
             .poll(&mut |r| {
@@ -91,7 +102,7 @@ pub fn drain_timed(source: &mut KafkaSource) -> (Vec<Got>, Option<Instant>) {
                 })
             })
             .expect("poll");
-        if n == 0 {
+        if n == 0 && (source.caught_up() || Instant::now() > until) {
             return (out, first);
         }
     }

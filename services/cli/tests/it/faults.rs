@@ -197,8 +197,12 @@ fn b_twenty_sigkills_lose_and_double_count_nothing() {
 
 /// (c) Two instances of the SLA service in one consumer group split the partitions; one is
 /// killed mid-run and the other takes its partitions over (a rebalance) from the checkpoints.
+/// On tansu 0.6 the survivor's heartbeat that notices the dead member does not really rebalance
+/// the group; the survivor sees its assignment come back in the same generation and joins again
+/// as a new member (see `gigstream_kafka::KafkaSource`). With that, it passed 34 runs in a row
+/// on a fresh tansu, but failed twice on a long-lived, loaded one; so it stays out of CI.
 #[test]
-#[ignore = "tansu 0.6's group coordinator often never rebalances after a member dies, leaving the killed instance's partitions unowned; run with --ignored against Apache Kafka"]
+#[ignore = "tansu 0.6's group coordinator can leave a killed member's partitions unowned; run with --ignored (passes reliably on a fresh tansu; meant for Apache Kafka)"]
 fn c_two_instances_one_killed_mid_run_stay_exact() {
     let Some(mut b) = backends("rebalance") else {
         return;
