@@ -68,10 +68,20 @@ impl StrColumn {
     /// Adds `n` copies of `s` (a key column repeats its value over a run of rows).
     pub fn push_n(&mut self, s: &str, n: usize) {
         let start = self.data.len();
+        let end = start + s.len() * n;
         // Checked once for the last offset, like every `push`.
-        offset(start + s.len() * n);
-        // `repeat` copies by doubling: a few large copies instead of one small copy per row.
-        self.data.push_str(&s.repeat(n));
+        offset(end);
+        // Copied by doubling what is already there: a few large copies instead of one small
+        // copy per row, in place.
+        self.data.reserve(end - start);
+        if n > 0 {
+            self.data.push_str(s);
+        }
+        while self.data.len() < end {
+            let have = self.data.len() - start;
+            let more = have.min(end - self.data.len());
+            self.data.extend_from_within(start..start + more);
+        }
         self.offsets
             .extend((1..=n).map(|i| (start + i * s.len()) as i32));
     }
@@ -296,12 +306,66 @@ pub struct Column {
     pub nulls: Option<Vec<bool>>,
 }
 
+/// The values of a nullable column, built row by row: values (the default where null) and null
+/// flags side by side, as [`Column`] holds them.
+#[derive(Debug, Clone, Default)]
+pub struct Nullable<T> {
+    values: Vec<T>,
+    nulls: Vec<bool>,
+    any_null: bool,
+}
+
+impl<T: Default> Nullable<T> {
+    pub fn with_capacity(rows: usize) -> Nullable<T> {
+        Nullable {
+            values: Vec::with_capacity(rows),
+            nulls: Vec::with_capacity(rows),
+            any_null: false,
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, v: Option<T>) {
+        self.any_null |= v.is_none();
+        self.nulls.push(v.is_none());
+        self.values.push(v.unwrap_or_default());
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Values and null flags (`None` when no row is null).
+    fn into_parts(self) -> (Vec<T>, Option<Vec<bool>>) {
+        (self.values, self.any_null.then_some(self.nulls))
+    }
+}
+
+impl<T: Default> FromIterator<Option<T>> for Nullable<T> {
+    fn from_iter<I: IntoIterator<Item = Option<T>>>(iter: I) -> Nullable<T> {
+        let iter = iter.into_iter();
+        let mut n = Nullable::with_capacity(iter.size_hint().0);
+        for v in iter {
+            n.push(v);
+        }
+        n
+    }
+}
+
 /// Splits options into values (the default where `None`) and null flags (`None` when no value
 /// is missing).
-fn split<T: Default>(values: Vec<Option<T>>) -> (Vec<T>, Option<Vec<bool>>) {
-    let nulls: Vec<bool> = values.iter().map(Option::is_none).collect();
-    let values = values.into_iter().map(Option::unwrap_or_default).collect();
-    (values, nulls.contains(&true).then_some(nulls))
+fn split<T: Default>(values: impl Into<Nullable<T>>) -> (Vec<T>, Option<Vec<bool>>) {
+    values.into().into_parts()
+}
+
+impl<T: Default> From<Vec<Option<T>>> for Nullable<T> {
+    fn from(v: Vec<Option<T>>) -> Nullable<T> {
+        v.into_iter().collect()
+    }
 }
 
 impl Column {
@@ -349,7 +413,7 @@ impl Column {
         Column::new(ColumnData::ArrU64(c))
     }
     /// A nullable `UInt32` column.
-    pub fn opt_u32(v: Vec<Option<u32>>) -> Column {
+    pub fn opt_u32(v: impl Into<Nullable<u32>>) -> Column {
         let (v, nulls) = split(v);
         Column {
             data: ColumnData::U32(v),
@@ -357,7 +421,7 @@ impl Column {
         }
     }
     /// A nullable `Float64` column.
-    pub fn opt_f64(v: Vec<Option<f64>>) -> Column {
+    pub fn opt_f64(v: impl Into<Nullable<f64>>) -> Column {
         let (v, nulls) = split(v);
         Column {
             data: ColumnData::F64(v),
@@ -365,7 +429,7 @@ impl Column {
         }
     }
     /// A nullable `DateTime` column (seconds).
-    pub fn opt_datetime(v: Vec<Option<i64>>) -> Column {
+    pub fn opt_datetime(v: impl Into<Nullable<i64>>) -> Column {
         let (v, nulls) = split(v);
         Column {
             data: ColumnData::DateTime(v),

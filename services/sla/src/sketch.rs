@@ -277,6 +277,11 @@ impl LatencySketch {
         }
     }
 
+    /// Non-empty buckets.
+    pub fn bucket_count(&self) -> usize {
+        self.buckets.index().len()
+    }
+
     /// Values recorded.
     pub fn count(&self) -> u64 {
         self.total

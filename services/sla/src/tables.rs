@@ -8,7 +8,7 @@ use crate::monthly::monthly_rows;
 use crate::violations::{quantiles, violations, window_width_ms, windows, Violation, WindowAgg};
 use crate::Sla;
 use gigstream_core::availability::ProbeMinutes;
-use gigstream_core::columns::{Column, ColumnTable, ListColumn, StrColumn, TableError};
+use gigstream_core::columns::{Column, ColumnTable, ListColumn, Nullable, StrColumn, TableError};
 use gigstream_core::table::{
     col, col_null, datetime_ms, ColumnType as T, TableData, TableDef, Value,
 };
@@ -236,14 +236,29 @@ pub fn render(states: &[&Sla], rd: &RefData) -> Result<Vec<ColumnTable>, TableEr
         })
         .collect();
 
-    // Lower bound for sla_minute (probe-only minutes come on top); windows and steps are at
-    // most one per 5 minutes of requests.
-    let minutes: usize = views.iter().map(|(_, v)| v.requests.len()).sum();
-    let mut minute = MinuteColumns::with_capacity(minutes);
-    let mut window = WindowColumns::with_capacity(minutes / 2);
+    // Every column is sized once, up front, for at least as many rows as it gets: growing a
+    // vector of hundreds of thousands of rows copies it (or, with some allocators, touches
+    // fresh memory page by page). sla_minute has at most a row per request or probe minute;
+    // windows and burn-rate steps at most one per request minute.
+    let (mut rows, mut row_bytes, mut request_rows, mut request_bytes, mut buckets) =
+        (0, 0, 0, 0, 0);
+    for (id, v) in &views {
+        let n = v.requests.len() + v.probes.len();
+        rows += n;
+        row_bytes += n * id.len();
+        request_rows += v.requests.len();
+        request_bytes += v.requests.len() * id.len();
+        buckets += v
+            .requests
+            .iter()
+            .map(|(_, a)| a.latency.bucket_count())
+            .sum::<usize>();
+    }
+    let mut minute = MinuteColumns::with_capacity(rows, row_bytes, buckets);
+    let mut window = WindowColumns::with_capacity(request_rows, request_bytes);
     let mut violation = ViolationColumns::default();
     let mut monthly = TableData::new(&SLA_MONTHLY);
-    let mut burn = BurnColumns::with_capacity(minutes / 2);
+    let mut burn = BurnColumns::with_capacity(request_rows, request_bytes);
     for (service, view) in &views {
         let series: &MinuteSeries = &view.requests;
         let targets = rd.sla.targets_for(service);
@@ -311,9 +326,9 @@ struct MinuteColumns {
     requests: Vec<u64>,
     errors: Vec<u64>,
     latency_sum: Vec<u64>,
-    p50: Vec<Option<u32>>,
-    p95: Vec<Option<u32>>,
-    p99: Vec<Option<u32>>,
+    p50: Nullable<u32>,
+    p95: Nullable<u32>,
+    p99: Nullable<u32>,
     values: ListColumn<u32>,
     counts: ListColumn<u64>,
     clamped: Vec<u64>,
@@ -323,18 +338,19 @@ struct MinuteColumns {
 }
 
 impl MinuteColumns {
-    fn with_capacity(n: usize) -> MinuteColumns {
+    /// Room for `n` rows, `bytes` bytes of service ids and `buckets` sketch buckets.
+    fn with_capacity(n: usize, bytes: usize, buckets: usize) -> MinuteColumns {
         MinuteColumns {
-            service: StrColumn::with_capacity(n, n * 8),
+            service: StrColumn::with_capacity(n, bytes),
             minute: Vec::with_capacity(n),
             requests: Vec::with_capacity(n),
             errors: Vec::with_capacity(n),
             latency_sum: Vec::with_capacity(n),
-            p50: Vec::with_capacity(n),
-            p95: Vec::with_capacity(n),
-            p99: Vec::with_capacity(n),
-            values: ListColumn::with_capacity(n, n * 3),
-            counts: ListColumn::with_capacity(n, n * 3),
+            p50: Nullable::with_capacity(n),
+            p95: Nullable::with_capacity(n),
+            p99: Nullable::with_capacity(n),
+            values: ListColumn::with_capacity(n, buckets),
+            counts: ListColumn::with_capacity(n, buckets),
             clamped: Vec::with_capacity(n),
             probes: Vec::with_capacity(n),
             ok: Vec::with_capacity(n),
@@ -347,7 +363,6 @@ impl MinuteColumns {
     fn push_service(&mut self, service: &str, series: &MinuteSeries, probes: &ProbeMinutes) {
         let none = MinuteAgg::default();
         let first = self.minute.len();
-        self.reserve(series.len() + probes.len());
         let mut requests = series.iter().peekable();
         let mut probes = probes.iter().peekable();
         loop {
@@ -387,21 +402,6 @@ impl MinuteColumns {
         self.service.push_n(service, self.minute.len() - first);
     }
 
-    /// Room for `rows` more rows (without growing by copying in the middle of a service).
-    fn reserve(&mut self, rows: usize) {
-        self.minute.reserve(rows);
-        self.requests.reserve(rows);
-        self.errors.reserve(rows);
-        self.latency_sum.reserve(rows);
-        self.p50.reserve(rows);
-        self.p95.reserve(rows);
-        self.p99.reserve(rows);
-        self.clamped.reserve(rows);
-        self.probes.reserve(rows);
-        self.ok.reserve(rows);
-        self.unavailable.reserve(rows);
-    }
-
     fn finish(self) -> Result<ColumnTable, TableError> {
         ColumnTable::new(
             &SLA_MINUTE,
@@ -432,23 +432,23 @@ struct WindowColumns {
     end: Vec<i64>,
     requests: Vec<u64>,
     errors: Vec<u64>,
-    error_rate: Vec<Option<f64>>,
-    p95: Vec<Option<u32>>,
-    p99: Vec<Option<u32>>,
+    error_rate: Nullable<f64>,
+    p95: Nullable<u32>,
+    p99: Nullable<u32>,
     over_alert: Vec<u8>,
 }
 
 impl WindowColumns {
-    fn with_capacity(n: usize) -> WindowColumns {
+    fn with_capacity(n: usize, bytes: usize) -> WindowColumns {
         WindowColumns {
-            service: StrColumn::with_capacity(n, n * 8),
+            service: StrColumn::with_capacity(n, bytes),
             start: Vec::with_capacity(n),
             end: Vec::with_capacity(n),
             requests: Vec::with_capacity(n),
             errors: Vec::with_capacity(n),
-            error_rate: Vec::with_capacity(n),
-            p95: Vec::with_capacity(n),
-            p99: Vec::with_capacity(n),
+            error_rate: Nullable::with_capacity(n),
+            p95: Nullable::with_capacity(n),
+            p99: Nullable::with_capacity(n),
             over_alert: Vec::with_capacity(n),
         }
     }
@@ -527,18 +527,18 @@ impl ViolationColumns {
 struct BurnColumns {
     service: StrColumn,
     step_end: Vec<i64>,
-    error_ratio: [Vec<Option<f64>>; BURN_WINDOWS.len()],
-    burn: [Vec<Option<f64>>; BURN_WINDOWS.len()],
+    error_ratio: [Nullable<f64>; BURN_WINDOWS.len()],
+    burn: [Nullable<f64>; BURN_WINDOWS.len()],
     alerts: [Vec<u8>; ALERT_COLUMNS.len()],
 }
 
 impl BurnColumns {
-    fn with_capacity(n: usize) -> BurnColumns {
+    fn with_capacity(n: usize, bytes: usize) -> BurnColumns {
         BurnColumns {
-            service: StrColumn::with_capacity(n, n * 8),
+            service: StrColumn::with_capacity(n, bytes),
             step_end: Vec::with_capacity(n),
-            error_ratio: std::array::from_fn(|_| Vec::with_capacity(n)),
-            burn: std::array::from_fn(|_| Vec::with_capacity(n)),
+            error_ratio: std::array::from_fn(|_| Nullable::with_capacity(n)),
+            burn: std::array::from_fn(|_| Nullable::with_capacity(n)),
             alerts: std::array::from_fn(|_| Vec::with_capacity(n)),
         }
     }
