@@ -4,8 +4,11 @@
 //! set, watermark, dead letters, counters and next offset, checkpointed on its own. That is what
 //! lets a partition move between instances of a service (a Kafka rebalance) with exactly its
 //! state: the new owner loads the task's last checkpoint and resumes at its offset. Tables are
-//! rendered from the merge ([`Projection::merge`]) of every task's state: the tasks this
-//! instance owns, fresh, and the tasks other instances own, as of their last checkpoint.
+//! rendered from the merge of every task's state: the tasks this instance owns, fresh, and the
+//! tasks other instances own, as of their last checkpoint. A commit renders them as columns
+//! straight from the tasks' states ([`Projection::render`]); [`Processor::tables`] renders the
+//! rows of a merged copy ([`Projection::merge`]), which must be the same tables (`gigstream
+//! verify` compares the two).
 
 use crate::dead_letter::{dead_letter_table, DeadLetter, POSITIONS};
 use crate::dedup::Dedup;
