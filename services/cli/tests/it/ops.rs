@@ -94,6 +94,30 @@ fn wait_listening(b: &Backends, label: &str, child: &mut Child) -> SocketAddr {
     }
 }
 
+/// Polls `/ready` until it answers 200 (within 90 s); until then every answer must be a 503
+/// whose body starts with `not_ready`. How long it took.
+fn wait_ready(b: &Backends, label: &str, addr: SocketAddr, not_ready: &str) -> Duration {
+    let started = Instant::now();
+    let mut last = (0, String::new());
+    while started.elapsed() < Duration::from_secs(90) {
+        last = get(addr, "/ready").expect("GET /ready");
+        if last.0 == 200 {
+            break;
+        }
+        assert_eq!(last.0, 503, "/ready answers 200 or 503: {last:?}");
+        assert!(last.1.starts_with(not_ready), "{last:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        last,
+        (200, "ready\n".to_string()),
+        "{}\n{}",
+        b.ctx(),
+        b.log_tail(label)
+    );
+    started.elapsed()
+}
+
 /// GET `path`: status and body.
 fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
@@ -152,25 +176,8 @@ fn ready_metrics_and_sigterm_under_load() {
     assert_eq!(get(addr, "/health").unwrap(), (200, "ok\n".to_string()));
 
     // Ready once the partitions are assigned and the checkpoints loaded.
-    let started = Instant::now();
-    let mut last = (0, String::new());
-    while started.elapsed() < Duration::from_secs(90) {
-        last = get(addr, "/ready").expect("GET /ready");
-        if last.0 == 200 {
-            break;
-        }
-        assert_eq!(last.0, 503, "/ready answers 200 or 503: {last:?}");
-        assert!(last.1.starts_with("not ready: sla: "), "{last:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    assert_eq!(
-        last,
-        (200, "ready\n".to_string()),
-        "{}\n{}",
-        b.ctx(),
-        b.log_tail(label)
-    );
-    println!("ready after {:?}", started.elapsed());
+    let took = wait_ready(&b, label, addr, "not ready: sla: ");
+    println!("ready after {took:?}");
 
     // Metrics under load: consumption, four partitions, commits, dead letters, lag.
     let consumed = r#"gigstream_events_consumed_total{service="sla",topic="telemetry"}"#;
@@ -307,25 +314,8 @@ fn gigstream_run_serves_ops_and_stops_on_sigterm() {
     let addr = wait_listening(&b, label, &mut child);
     assert_eq!(get(addr, "/health").unwrap(), (200, "ok\n".to_string()));
 
-    let started = Instant::now();
-    let mut last = (0, String::new());
-    while started.elapsed() < Duration::from_secs(90) {
-        last = get(addr, "/ready").expect("GET /ready");
-        if last.0 == 200 {
-            break;
-        }
-        assert_eq!(last.0, 503, "/ready answers 200 or 503: {last:?}");
-        assert!(last.1.starts_with("not ready: "), "{last:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    assert_eq!(
-        last,
-        (200, "ready\n".to_string()),
-        "{}\n{}",
-        b.ctx(),
-        b.log_tail(label)
-    );
-    println!("all three ready after {:?}", started.elapsed());
+    let took = wait_ready(&b, label, addr, "not ready: ");
+    println!("all three ready after {took:?}");
 
     // Every service has its own series.
     let until = Instant::now() + Duration::from_secs(60);
@@ -421,16 +411,7 @@ fn sigterm_while_joining_the_group() {
     produce_to(&b.kafka, &gen(3_000, b.seed), None);
     let mut first = b.spawn_with("first", &["sla", "--http-listen", "127.0.0.1:0"]);
     let addr = wait_listening(&b, "first", &mut first);
-    let started = Instant::now();
-    while get(addr, "/ready").map(|r| r.0).unwrap_or(0) != 200 {
-        assert!(
-            started.elapsed() < Duration::from_secs(90),
-            "the first instance never got ready {}\n{}",
-            b.ctx(),
-            b.log_tail("first")
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_ready(&b, "first", addr, "not ready: sla: ");
 
     let mut second = b.spawn_with("second", &["sla", "--http-listen", "127.0.0.1:0"]);
     let addr2 = wait_listening(&b, "second", &mut second);
