@@ -26,8 +26,8 @@ mod read;
 mod source;
 
 pub use admin::{
-    end_offsets, ensure_topics, reset_group_to_earliest, topic_partitions, wait_ready, EndOffsets,
-    TopicStatus,
+    end_offsets, ensure_topics, partitions_of, reset_group_to_earliest, topic_partitions,
+    wait_ready, EndOffsets, TopicStatus,
 };
 pub use bounded::read_partitions_until;
 pub use config::{dlq_of, is_secret, KafkaConfig, ENV_PREFIX};
