@@ -35,6 +35,9 @@ pub struct Backends {
     runs: std::sync::atomic::AtomicUsize,
     /// More variables for every process started (e.g. Kafka security settings).
     pub extra_env: Vec<(String, String)>,
+    /// The services started (process ids): the ones still running when the test ends (it
+    /// failed) are killed, so that they do not load the broker under the next tests.
+    spawned: std::sync::Mutex<Vec<u32>>,
 }
 
 fn nanos() -> u128 {
@@ -79,6 +82,7 @@ pub fn backends(name: &str) -> Option<Backends> {
         session_timeout_ms: 10_000,
         _serial: SERIAL.lock().unwrap_or_else(|p| p.into_inner()),
         runs: Default::default(),
+        spawned: Default::default(),
         extra_env: Vec::new(),
     })
 }
@@ -202,12 +206,40 @@ impl Backends {
             .expect("service log file");
         let mut all = vec!["run", "--follow"];
         all.extend_from_slice(args);
-        self.command(&all)
+        let child = self
+            .command(&all)
             .stdout(out.try_clone().expect("log handle"))
             .stderr(out)
             .stdin(Stdio::null())
             .spawn()
-            .expect("the gigstream binary starts")
+            .expect("the gigstream binary starts");
+        self.adopt(&child);
+        child
+    }
+
+    /// Kills `child` (a process started with this test's `--data-dir`) when the test ends, if
+    /// it still runs then.
+    pub fn adopt(&self, child: &Child) {
+        self.spawned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(child.id());
+    }
+
+    /// Kills the adopted processes that still run: a process whose command line names this
+    /// test's directory (a reaped one's process id may have been reused).
+    fn kill_leftovers(&self) {
+        let dir = self.dir.path().to_string_lossy().into_owned();
+        let pids = std::mem::take(&mut *self.spawned.lock().unwrap_or_else(|p| p.into_inner()));
+        for pid in pids {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(&dir) {
+                println!("killing the leftover process {pid}");
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        }
     }
 
     pub fn log_path(&self, label: &str) -> PathBuf {
@@ -228,6 +260,25 @@ impl Backends {
         let text = std::fs::read_to_string(self.log_path(label)).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// The service logs of this test.
+    fn logs(&self) -> Vec<PathBuf> {
+        let mut logs: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .map(|d| d.filter_map(|e| Some(e.ok()?.path())).collect())
+            .unwrap_or_default();
+        logs.retain(|p| p.extension().is_some_and(|e| e == "log"));
+        logs.sort();
+        logs
+    }
+
+    /// The last lines of every service log of this test, for failure messages.
+    pub fn all_log_tails(&self) -> String {
+        self.logs()
+            .iter()
+            .filter_map(|p| Some(p.file_stem()?.to_str()?.to_string()))
+            .map(|label| format!("\n--- {label}.log (last lines)\n{}", self.log_tail(&label)))
+            .collect()
     }
 
     /// Next offset per partition stored with `service`'s output (none before its first commit).
@@ -256,8 +307,9 @@ impl Backends {
             }
             assert!(
                 Instant::now() < deadline,
-                "{service} did not catch up within {timeout:?}: end {end:?}, stored {stored:?} {}",
-                self.ctx()
+                "{service} did not catch up within {timeout:?}: end {end:?}, stored {stored:?} {}{}",
+                self.ctx(),
+                self.all_log_tails()
             );
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -287,8 +339,11 @@ impl Backends {
 }
 
 impl Drop for Backends {
+    /// Drops the database of a passed test. A failed test's database is left for inspection,
+    /// and its service logs (the test's directory is removed) are copied to
+    /// `GIGSTREAM_TEST_KEEP_LOGS=DIR`, when set, as `DIR/<seed>-<label>.log`.
     fn drop(&mut self) {
-        // Leave the database of a failed test for inspection; drop the others.
+        self.kill_leftovers();
         if !std::thread::panicking() {
             if let Ok(c) = Connection::new(self.clickhouse.clone(), false) {
                 let db = &self.clickhouse.database;
@@ -296,6 +351,19 @@ impl Drop for Backends {
                     "dropping the test database",
                     &format!("DROP DATABASE IF EXISTS `{db}`"),
                 );
+            }
+            return;
+        }
+        let Ok(keep) = std::env::var("GIGSTREAM_TEST_KEEP_LOGS") else {
+            return;
+        };
+        for p in self.logs() {
+            if let Some(name) = p.file_name().and_then(|n| n.to_str()) {
+                let to = Path::new(&keep).join(format!("{}-{name}", self.seed));
+                match std::fs::copy(&p, &to) {
+                    Ok(_) => println!("kept {}", to.display()),
+                    Err(e) => println!("cannot keep {}: {e}", p.display()),
+                }
             }
         }
     }
@@ -314,6 +382,24 @@ pub fn produce_to(kafka: &KafkaConfig, gen: &GenConfig, rate: Option<f64>) -> Pr
     let codec = Codec::new(Registry::builtin());
     let refdata = RefData::builtin();
     produce_cmd::run(&args, Some(kafka.clone()), gen, &codec, &refdata).expect("produce succeeds")
+}
+
+/// A load (a thread producing at a steady rate) that is still running: `load` if it runs,
+/// else a new one producing `gen` at 800 events/s, started a second ago. On a busy machine,
+/// joining the group and the first commits can outlast any fixed load.
+pub fn still_loading(
+    kafka: &KafkaConfig,
+    load: std::thread::JoinHandle<ProduceReport>,
+    gen: &GenConfig,
+) -> std::thread::JoinHandle<ProduceReport> {
+    if !load.is_finished() {
+        return load;
+    }
+    load.join().expect("producer thread");
+    let (kafka, gen) = (kafka.clone(), gen.clone());
+    let load = std::thread::spawn(move || produce_to(&kafka, &gen, Some(800.0)));
+    std::thread::sleep(Duration::from_secs(1));
+    load
 }
 
 /// SIGKILL, then reap.
