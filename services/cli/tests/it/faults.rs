@@ -4,7 +4,9 @@
 //! recomputation of every table from the log, compared exactly with what ClickHouse holds) to
 //! pass. A failure message carries the seed of the test's random choices.
 
-use super::support::{backends, kill, produce_to, repo_path, terminate, text, Backends};
+use super::support::{
+    backends, kill, produce_to, repo_path, still_loading, terminate, text, Backends,
+};
 use chrono::Datelike;
 use gigstream_cli::gen_cmd::dead_letter_code;
 use gigstream_clickhouse::read::read_current;
@@ -197,18 +199,17 @@ fn b_twenty_sigkills_lose_and_double_count_nothing() {
 
 /// (c) Two instances of the SLA service in one consumer group split the partitions; one is
 /// killed mid-run and the other takes its partitions over (a rebalance) from the checkpoints.
-/// On tansu 0.6 the survivor's heartbeat that notices the dead member does not really rebalance
-/// the group; the survivor sees its assignment come back in the same generation and joins again
-/// as a new member (see `gigstream_kafka::KafkaSource`). With that, it passed 34 runs in a row
-/// on a fresh tansu, but failed twice on a long-lived, loaded one; so it stays out of CI.
+/// On tansu 0.6 the survivor's heartbeat that notices the dead member may not really rebalance
+/// the group; the survivor then sees its assignment come back in the same generation and joins
+/// again as a new member unless a real rebalance follows (see `gigstream_kafka::KafkaSource`).
+/// Sessions are the tests' 10 s: with 3 s, a 2-core machine under load answered heartbeats too
+/// late (tansu writes the group to SQLite on each) and the survivor lost its session over and
+/// over (3 failures in 9 runs beside 3 busy loops, against none in 13 with 10 s).
 #[test]
-#[ignore = "tansu 0.6's group coordinator can leave a killed member's partitions unowned; run with --ignored (passes reliably on a fresh tansu; meant for Apache Kafka)"]
 fn c_two_instances_one_killed_mid_run_stay_exact() {
     let Some(mut b) = backends("rebalance") else {
         return;
     };
-    // The killed instance's partitions move on after its session expires.
-    b.session_timeout_ms = 3_000;
     produce_to(&b.kafka, &gen(500, b.seed, 0.0), None);
     let (kafka, g) = (b.kafka.clone(), gen(16_000, b.seed + 1, 0.0));
     let producer = std::thread::spawn(move || produce_to(&kafka, &g, Some(800.0)));
@@ -243,6 +244,12 @@ fn c_two_instances_one_killed_mid_run_stay_exact() {
         None,
         "the surviving instance exited: {}",
         b.log_tail("second")
+    );
+    println!(
+        "survivor: {} adoptions, {} assignments in an old generation, {} rejoins as a new member",
+        b.log_count("second", ADOPTED),
+        b.log_count("second", "rebalance without a new generation"),
+        b.log_count("second", "joining the group again"),
     );
     terminate(&mut second, Duration::from_secs(20));
     b.assert_verified(&["sla"]);
@@ -512,10 +519,7 @@ fn h_a_second_instance_joins_and_leaves_mid_run() {
     let before = adoptions(&b, "one");
     // Some work with the partitions split, then the second leaves.
     std::thread::sleep(Duration::from_secs(3));
-    assert!(
-        !producer.is_finished(),
-        "the load ended before the second instance left; raise the event count"
-    );
+    let producer = still_loading(&b.kafka, producer, &gen(4_000, b.seed + 2, 0.01));
     assert_eq!(
         terminate(&mut two, Duration::from_secs(30)),
         Some(0),
