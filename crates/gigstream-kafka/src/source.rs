@@ -41,6 +41,10 @@ const POLL_STEP: Duration = Duration::from_millis(100);
 const END_CHECK_EVERY: Duration = Duration::from_millis(500);
 /// Least time without an assignment before the consumer joins the group again.
 const REJOIN_AFTER_MIN: Duration = Duration::from_secs(10);
+/// How often a member checks that the partitions it does not own make progress.
+const ORPHAN_CHECK_EVERY: Duration = Duration::from_secs(5);
+/// Timeout of the requests of that check (it is skipped when they fail).
+const ORPHAN_CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Default)]
 struct State {
@@ -319,7 +323,9 @@ impl ConsumerContext for Ctx {
 /// of the one before (tansu 0.6, after another member's session expired) leaves the dead
 /// member's partitions unowned, so the member leaves the group and joins it again as a new
 /// member once the group has been quiet for a few seconds. A member left without any
-/// assignment for a quarter of the assign timeout does the same.
+/// assignment for a quarter of the assign timeout does the same, and so does a member that
+/// sees partitions it does not own make no progress for a session timeout and 15 s while
+/// records wait in them (see `OrphanWatch`).
 pub struct KafkaSource {
     /// One consumer subscribed to all the service's topics: one member of the group per
     /// instance.
@@ -334,6 +340,8 @@ pub struct KafkaSource {
     /// member (tansu holds a follower's JoinGroup for 3 s) can start a rebalance after the
     /// stale assignment; the heartbeats (REBALANCE_IN_PROGRESS) report it within two intervals.
     stale_quiet: Duration,
+    /// The progress of the partitions other members own (see [`OrphanWatch`]).
+    orphans: OrphanWatch,
     config: KafkaConfig,
     group: String,
     names: HashMap<String, Topic>,
@@ -406,6 +414,127 @@ fn stale_quiet(config: &KafkaConfig) -> Duration {
     TANSU_JOIN_PAUSE + Duration::from_millis(2 * heartbeat) + Duration::from_secs(1)
 }
 
+/// Watches the partitions this member does not own. One whose group offset (the owners'
+/// progress hints) stays where it is while records wait behind it, for `after`, has no live
+/// owner: a coordinator lost track of a dead member without rebalancing (tansu 0.6 does, in
+/// ways the generation check does not catch: a member that joined while the dead one was
+/// still in the group keeps an empty assignment for good). The member then joins the group
+/// again as a new member, which makes it rebalance.
+///
+/// On a coordinator that rebalances when a member dies, this never fires: the dead member's
+/// partitions move within a session timeout, and their new owner commits.
+struct OrphanWatch {
+    /// Least time a partition stalls before it counts as unowned: a session timeout (a dead
+    /// owner's partitions move on after it) and 15 s (a live owner that follows its topics
+    /// commits every second while it has records).
+    after: Duration,
+    last_check: Option<Instant>,
+    /// Every partition of the subscribed topics, once known.
+    partitions: Option<Vec<(Topic, String, u32)>>,
+    /// Partitions not owned here with records behind their group offset: that offset (-1:
+    /// none) and since when it has not moved.
+    stalled: HashMap<(Topic, u32), (i64, Instant)>,
+}
+
+impl OrphanWatch {
+    fn new(config: &KafkaConfig) -> OrphanWatch {
+        let session = config
+            .properties
+            .get("session.timeout.ms")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(45_000);
+        OrphanWatch {
+            after: Duration::from_millis(session) + Duration::from_secs(15),
+            last_check: None,
+            partitions: None,
+            stalled: HashMap::new(),
+        }
+    }
+
+    /// The partitions (of those not in `owned`) stalled for longer than `after`, checked at
+    /// most every [`ORPHAN_CHECK_EVERY`]; failed requests skip the check.
+    fn check(
+        &mut self,
+        consumer: &BaseConsumer<Ctx>,
+        names: &HashMap<String, Topic>,
+        owned: &std::collections::HashSet<(Topic, u32)>,
+    ) -> Vec<((Topic, u32), i64, i64, Duration)> {
+        if self
+            .last_check
+            .is_some_and(|t| t.elapsed() < ORPHAN_CHECK_EVERY)
+        {
+            return Vec::new();
+        }
+        self.last_check = Some(Instant::now());
+        if self.partitions.is_none() {
+            let mut all = Vec::new();
+            for (name, &topic) in names {
+                let Ok(md) = consumer.fetch_metadata(Some(name), ORPHAN_CHECK_TIMEOUT) else {
+                    return Vec::new();
+                };
+                for t in md.topics().iter().filter(|t| t.name() == name) {
+                    for p in t.partitions() {
+                        if let Ok(p) = u32::try_from(p.id()) {
+                            all.push((topic, name.clone(), p));
+                        }
+                    }
+                }
+            }
+            self.partitions = Some(all);
+        }
+        let others: Vec<&(Topic, String, u32)> = self
+            .partitions
+            .iter()
+            .flatten()
+            .filter(|(t, _, p)| !owned.contains(&(*t, *p)))
+            .collect();
+        self.stalled
+            .retain(|k, _| others.iter().any(|(t, _, p)| (*t, *p) == *k));
+        if others.is_empty() {
+            return Vec::new();
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (_, name, p) in &others {
+            tpl.add_partition(name, *p as i32);
+        }
+        let Ok(committed) = consumer.committed_offsets(tpl, ORPHAN_CHECK_TIMEOUT) else {
+            return Vec::new();
+        };
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for (topic, name, p) in others {
+            let Ok((low, high)) = consumer.fetch_watermarks(name, *p as i32, ORPHAN_CHECK_TIMEOUT)
+            else {
+                return Vec::new();
+            };
+            let group = match committed
+                .find_partition(name, *p as i32)
+                .map(|e| e.offset())
+            {
+                Some(Offset::Offset(n)) if n >= 0 => n,
+                _ => -1,
+            };
+            let key = (*topic, *p);
+            if high <= group.max(low) {
+                self.stalled.remove(&key);
+                continue;
+            }
+            let since = match self.stalled.get(&key) {
+                Some(&(seen, since)) if seen == group => since,
+                _ => {
+                    self.stalled.insert(key, (group, now));
+                    now
+                }
+            };
+            let stalled = now.duration_since(since);
+            if stalled >= self.after {
+                out.push((key, group, high, stalled));
+            }
+        }
+        out
+    }
+}
+
 impl KafkaSource {
     /// Joins consumer group `group` (the service name) and subscribes to `topics`.
     pub fn new(config: &KafkaConfig, group: &str, topics: &[Topic]) -> Result<KafkaSource, Error> {
@@ -431,6 +560,7 @@ impl KafkaSource {
             changes_tx: tx,
             rejoined_at: None,
             stale_quiet: stale_quiet(config),
+            orphans: OrphanWatch::new(config),
             config: config.clone(),
             group: group.to_string(),
             names,
@@ -553,8 +683,44 @@ impl KafkaSource {
         done
     }
 
+    /// Joins the group again as a new member when a partition owned by no one here has not
+    /// progressed for long while records wait (see [`OrphanWatch`]); at most once per that
+    /// time.
+    fn watch_orphans(&mut self) -> Result<(), Error> {
+        let owned = {
+            let st = lock(&self.state);
+            if !st.settled {
+                return Ok(());
+            }
+            st.positions.keys().copied().collect()
+        };
+        if self
+            .rejoined_at
+            .is_some_and(|t| t.elapsed() < self.orphans.after)
+        {
+            return Ok(());
+        }
+        let stalled = self.orphans.check(&self.consumer, &self.names, &owned);
+        if stalled.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = stalled
+            .iter()
+            .map(|((t, p), group, high, for_)| {
+                format!(
+                    "{}/{p} (group offset {group}, end {high}, for {}s)",
+                    self.config.topic_name(*t),
+                    for_.as_secs()
+                )
+            })
+            .collect();
+        tracing::warn!(group = %self.group, partitions = %list.join(", "), "partitions owned by no live member make no progress (a coordinator that lost track of a dead member); joining the group again as a new member");
+        self.rejoin()
+    }
+
     /// Leaves the group and joins it again as a new member, which makes the group rebalance.
     fn rejoin(&mut self) -> Result<(), Error> {
+        self.orphans.stalled.clear();
         let fresh = consumer(
             &self.config,
             &self.group,
@@ -585,6 +751,7 @@ impl KafkaSource {
             tracing::warn!(group = %self.group, "the consumer group did not really rebalance (a member's partitions may be unowned); joining it again as a new member");
             self.rejoin()?;
         }
+        self.watch_orphans()?;
         let mut n = 0usize;
         loop {
             let wait = if n > 0 { Duration::ZERO } else { POLL_STEP };
