@@ -371,6 +371,15 @@ impl Drop for Backends {
 
 /// Produces generated events to the topics of `kafka` (four partitions each).
 pub fn produce_to(kafka: &KafkaConfig, gen: &GenConfig, rate: Option<f64>) -> ProduceReport {
+    try_produce_to(kafka, gen, rate).expect("produce succeeds")
+}
+
+/// [`produce_to`], failing with the error.
+pub fn try_produce_to(
+    kafka: &KafkaConfig,
+    gen: &GenConfig,
+    rate: Option<f64>,
+) -> anyhow::Result<ProduceReport> {
     let args = ProduceArgs {
         from: Vec::new(),
         brokers: Some(kafka.brokers.clone()),
@@ -381,7 +390,7 @@ pub fn produce_to(kafka: &KafkaConfig, gen: &GenConfig, rate: Option<f64>) -> Pr
     };
     let codec = Codec::new(Registry::builtin());
     let refdata = RefData::builtin();
-    produce_cmd::run(&args, Some(kafka.clone()), gen, &codec, &refdata).expect("produce succeeds")
+    produce_cmd::run(&args, Some(kafka.clone()), gen, &codec, &refdata)
 }
 
 /// A load (a thread producing at a steady rate) that is still running: `load` if it runs,
