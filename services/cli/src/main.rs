@@ -244,12 +244,14 @@ fn execute(cli: Cli, config: Option<Loaded>) -> Result<()> {
     let refdata = load_refdata(reference_dir).context("cannot load reference data")?;
     let codec = Codec::new(Registry::builtin());
     let flags = (cli.data_dir.clone(), cli.reference_dir.clone());
-    let options = |run: RunOptions| -> Result<ServiceOptions> {
-        let loaded = config
+    let settings = || {
+        config
             .as_ref()
-            .context("internal: the settings were not loaded for this command")?;
+            .context("internal: the settings were not loaded for this command")
+    };
+    let options = |run: RunOptions| -> Result<ServiceOptions> {
         Ok(ServiceOptions::from_config(
-            &loaded.config,
+            &settings()?.config,
             flags.0.clone(),
             flags.1.clone(),
             run,
@@ -308,9 +310,7 @@ fn execute(cli: Cli, config: Option<Loaded>) -> Result<()> {
             } else {
                 services
             };
-            let loaded = config
-                .as_ref()
-                .context("internal: the settings were not loaded")?;
+            let loaded = settings()?;
             let cfg = &loaded.config;
             let mut run = cfg.run_options(follow);
             if let Some(ms) = commit_interval_ms {
