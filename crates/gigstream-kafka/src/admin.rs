@@ -135,7 +135,10 @@ pub fn topic_partitions(config: &KafkaConfig) -> Result<BTreeMap<String, u32>, E
 ///
 /// A metadata request for all topics grows with the cluster: tansu 0.6 took 3.5 s to list 460
 /// topics, and more than the 10 s request timeout under load.
-pub fn partitions_of(config: &KafkaConfig, names: &[&str]) -> Result<BTreeMap<String, u32>, Error> {
+pub fn partitions_of(
+    config: &KafkaConfig,
+    names: &[String],
+) -> Result<BTreeMap<String, u32>, Error> {
     let client = metadata_client(config)?;
     partitions_with(config, &client, names)
 }
@@ -143,7 +146,7 @@ pub fn partitions_of(config: &KafkaConfig, names: &[&str]) -> Result<BTreeMap<St
 fn partitions_with(
     config: &KafkaConfig,
     client: &BaseConsumer<Diagnosed>,
-    names: &[&str],
+    names: &[String],
 ) -> Result<BTreeMap<String, u32>, Error> {
     let mut out = BTreeMap::new();
     for name in names {
@@ -151,7 +154,7 @@ fn partitions_with(
             .fetch_metadata(Some(name), config.request_timeout)
             .map_err(|e| metadata_error(config, client, e))?;
         for t in md.topics() {
-            if t.error().is_none() && t.name() == *name && !t.partitions().is_empty() {
+            if t.error().is_none() && t.name() == name && !t.partitions().is_empty() {
                 out.insert(t.name().to_string(), t.partitions().len() as u32);
             }
         }
@@ -206,15 +209,12 @@ pub async fn ensure_topics(
     }
     let cfg = config.clone();
     let names: Vec<String> = wanted.iter().map(|(n, _)| n.clone()).collect();
-    let existing = tokio::task::spawn_blocking(move || {
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        partitions_of(&cfg, &names)
-    })
-    .await
-    .map_err(|e| Error::Local {
-        what: "the metadata request task",
-        source: std::io::Error::other(e),
-    })??;
+    let existing = tokio::task::spawn_blocking(move || partitions_of(&cfg, &names))
+        .await
+        .map_err(|e| Error::Local {
+            what: "the metadata request task",
+            source: std::io::Error::other(e),
+        })??;
     let mut out = Vec::new();
     let mut missing = Vec::new();
     for (name, parts) in &wanted {
@@ -299,7 +299,6 @@ impl EndOffsets {
     pub fn new(config: &KafkaConfig, topics: &[Topic]) -> Result<EndOffsets, Error> {
         let client = metadata_client(config)?;
         let names: Vec<String> = topics.iter().map(|t| config.topic_name(*t)).collect();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let counts = partitions_with(config, &client, &names)?;
         let mut partitions = Vec::new();
         for &topic in topics {
@@ -350,7 +349,6 @@ pub fn reset_group_to_earliest(
         source,
     })?;
     let names: Vec<String> = topics.iter().map(|t| config.topic_name(*t)).collect();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let counts = partitions_of(config, &names)?;
     let mut tpl = TopicPartitionList::new();
     for &topic in topics {

@@ -406,12 +406,18 @@ const TANSU_JOIN_PAUSE: Duration = Duration::from_millis(3_000);
 /// See `KafkaSource::stale_quiet`: tansu's JoinGroup pause, two heartbeat intervals and a
 /// second to spare.
 fn stale_quiet(config: &KafkaConfig) -> Duration {
-    let heartbeat = config
+    let heartbeat = property_ms(config, "heartbeat.interval.ms", 3_000);
+    TANSU_JOIN_PAUSE + 2 * heartbeat + Duration::from_secs(1)
+}
+
+/// The librdkafka property `key` (milliseconds) as set, else librdkafka's `default_ms`.
+fn property_ms(config: &KafkaConfig, key: &str, default_ms: u64) -> Duration {
+    let ms = config
         .properties
-        .get("heartbeat.interval.ms")
+        .get(key)
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(3_000);
-    TANSU_JOIN_PAUSE + Duration::from_millis(2 * heartbeat) + Duration::from_secs(1)
+        .unwrap_or(default_ms);
+    Duration::from_millis(ms)
 }
 
 /// Watches the partitions this member does not own. One whose group offset (the owners'
@@ -438,13 +444,8 @@ struct OrphanWatch {
 
 impl OrphanWatch {
     fn new(config: &KafkaConfig) -> OrphanWatch {
-        let session = config
-            .properties
-            .get("session.timeout.ms")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(45_000);
         OrphanWatch {
-            after: Duration::from_millis(session) + Duration::from_secs(15),
+            after: property_ms(config, "session.timeout.ms", 45_000) + Duration::from_secs(15),
             last_check: None,
             partitions: None,
             stalled: HashMap::new(),
@@ -472,12 +473,17 @@ impl OrphanWatch {
                 let Ok(md) = consumer.fetch_metadata(Some(name), ORPHAN_CHECK_TIMEOUT) else {
                     return Vec::new();
                 };
+                let before = all.len();
                 for t in md.topics().iter().filter(|t| t.name() == name) {
                     for p in t.partitions() {
                         if let Ok(p) = u32::try_from(p.id()) {
                             all.push((topic, name.clone(), p));
                         }
                     }
+                }
+                if all.len() == before {
+                    // Not created yet: known at a later check.
+                    return Vec::new();
                 }
             }
             self.partitions = Some(all);
@@ -685,11 +691,12 @@ impl KafkaSource {
 
     /// Joins the group again as a new member when a partition owned by no one here has not
     /// progressed for long while records wait (see [`OrphanWatch`]); at most once per that
-    /// time.
+    /// time. Only under the runtime (managed mode), whose members send progress hints: a
+    /// member that commits nothing would look dead to the others.
     fn watch_orphans(&mut self) -> Result<(), Error> {
         let owned = {
             let st = lock(&self.state);
-            if !st.settled {
+            if !st.settled || !st.managed {
                 return Ok(());
             }
             st.positions.keys().copied().collect()

@@ -158,7 +158,6 @@ impl DeadLetterOutput for KafkaDeadLetters {
 /// count of their topic (a topic missing altogether is created with the default count).
 fn ensure_dlq_topics(k: &KafkaConfig, topics: &[Topic]) -> Result<(), String> {
     let wanted: Vec<String> = topics.iter().map(|t| k.topic_name(*t)).collect();
-    let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
     let existing = gigstream_kafka::partitions_of(k, &wanted).map_err(|e| e.to_string())?;
     let names: Vec<(String, u32)> = topics
         .iter()
