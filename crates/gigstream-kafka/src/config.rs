@@ -140,6 +140,16 @@ impl KafkaConfig {
         self.client_config(&[], &[])
     }
 
+    /// The librdkafka property `key` (milliseconds) as set, else librdkafka's `default_ms`.
+    pub(crate) fn property_ms(&self, key: &str, default_ms: u64) -> Duration {
+        let ms = self
+            .properties
+            .get(key)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(default_ms);
+        Duration::from_millis(ms)
+    }
+
     /// librdkafka configuration: `defaults`, then the user's properties, then `enforced`.
     pub(crate) fn client_config(
         &self,

@@ -21,6 +21,7 @@ mod bounded;
 mod config;
 mod dlq;
 mod error;
+mod orphans;
 mod producer;
 mod read;
 mod source;
