@@ -6,9 +6,9 @@ use gigstream_avro::{Codec, Registry};
 use gigstream_cli::gen_cmd::{self, GenManifest, WireEncoding};
 use gigstream_cli::services::{run_services, Service};
 use gigstream_cli::sql::{self, Format};
+use gigstream_config::DataDir;
 use gigstream_core::RefData;
 use gigstream_gen::GenConfig;
-use gigstream_runtime::service::DataDir;
 use gigstream_runtime::{RunOptions, RunSummary};
 use indicatif_free::hidden;
 use std::collections::BTreeMap;
@@ -35,10 +35,7 @@ pub fn codec() -> Codec {
 pub fn generate(dir: &Path, cfg: &GenConfig) -> Result<GenManifest> {
     let records = gigstream_gen::generate(cfg, &refdata());
     gen_cmd::write_log(
-        &DataDir {
-            root: dir.to_path_buf(),
-        }
-        .log(),
+        &DataDir::new(dir).log(),
         &codec(),
         cfg,
         &records,
@@ -51,9 +48,7 @@ pub fn generate(dir: &Path, cfg: &GenConfig) -> Result<GenManifest> {
 pub fn run(dir: &Path, services: &[Service], opts: &RunOptions) -> Result<Vec<RunSummary>> {
     let stop = AtomicBool::new(false);
     run_services(
-        &DataDir {
-            root: dir.to_path_buf(),
-        },
+        &DataDir::new(dir),
         &codec(),
         &refdata(),
         services,
@@ -65,10 +60,7 @@ pub fn run(dir: &Path, services: &[Service], opts: &RunOptions) -> Result<Vec<Ru
 
 /// Every committed table's content as sorted CSV lines, by table name.
 pub fn snapshot(dir: &Path) -> Result<BTreeMap<String, Vec<String>>> {
-    let tables_dir = DataDir {
-        root: dir.to_path_buf(),
-    }
-    .tables();
+    let tables_dir = DataDir::new(dir).tables();
     let names = gigstream_parquet::committed_tables(&tables_dir)?;
     let mut out = BTreeMap::new();
     for name in names.keys() {
@@ -128,25 +120,16 @@ fn crash_one<P: gigstream_core::Projection>(
     opts: &RunOptions,
     commits: u32,
 ) -> Result<()> {
-    let dirs = DataDir {
-        root: dir.to_path_buf(),
-    };
+    let dirs = DataDir::new(dir);
     let log = gigstream_log::Log::open(&dirs.log())?;
-    let mut source = gigstream_runtime::EmbeddedSource::new(log, P::NAME, P::topics(), 4)?;
+    let mut source = gigstream_log::EmbeddedSource::new(log, P::NAME, P::topics(), 4)?;
     let mut sink = CrashingSink {
         inner: gigstream_parquet::ParquetStore::new(dirs.tables()),
         left: commits,
     };
     let stop = AtomicBool::new(false);
-    match gigstream_runtime::run::<P>(
-        codec(),
-        refdata(),
-        &mut source,
-        &mut sink,
-        opts,
-        &stop,
-        &mut |_| {},
-    ) {
+    let pipeline = gigstream_runtime::Pipeline::new(codec(), refdata(), &mut source, &mut sink);
+    match gigstream_runtime::run::<P>(pipeline, opts, &stop, &mut |_| {}) {
         Err(e) if e.to_string().contains("simulated crash") => Ok(()),
         Err(e) => Err(e.into()),
         Ok(_) => anyhow::bail!("the run finished before the simulated crash; give fewer commits"),

@@ -9,9 +9,9 @@
 # interserver ports are PORT+1 and PORT+2; all three must be free. Stop it with
 # stop-clickhouse.sh DIR. Needs Debian's clickhouse-server package (18.16 or newer).
 #
-# When GIGSTREAM_CLICKHOUSE_USERS_D names a directory, its *.xml files are copied into
+# When CLICKHOUSE_USERS_D names a directory, its *.xml files are copied into
 # DIR/users.d/, which ClickHouse merges into users.xml (users, profiles, quotas), e.g.
-# GIGSTREAM_CLICKHOUSE_USERS_D=infra/clickhouse/users.d. Environment variables those files read
+# CLICKHOUSE_USERS_D=infra/clickhouse/users.d. Environment variables those files read
 # with from_env="..." must be set for this script.
 set -euo pipefail
 
@@ -35,10 +35,10 @@ dir=$(cd "$dir" && pwd)
 mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas" "$dir/log"
 cp "$src/users.xml" "$dir/users.xml"
 rm -rf "$dir/users.d"
-if [ -n "${GIGSTREAM_CLICKHOUSE_USERS_D:-}" ]; then
-    users_d=$GIGSTREAM_CLICKHOUSE_USERS_D
+if [ -n "${CLICKHOUSE_USERS_D:-}" ]; then
+    users_d=$CLICKHOUSE_USERS_D
     if [ ! -d "$users_d" ]; then
-        echo "GIGSTREAM_CLICKHOUSE_USERS_D=$users_d is not a directory" >&2
+        echo "CLICKHOUSE_USERS_D=$users_d is not a directory" >&2
         exit 1
     fi
     mkdir -p "$dir/users.d"
@@ -49,7 +49,7 @@ if [ -n "${GIGSTREAM_CLICKHOUSE_USERS_D:-}" ]; then
         found=1
     done
     if [ "$found" -eq 0 ]; then
-        echo "GIGSTREAM_CLICKHOUSE_USERS_D=$users_d holds no *.xml file" >&2
+        echo "CLICKHOUSE_USERS_D=$users_d holds no *.xml file" >&2
         exit 1
     fi
 fi

@@ -15,91 +15,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-/// Where and how to reach ClickHouse.
-#[derive(Clone)]
-pub struct ClickHouseConfig {
-    /// HTTP interface, e.g. `http://127.0.0.1:8123`.
-    pub url: String,
-    pub user: String,
-    /// Never printed: [`fmt::Debug`] shows whether one is set.
-    pub password: String,
-    /// Created if missing; every table lives here.
-    pub database: String,
-    /// How long establishing a TCP connection may take.
-    pub connect_timeout: Duration,
-    /// How long one request (query or insert batch, including the server's work) may take.
-    pub request_timeout: Duration,
-    /// Rows are sent in inserts of about this many encoded bytes.
-    pub batch_bytes: usize,
-    /// Whether the sink applies the migrations at start (needs DDL rights); when false it only
-    /// checks that `gigstream migrate` has applied them all, so a user without DDL can write.
-    pub apply_migrations: bool,
-}
-
-impl fmt::Debug for ClickHouseConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClickHouseConfig")
-            .field("url", &self.url)
-            .field("user", &self.user)
-            .field(
-                "password",
-                &if self.password.is_empty() {
-                    "<none>"
-                } else {
-                    "<redacted>"
-                },
-            )
-            .field("database", &self.database)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("request_timeout", &self.request_timeout)
-            .field("batch_bytes", &self.batch_bytes)
-            .field("apply_migrations", &self.apply_migrations)
-            .finish()
-    }
-}
-
-pub const ENV_URL: &str = "GIGSTREAM_CLICKHOUSE_URL";
-pub const ENV_USER: &str = "GIGSTREAM_CLICKHOUSE_USER";
-pub const ENV_PASSWORD: &str = "GIGSTREAM_CLICKHOUSE_PASSWORD";
-pub const ENV_DATABASE: &str = "GIGSTREAM_CLICKHOUSE_DATABASE";
-pub const ENV_APPLY_MIGRATIONS: &str = "GIGSTREAM_CLICKHOUSE_APPLY_MIGRATIONS";
-
-impl ClickHouseConfig {
-    /// Defaults: user `default`, no password, database `gigstream`, 5 s to connect, 5 min per
-    /// request, 8 MiB inserts.
-    pub fn new(url: impl Into<String>) -> ClickHouseConfig {
-        ClickHouseConfig {
-            url: url.into(),
-            user: "default".to_string(),
-            password: String::new(),
-            database: "gigstream".to_string(),
-            connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(300),
-            batch_bytes: 8 << 20,
-            apply_migrations: true,
-        }
-    }
-
-    /// From `GIGSTREAM_CLICKHOUSE_URL` (None when unset or empty), `_USER`, `_PASSWORD` and
-    /// `_DATABASE`.
-    pub fn from_env() -> Option<ClickHouseConfig> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let mut c = ClickHouseConfig::new(var(ENV_URL)?);
-        if let Some(u) = var(ENV_USER) {
-            c.user = u;
-        }
-        if let Some(p) = var(ENV_PASSWORD) {
-            c.password = p;
-        }
-        if let Some(d) = var(ENV_DATABASE) {
-            c.database = d;
-        }
-        if let Some(v) = var(ENV_APPLY_MIGRATIONS) {
-            c.apply_migrations = !matches!(v.to_ascii_lowercase().as_str(), "0" | "false" | "no");
-        }
-        Some(c)
-    }
-}
+pub use gigstream_config::ClickHouseConfig;
 
 /// What went wrong talking to ClickHouse.
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +46,7 @@ pub enum ClickHouseError {
     BadAnswer { doing: String, message: String },
     #[error("migration {name} is listed but {problem}; fix schemas/clickhouse")]
     Migration { name: String, problem: String },
-    #[error("the database {database} lacks migration {name}: run `gigstream migrate` as a ClickHouse user allowed DDL (this user applies none: {ENV_APPLY_MIGRATIONS}=false)")]
+    #[error("the database {database} lacks migration {name}: run `gigstream migrate` as a ClickHouse user allowed DDL (this user applies none: [clickhouse] apply_migrations = false / GIGSTREAM_CLICKHOUSE_APPLY_MIGRATIONS=false)")]
     NotMigrated { database: String, name: String },
 }
 

@@ -198,33 +198,7 @@ pub fn read_current(
 mod tests {
     use super::*;
     use crate::rowbinary::put_row;
-    use gigstream_core::table::{col, col_null};
-    use std::str::FromStr;
-
-    static ALL: TableDef = TableDef {
-        name: "all_types",
-        doc: "every column type",
-        columns: &[
-            col("id", ColumnType::UInt64, ""),
-            col("s", ColumnType::String, ""),
-            col("flag", ColumnType::UInt8, ""),
-            col("n32", ColumnType::UInt32, ""),
-            col("i", ColumnType::Int64, ""),
-            col("f", ColumnType::Float64, ""),
-            col("money", ColumnType::Money, ""),
-            col_null("qty", ColumnType::Quantity, ""),
-            col("day", ColumnType::Date, ""),
-            col_null("at", ColumnType::DateTime, ""),
-            col("a32", ColumnType::ArrayUInt32, ""),
-            col("a64", ColumnType::ArrayUInt64, ""),
-            col_null("note", ColumnType::String, ""),
-        ],
-        key: &["id"],
-    };
-
-    fn dec(s: &str) -> Value {
-        Value::Dec(Decimal::from_str(s).unwrap())
-    }
+    use gigstream_testkit::fixtures::{dec, ALL_TYPES as ALL};
 
     fn rows() -> Vec<Vec<Value>> {
         vec![

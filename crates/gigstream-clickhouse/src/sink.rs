@@ -30,14 +30,6 @@ impl ClickHouseSink {
         Ok(ClickHouseSink { conn })
     }
 
-    /// [`ClickHouseSink::connect`] with [`ClickHouseConfig::from_env`]; None when
-    /// `GIGSTREAM_CLICKHOUSE_URL` is not set.
-    pub fn from_env() -> Result<Option<ClickHouseSink>, ClickHouseError> {
-        ClickHouseConfig::from_env()
-            .map(ClickHouseSink::connect)
-            .transpose()
-    }
-
     /// The connection (to the configured database), for queries.
     pub fn connection(&self) -> &Connection {
         &self.conn

@@ -26,13 +26,6 @@ use std::time::Duration;
 
 pub const PREFIX: &str = "GIGSTREAM_";
 
-/// `GIGSTREAM_CLICKHOUSE_*` names the scripts and tests use that are not settings.
-const HARNESS_NAMES: &[&str] = &[
-    "GIGSTREAM_CLICKHOUSE_PORT",
-    "GIGSTREAM_CLICKHOUSE_DIR",
-    "GIGSTREAM_CLICKHOUSE_USERS_D",
-];
-
 /// What [`apply`] did.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -73,8 +66,7 @@ fn nonempty(name: &str, v: &str) -> Result<String, ConfigError> {
     }
 }
 
-/// The librdkafka property of `GIGSTREAM_KAFKA_<rest>` (same rule as
-/// `gigstream_kafka::KafkaConfig::from_vars`).
+/// The librdkafka property of `GIGSTREAM_KAFKA_<rest>`.
 pub fn env_key_to_property(rest: &str) -> String {
     rest.to_ascii_lowercase()
         .split("__")
@@ -118,7 +110,7 @@ pub fn apply(c: &mut Config, vars: &BTreeMap<String, String>) -> Result<Report, 
                     true
                 } else if let Some(key) = rest.strip_prefix("CLICKHOUSE_") {
                     let known = clickhouse(c, name, key, v)?;
-                    if !known && !HARNESS_NAMES.contains(&name.as_str()) {
+                    if !known {
                         report.ignored.push(name.clone());
                     }
                     known
@@ -147,7 +139,7 @@ pub fn apply(c: &mut Config, vars: &BTreeMap<String, String>) -> Result<Report, 
                 } else if rest.starts_with("DATA_") {
                     return Err(unknown(name, &[]));
                 } else {
-                    false // another tool's variable (GIGSTREAM_TANSU_PORT, GIGSTREAM_BLESS, ...)
+                    false // another tool's variable (GIGSTREAM_TEST_*, GIGSTREAM_BLESS, ...)
                 }
             }
         };

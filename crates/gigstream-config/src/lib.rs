@@ -11,6 +11,10 @@
 //!
 //! Command-line flags a binary has (`--data-dir`, `--follow`) apply after all three.
 //!
+//! This is the one place settings are read, by the services, the `gigstream` command and the
+//! tests alike: the client crates take the plain settings built here ([`KafkaConfig`],
+//! [`ClickHouseConfig`]) and read no environment variable themselves.
+//!
 //! Unknown sections and keys in the file are refused, naming the key, the section and the
 //! file. Secrets (the ClickHouse password, `sasl.password` and other secret librdkafka
 //! properties) are never written in the file: it names an environment variable or a file that
@@ -21,12 +25,13 @@
 //! let loaded = gigstream_config::Config::load(None)?; // or Some(path) from --config
 //! let cfg = &loaded.config;
 //! cfg.log.init_tracing();
-//! let kafka = cfg.kafka(); // Option<gigstream_kafka::KafkaConfig>
-//! let clickhouse = cfg.clickhouse(); // Option<gigstream_clickhouse::ClickHouseConfig>
+//! let kafka = cfg.kafka(); // Option<KafkaConfig>, what gigstream-kafka takes
+//! let clickhouse = cfg.clickhouse(); // Option<ClickHouseConfig>, what gigstream-clickhouse takes
 //! let run = cfg.run_options(true);
 //! # Ok::<(), gigstream_config::ConfigError>(())
 //! ```
 
+mod clients;
 pub mod duration;
 pub mod env;
 mod error;
@@ -34,6 +39,7 @@ mod file;
 pub mod secret;
 pub mod sections;
 
+pub use clients::{dlq_of, is_secret, ClickHouseConfig, KafkaConfig};
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, UnknownKey};
 pub use secret::{Secret, SecretError, SecretSource};
@@ -42,9 +48,6 @@ pub use sections::{
     ServiceSettings,
 };
 
-use gigstream_clickhouse::ClickHouseConfig;
-use gigstream_kafka::KafkaConfig;
-use gigstream_runtime::service::DataDir;
 use gigstream_runtime::RunOptions;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -77,7 +80,7 @@ pub struct Loaded {
     /// Names (never values) of the environment variables that set something.
     pub env_applied: Vec<String>,
     /// Names of `GIGSTREAM_CLICKHOUSE_*` variables that are not settings (worth a warning:
-    /// maybe a typo); the test harness's `_PORT`, `_DIR` and `_USERS_D` are not listed.
+    /// maybe a typo).
     pub env_ignored: Vec<String>,
 }
 
@@ -305,8 +308,7 @@ impl Config {
     }
 
     /// The runtime's options for a run with or without `--follow`. (The commit retry backoff,
-    /// `[clickhouse] retry_backoff_*`, and `[service] shutdown_deadline` have no field in
-    /// `RunOptions` yet.)
+    /// `[clickhouse] retry_backoff_*`, has no field in `RunOptions` yet.)
     pub fn run_options(&self, follow: bool) -> RunOptions {
         let s = &self.service;
         RunOptions {
@@ -318,14 +320,13 @@ impl Config {
                 s.catch_up_commit_interval
             },
             idle_wait: s.idle_wait,
+            shutdown_deadline: Some(s.shutdown_deadline),
         }
     }
 
     /// The data directory.
     pub fn data_dir(&self) -> DataDir {
-        DataDir {
-            root: self.data.data_dir.clone(),
-        }
+        DataDir::new(self.data.data_dir.clone())
     }
 }
 
@@ -349,6 +350,25 @@ impl LogSettings {
             LogFormat::Json => builder.json().try_init(),
             LogFormat::Human => builder.try_init(),
         };
+    }
+}
+
+/// Where the embedded backends keep their files: the log in `log/`, the Parquet tables in
+/// `tables/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataDir {
+    pub root: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(root: impl Into<PathBuf>) -> DataDir {
+        DataDir { root: root.into() }
+    }
+    pub fn log(&self) -> PathBuf {
+        self.root.join("log")
+    }
+    pub fn tables(&self) -> PathBuf {
+        self.root.join("tables")
     }
 }
 

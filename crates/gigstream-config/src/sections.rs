@@ -230,7 +230,7 @@ impl Default for LogSettings {
 /// Whether a librdkafka property holds a secret that may not be written in the config file.
 /// The same rule as the Kafka client's redaction, except URLs (a token endpoint is no secret).
 pub fn is_secret_property(key: &str) -> bool {
-    gigstream_kafka::is_secret(key) && !key.to_ascii_lowercase().ends_with(".url")
+    crate::is_secret(key) && !key.to_ascii_lowercase().ends_with(".url")
 }
 
 /// `[kafka.properties]`: scalars as strings; nested tables (from unquoted dotted keys such as

@@ -12,6 +12,7 @@ pub mod columns;
 pub mod event;
 pub mod money;
 pub mod packed;
+pub mod partition;
 pub mod projection;
 pub mod refdata;
 pub mod table;
@@ -19,7 +20,7 @@ pub mod time;
 pub mod validate;
 
 pub use columns::{ColumnTable, TableError};
-pub use event::{Event, Topic};
+pub use event::{Event, Topic, DEFAULT_PARTITIONS};
 pub use money::Decimal;
 pub use projection::{Projection, Rejection};
 pub use refdata::RefData;

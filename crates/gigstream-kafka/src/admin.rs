@@ -89,8 +89,7 @@ impl ClientContext for Diagnosed {
 }
 
 fn metadata_client(config: &KafkaConfig) -> Result<BaseConsumer<Diagnosed>, Error> {
-    config
-        .client_config(&[], &[])
+    crate::config::client_config(config, &[], &[])
         .create_with_context::<_, BaseConsumer<Diagnosed>>(Diagnosed::default())
         .map_err(|source| Error::Client {
             client: "metadata client",
@@ -237,8 +236,7 @@ pub async fn ensure_topics(
     if missing.is_empty() {
         return Ok(out);
     }
-    let admin: AdminClient<DefaultClientContext> = config
-        .client_config(&[], &[])
+    let admin: AdminClient<DefaultClientContext> = crate::config::client_config(config, &[], &[])
         .create()
         .map_err(|source| Error::Client {
             client: "admin client",
@@ -342,7 +340,7 @@ pub fn reset_group_to_earliest(
     group: &str,
     topics: &[Topic],
 ) -> Result<usize, Error> {
-    let mut cc = config.client_config(&[], &[("enable.auto.commit", "false")]);
+    let mut cc = crate::config::client_config(config, &[], &[("enable.auto.commit", "false")]);
     cc.set("group.id", group);
     let consumer: BaseConsumer = cc.create().map_err(|source| Error::Client {
         client: "group offsets client",

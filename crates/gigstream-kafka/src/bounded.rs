@@ -34,7 +34,7 @@ pub fn read_partitions_until(
     parts: &[(Topic, u32, u64)],
     f: &mut dyn FnMut(RecordRef<'_>),
 ) -> Result<u64, Error> {
-    let mut cc = config.client_config(&[], BOUNDED_ENFORCED);
+    let mut cc = crate::config::client_config(config, &[], BOUNDED_ENFORCED);
     cc.set(
         "group.id",
         format!("gigstream-verify-{}", std::process::id()),

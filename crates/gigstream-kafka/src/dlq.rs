@@ -110,8 +110,7 @@ pub struct DlqProducer {
 
 impl DlqProducer {
     pub fn new(config: &KafkaConfig) -> Result<DlqProducer, Error> {
-        let producer = config
-            .client_config(PRODUCER_DEFAULTS, PRODUCER_ENFORCED)
+        let producer = crate::config::client_config(config, PRODUCER_DEFAULTS, PRODUCER_ENFORCED)
             .create_with_context(Outcomes::default())
             .map_err(|source| Error::Client {
                 client: "dead-letter producer",

@@ -1,7 +1,8 @@
 //! gigstream's Kafka connector: the production path for the three event topics.
 //!
-//! - [`KafkaConfig`]: brokers, topic prefix and any librdkafka property (security included),
-//!   from code or `GIGSTREAM_KAFKA_*` environment variables; secrets never reach `Debug`.
+//! - [`KafkaConfig`] (from `gigstream-config`, which reads the `[kafka]` settings and
+//!   `GIGSTREAM_KAFKA_*` variables): brokers, topic prefix and any librdkafka property
+//!   (security included); secrets never reach `Debug`.
 //! - [`ensure_topics`]: creates missing topics and their `<topic>.dlq` twins.
 //! - [`KafkaProducer::produce`]: idempotent, keyed by entity with the Java client's murmur2
 //!   partitioner, so an entity lands in the same partition as in the embedded log.
@@ -13,15 +14,14 @@
 //! - [`KafkaSource`]: a [`gigstream_runtime::Source`] for one consumer group (the service),
 //!   positioned by the offsets stored with the output; Kafka commits are only a progress hint.
 //!
-//! Tests that need a broker run when `GIGSTREAM_KAFKA_BROKERS` is set; `scripts/start-tansu.sh`
-//! starts a local Kafka-compatible broker for them.
+//! Tests that need a broker run when `GIGSTREAM_KAFKA_BROKERS` is set; `infra/kafka/start.sh`
+//! starts a local Apache Kafka for them.
 
 mod admin;
 mod bounded;
 mod config;
 mod dlq;
 mod error;
-mod orphans;
 mod producer;
 mod read;
 mod source;
@@ -31,7 +31,7 @@ pub use admin::{
     wait_ready, EndOffsets, TopicStatus,
 };
 pub use bounded::read_partitions_until;
-pub use config::{dlq_of, is_secret, KafkaConfig, ENV_PREFIX};
+pub use config::{dlq_of, is_secret, rdkafka_config, KafkaConfig};
 pub use dlq::{
     read_dlq, DeadLetterRef, DlqProducer, DlqRecord, HEADER_OFFSET, HEADER_PARTITION,
     HEADER_REASON, HEADER_REASON_CODE, HEADER_SERVICE, HEADER_TIMESTAMP, HEADER_TOPIC,

@@ -80,8 +80,7 @@ impl Acks<'_> {
 
 impl KafkaProducer {
     pub fn new(config: &KafkaConfig) -> Result<KafkaProducer, Error> {
-        let producer = config
-            .client_config(PRODUCER_DEFAULTS, PRODUCER_ENFORCED)
+        let producer = crate::config::client_config(config, PRODUCER_DEFAULTS, PRODUCER_ENFORCED)
             .create::<FutureProducer>()
             .map_err(|source| Error::Client {
                 client: "producer",

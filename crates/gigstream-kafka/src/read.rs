@@ -111,7 +111,7 @@ fn consume_to_end(
     f: &mut dyn FnMut(&BorrowedMessage<'_>),
 ) -> Result<End, Error> {
     let started = Instant::now();
-    let mut cc = config.client_config(&[], READER_ENFORCED);
+    let mut cc = crate::config::client_config(config, &[], READER_ENFORCED);
     cc.set("group.id", group);
     let consumer: BaseConsumer = cc.create().map_err(|source| Error::Client {
         client: "reader",

@@ -1,4 +1,5 @@
-//! gigstream's embedded event log: the default event source when no Kafka is configured.
+//! gigstream's embedded event log: the default event source when no Kafka is configured
+//! ([`EmbeddedSource`] is its [`gigstream_runtime::Source`]).
 //!
 //! A durable, Kafka-like append-only log under one directory:
 //!
@@ -37,11 +38,11 @@
 
 mod error;
 mod offsets;
-mod partitioner;
 mod producer;
 mod reader;
 mod record;
 mod segment;
+mod source;
 mod topic;
 
 use std::collections::{BTreeMap, HashMap};
@@ -50,10 +51,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use error::LogError;
-pub use partitioner::{murmur2, partition_for};
+pub use gigstream_core::partition::{murmur2, partition_for};
 pub use producer::Producer;
 pub use reader::PartitionReader;
 pub use record::{Batch, BatchIter, HeaderIter, Headers, RecordRef, MAX_RECORD_BYTES};
+pub use source::EmbeddedSource;
 
 use error::IoContext;
 

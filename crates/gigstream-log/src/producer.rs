@@ -10,11 +10,11 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, LogError};
-use crate::partitioner::partition_for;
 use crate::record;
 use crate::segment::{self, index_path, segment_path, sync_dir, IndexCadence};
 use crate::topic::partition_dir;
 use crate::Log;
+use gigstream_core::partition::partition_for;
 
 const LOG_BUFFER: usize = 256 * 1024;
 const INDEX_BUFFER: usize = 8 * 1024;

@@ -2,13 +2,14 @@
 //!
 //! [`Ops`] holds a [`Registry`] with gigstream's metrics and what readiness needs; it implements
 //! the runtime's [`RunObserver`], so a service passes it to
-//! [`gigstream_runtime::run_observed`] and serves it with [`Ops::serve`]:
+//! [`gigstream_runtime::run`] (as the `observer` of its `Pipeline`) and serves it with
+//! [`Ops::serve`]:
 //!
 //! | path | answer |
 //! |---|---|
 //! | `/health` | 200 `ok` while the process runs |
 //! | `/ready` | 200 `ready` when the service holds partitions (or reads the embedded log) and its last sink operation succeeded; 503 with a one-line reason otherwise |
-//! | `/metrics` | the Prometheus text format |
+//! | `/metrics` | the OpenMetrics text format (`prometheus-client`), which Prometheus scrapes |
 //!
 //! Metrics (every one labelled `service`):
 //!
@@ -222,7 +223,7 @@ impl Ops {
             },
             "/metrics" => Response {
                 status: 200,
-                content_type: "text/plain; version=0.0.4; charset=utf-8",
+                content_type: metrics::CONTENT_TYPE,
                 body: self.registry.render(),
             },
             _ => Response::text(404, "not found: try /health, /ready or /metrics\n"),

@@ -1,56 +1,91 @@
-//! A small metrics registry: counters, gauges and fixed-bucket histograms with labels, rendered
-//! in the Prometheus text exposition format (version 0.0.4).
+//! gigstream's metrics on `prometheus-client`: counters, gauges and fixed-bucket histograms
+//! with labels, declared by name, exposed in the OpenMetrics text format (which Prometheus
+//! scrapes; `# EOF` ends it).
 //!
-//! Updates take one mutex; callers update per poll batch or per commit, not per record.
+//! Updates take a lock per series; callers update per poll batch or per commit, not per record.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, MutexGuard};
 
 /// Label pairs, in the order given.
 pub type Labels = Vec<(&'static str, String)>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Counter,
-    Gauge,
-    Histogram,
+/// The content type of [`Registry::render`].
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Builds a histogram with a family's buckets.
+#[derive(Clone)]
+struct Buckets(&'static [f64]);
+
+impl MetricConstructor<Histogram> for Buckets {
+    fn new_metric(&self) -> Histogram {
+        Histogram::new(self.0.iter().copied())
+    }
 }
 
-impl Kind {
-    fn name(self) -> &'static str {
+type GaugeF64 = Gauge<f64, AtomicU64>;
+
+/// Label values as the text format must carry them (prometheus-client writes them as they
+/// are): a backslash, a double quote and a line break escaped.
+fn escaped(labels: impl IntoIterator<Item = (&'static str, String)>) -> Labels {
+    labels
+        .into_iter()
+        .map(|(k, v)| {
+            if v.contains(['\\', '"', '\n']) {
+                let v = v
+                    .replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n");
+                (k, v)
+            } else {
+                (k, v)
+            }
+        })
+        .collect()
+}
+
+#[derive(Clone)]
+enum Metric {
+    Counter(Family<Labels, Counter>),
+    Gauge(Family<Labels, GaugeF64>),
+    Histogram(Family<Labels, Histogram, Buckets>),
+}
+
+impl Metric {
+    fn kind(&self) -> &'static str {
         match self {
-            Kind::Counter => "counter",
-            Kind::Gauge => "gauge",
-            Kind::Histogram => "histogram",
+            Metric::Counter(_) => "counter",
+            Metric::Gauge(_) => "gauge",
+            Metric::Histogram(_) => "histogram",
         }
     }
 }
 
-#[derive(Debug, Clone)]
-enum Series {
-    Value(f64),
-    Histogram {
-        /// Per bucket (not cumulative), plus one for +Inf.
-        counts: Vec<u64>,
-        sum: f64,
-        count: u64,
-    },
-}
-
-#[derive(Debug)]
-struct Family {
-    help: &'static str,
-    kind: Kind,
-    /// Upper bounds of a histogram's buckets, ascending.
-    bounds: &'static [f64],
-    series: BTreeMap<Labels, Series>,
+#[derive(Default)]
+struct Inner {
+    registry: prometheus_client::registry::Registry,
+    metrics: BTreeMap<&'static str, Metric>,
+    /// The label sets set on each gauge, so that a set of them can be replaced.
+    gauge_series: BTreeMap<&'static str, BTreeSet<Labels>>,
 }
 
 /// Metric families by name, each with its series.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Registry {
-    families: Mutex<BTreeMap<&'static str, Family>>,
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.lock().metrics.keys().copied().collect();
+        f.debug_struct("Registry").field("metrics", &names).finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -70,70 +105,91 @@ impl Registry {
         Registry::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<&'static str, Family>> {
-        self.families.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn register(&self, name: &'static str, help: &'static str, kind: Kind, bounds: &'static [f64]) {
-        debug_assert!(valid_name(name), "invalid metric name {name}");
-        debug_assert!(
-            bounds.windows(2).all(|w| w[0] < w[1]),
-            "buckets must ascend"
-        );
-        self.lock().entry(name).or_insert(Family {
-            help,
-            kind,
-            bounds,
-            series: BTreeMap::new(),
-        });
+    fn register(&self, name: &'static str, help: &'static str, metric: Metric) {
+        let mut inner = self.lock();
+        if inner.metrics.contains_key(name) {
+            return;
+        }
+        // OpenMetrics names a counter's family without `_total` and its sample with it.
+        let family_name = match &metric {
+            Metric::Counter(_) => name.strip_suffix("_total").unwrap_or(name),
+            _ => name,
+        };
+        // prometheus-client ends the help text with a period itself.
+        let help = help.trim_end_matches('.');
+        match &metric {
+            Metric::Counter(f) => inner.registry.register(family_name, help, f.clone()),
+            Metric::Gauge(f) => inner.registry.register(family_name, help, f.clone()),
+            Metric::Histogram(f) => inner.registry.register(family_name, help, f.clone()),
+        }
+        inner.metrics.insert(name, metric);
     }
 
-    /// Declares a counter (rendered with its HELP and TYPE even before it has series).
+    /// Declares a counter `name` (ending in `_total`; a family is rendered once it has a
+    /// series, so the observer creates the ones a dashboard needs at 0).
     pub fn counter(&self, name: &'static str, help: &'static str) {
-        self.register(name, help, Kind::Counter, &[]);
+        debug_assert!(
+            name.ends_with("_total"),
+            "counter {name} must end in _total"
+        );
+        self.register(name, help, Metric::Counter(Family::default()));
     }
 
     pub fn gauge(&self, name: &'static str, help: &'static str) {
-        self.register(name, help, Kind::Gauge, &[]);
+        self.register(name, help, Metric::Gauge(Family::default()));
     }
 
     /// Declares a histogram with fixed bucket upper bounds (ascending; +Inf is implied).
     pub fn histogram(&self, name: &'static str, help: &'static str, bounds: &'static [f64]) {
-        self.register(name, help, Kind::Histogram, bounds);
+        debug_assert!(
+            bounds.windows(2).all(|w| w[0] < w[1]),
+            "buckets must ascend"
+        );
+        let family = Family::new_with_constructor(Buckets(bounds));
+        self.register(name, help, Metric::Histogram(family));
     }
 
-    fn with_family<T>(
-        &self,
-        name: &'static str,
-        kind: Kind,
-        f: impl FnOnce(&mut Family) -> T,
-    ) -> Result<T, MetricsError> {
-        let mut families = self.lock();
-        let fam = families.get_mut(name).ok_or(MetricsError::Unknown(name))?;
-        if fam.kind != kind {
+    fn metric(&self, name: &'static str, wanted: &'static str) -> Result<Metric, MetricsError> {
+        let m = self
+            .lock()
+            .metrics
+            .get(name)
+            .cloned()
+            .ok_or(MetricsError::Unknown(name))?;
+        if m.kind() != wanted {
             return Err(MetricsError::WrongKind {
                 name,
-                is: fam.kind.name(),
-                wanted: kind.name(),
+                is: m.kind(),
+                wanted,
             });
         }
-        Ok(f(fam))
+        Ok(m)
     }
 
     /// Adds `v` to a counter's series (created at 0).
     pub fn inc(&self, name: &'static str, labels: Labels, v: u64) -> Result<(), MetricsError> {
-        self.with_family(name, Kind::Counter, |fam| {
-            if let Series::Value(x) = fam.series.entry(labels).or_insert(Series::Value(0.0)) {
-                *x += v as f64;
-            }
-        })
+        if let Metric::Counter(f) = self.metric(name, "counter")? {
+            f.get_or_create(&escaped(labels)).inc_by(v);
+        }
+        Ok(())
     }
 
     /// Sets a gauge's series.
     pub fn set(&self, name: &'static str, labels: Labels, v: f64) -> Result<(), MetricsError> {
-        self.with_family(name, Kind::Gauge, |fam| {
-            fam.series.insert(labels, Series::Value(v));
-        })
+        if let Metric::Gauge(f) = self.metric(name, "gauge")? {
+            let labels = escaped(labels);
+            f.get_or_create(&labels).set(v);
+            self.lock()
+                .gauge_series
+                .entry(name)
+                .or_default()
+                .insert(labels);
+        }
+        Ok(())
     }
 
     /// Replaces every series of gauge `name` whose labels start with `prefix` by `values`
@@ -144,125 +200,51 @@ impl Registry {
         prefix: &[(&'static str, String)],
         values: impl IntoIterator<Item = (Labels, f64)>,
     ) -> Result<(), MetricsError> {
-        self.with_family(name, Kind::Gauge, |fam| {
-            fam.series.retain(|k, _| !k.starts_with(prefix));
-            for (labels, v) in values {
-                fam.series.insert(labels, Series::Value(v));
+        let Metric::Gauge(f) = self.metric(name, "gauge")? else {
+            return Ok(());
+        };
+        let prefix = escaped(prefix.iter().cloned());
+        let values: Vec<(Labels, f64)> = values.into_iter().map(|(l, v)| (escaped(l), v)).collect();
+        let mut inner = self.lock();
+        let known = inner.gauge_series.entry(name).or_default();
+        known.retain(|labels| {
+            let keep = !labels.starts_with(&prefix);
+            if !keep {
+                f.remove(labels);
             }
-        })
+            keep
+        });
+        for (labels, v) in values {
+            f.get_or_create(&labels).set(v);
+            known.insert(labels);
+        }
+        Ok(())
     }
 
     /// Records one observation in a histogram.
     pub fn observe(&self, name: &'static str, labels: Labels, v: f64) -> Result<(), MetricsError> {
-        self.with_family(name, Kind::Histogram, |fam| {
-            let n = fam.bounds.len() + 1;
-            let series = fam
-                .series
-                .entry(labels)
-                .or_insert_with(|| Series::Histogram {
-                    counts: vec![0; n],
-                    sum: 0.0,
-                    count: 0,
-                });
-            if let Series::Histogram { counts, sum, count } = series {
-                let i = fam.bounds.iter().position(|b| v <= *b).unwrap_or(n - 1);
-                counts[i] += 1;
-                *sum += v;
-                *count += 1;
-            }
-        })
+        if let Metric::Histogram(f) = self.metric(name, "histogram")? {
+            f.get_or_create(&escaped(labels)).observe(v);
+        }
+        Ok(())
     }
 
-    /// The value of a counter or gauge series (tests, readiness).
+    /// The value of a counter or gauge series, if it exists (tests, readiness).
     pub fn value(&self, name: &'static str, labels: &[(&'static str, String)]) -> Option<f64> {
-        let families = self.lock();
-        match families.get(name)?.series.get(labels)? {
-            Series::Value(v) => Some(*v),
-            Series::Histogram { .. } => None,
+        let labels = escaped(labels.iter().cloned());
+        match self.lock().metrics.get(name)? {
+            Metric::Counter(f) => f.get(&labels).map(|c| c.get() as f64),
+            Metric::Gauge(f) => f.get(&labels).map(|g| g.get()),
+            Metric::Histogram(_) => None,
         }
     }
 
-    /// The Prometheus text format of every family, by name; series by labels.
+    /// The OpenMetrics text of every family ([`CONTENT_TYPE`]).
     pub fn render(&self) -> String {
-        let families = self.lock();
         let mut out = String::new();
-        for (name, fam) in families.iter() {
-            let _ = writeln!(out, "# HELP {name} {}", escape_help(fam.help));
-            let _ = writeln!(out, "# TYPE {name} {}", fam.kind.name());
-            for (labels, series) in &fam.series {
-                match series {
-                    Series::Value(v) => {
-                        let _ = writeln!(out, "{name}{} {}", render_labels(labels, None), num(*v));
-                    }
-                    Series::Histogram { counts, sum, count } => {
-                        let mut cumulative = 0;
-                        for (i, c) in counts.iter().enumerate() {
-                            cumulative += c;
-                            let le = fam.bounds.get(i).map_or("+Inf".to_string(), |b| num(*b));
-                            let _ = writeln!(
-                                out,
-                                "{name}_bucket{} {cumulative}",
-                                render_labels(labels, Some(&le))
-                            );
-                        }
-                        let l = render_labels(labels, None);
-                        let _ = writeln!(out, "{name}_sum{l} {}", num(*sum));
-                        let _ = writeln!(out, "{name}_count{l} {count}");
-                    }
-                }
-            }
-        }
+        encode(&mut out, &self.lock().registry).expect("writing to a String cannot fail");
         out
     }
-}
-
-fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
-/// A sample value: integers without a fraction, `+Inf`/`-Inf`/`NaN` as Prometheus spells them.
-fn num(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
-    } else if v == v.trunc() && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
-}
-
-fn render_labels(labels: &[(&'static str, String)], le: Option<&str>) -> String {
-    if labels.is_empty() && le.is_none() {
-        return String::new();
-    }
-    let mut out = String::from("{");
-    let mut first = true;
-    let le_pair = le.map(|v| ("le", v));
-    for (k, v) in labels.iter().map(|(k, v)| (*k, v.as_str())).chain(le_pair) {
-        if !first {
-            out.push(',');
-        }
-        first = false;
-        let _ = write!(out, "{k}=\"{}\"", escape_value(v));
-    }
-    out.push('}');
-    out
-}
-
-fn escape_value(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn escape_help(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -277,58 +259,43 @@ mod tests {
     fn exposition_format() {
         let r = Registry::new();
         r.counter("t_events_total", "Events read.");
-        r.gauge("t_lag", "Records behind.\nPer partition.");
+        r.gauge("t_lag", "Records behind.");
         r.histogram("t_flush_seconds", "Flush time.", &[0.1, 1.0]);
-        r.counter("t_unused_total", "Never incremented.");
-        r.inc(
-            "t_events_total",
-            l(&[("service", "sla"), ("topic", "telemetry")]),
-            3,
-        )
-        .unwrap();
-        r.inc(
-            "t_events_total",
-            l(&[("service", "sla"), ("topic", "telemetry")]),
-            2,
-        )
-        .unwrap();
-        r.inc(
-            "t_events_total",
-            l(&[("service", "sla"), ("topic", "or\"d\\e\nrs")]),
-            1,
-        )
-        .unwrap();
+        let sla = |topic: &str| l(&[("service", "sla"), ("topic", topic)]);
+        r.inc("t_events_total", sla("telemetry"), 3).unwrap();
+        r.inc("t_events_total", sla("telemetry"), 2).unwrap();
+        r.inc("t_events_total", sla("or\"d\\e\nrs"), 1).unwrap();
         r.set("t_lag", l(&[("partition", "0")]), 12.5).unwrap();
         for v in [0.05, 0.1, 0.5, 7.0] {
             r.observe("t_flush_seconds", l(&[("service", "sla")]), v)
                 .unwrap();
         }
         let text = r.render();
-        let expected = r#"# HELP t_events_total Events read.
-# TYPE t_events_total counter
-t_events_total{service="sla",topic="or\"d\\e\nrs"} 1
-t_events_total{service="sla",topic="telemetry"} 5
-# HELP t_flush_seconds Flush time.
-# TYPE t_flush_seconds histogram
-t_flush_seconds_bucket{service="sla",le="0.1"} 2
-t_flush_seconds_bucket{service="sla",le="1"} 3
-t_flush_seconds_bucket{service="sla",le="+Inf"} 4
-t_flush_seconds_sum{service="sla"} 7.65
-t_flush_seconds_count{service="sla"} 4
-# HELP t_lag Records behind.\nPer partition.
-# TYPE t_lag gauge
-t_lag{partition="0"} 12.5
-# HELP t_unused_total Never incremented.
-# TYPE t_unused_total counter
-"#;
-        assert_eq!(text, expected);
-        assert_eq!(
-            r.value(
-                "t_events_total",
-                &l(&[("service", "sla"), ("topic", "telemetry")])
-            ),
-            Some(5.0)
+        for line in [
+            "# HELP t_events Events read.",
+            "# TYPE t_events counter",
+            r#"t_events_total{service="sla",topic="telemetry"} 5"#,
+            "# TYPE t_flush_seconds histogram",
+            r#"t_flush_seconds_bucket{le="0.1",service="sla"} 2"#,
+            r#"t_flush_seconds_bucket{le="1.0",service="sla"} 3"#,
+            r#"t_flush_seconds_bucket{le="+Inf",service="sla"} 4"#,
+            r#"t_flush_seconds_sum{service="sla"} 7.65"#,
+            r#"t_flush_seconds_count{service="sla"} 4"#,
+            "# TYPE t_lag gauge",
+            r#"t_lag{partition="0"} 12.5"#,
+            "# EOF",
+        ] {
+            assert!(text.lines().any(|x| x == line), "{line} in:\n{text}");
+        }
+        // A label value with a quote, a backslash and a line break stays one escaped line.
+        assert!(
+            text.lines()
+                .any(|x| x == r#"t_events_total{service="sla",topic="or\"d\\e\nrs"} 1"#),
+            "{text}"
         );
+        assert_eq!(r.value("t_events_total", &sla("telemetry")), Some(5.0));
+        assert_eq!(r.value("t_lag", &l(&[("partition", "0")])), Some(12.5));
+        assert_eq!(r.value("t_lag", &l(&[("partition", "9")])), None);
     }
 
     #[test]
@@ -344,12 +311,9 @@ t_lag{partition="0"} 12.5
             })
         );
         assert_eq!(
-            r.inc("t_missing", vec![], 1),
-            Err(MetricsError::Unknown("t_missing"))
+            r.inc("t_missing_total", vec![], 1),
+            Err(MetricsError::Unknown("t_missing_total"))
         );
-        assert!(valid_name("gigstream_events_total"));
-        assert!(!valid_name("9lives"));
-        assert!(!valid_name("with-dash"));
     }
 
     #[test]
@@ -365,21 +329,12 @@ t_lag{partition="0"} 12.5
         let text = r.render();
         assert!(!text.contains(r#"service="sla",partition="0""#), "{text}");
         assert!(
-            text.contains(r#"t_lag{service="sla",partition="2"} 4"#),
+            text.contains(r#"t_lag{service="sla",partition="2"} 4.0"#),
             "{text}"
         );
         assert!(
-            text.contains(r#"t_lag{service="billing",partition="0"} 3"#),
+            text.contains(r#"t_lag{service="billing",partition="0"} 3.0"#),
             "{text}"
         );
-    }
-
-    #[test]
-    fn numbers() {
-        assert_eq!(num(3.0), "3");
-        assert_eq!(num(0.25), "0.25");
-        assert_eq!(num(f64::INFINITY), "+Inf");
-        assert_eq!(num(f64::NAN), "NaN");
-        assert_eq!(num(-2.0), "-2");
     }
 }

@@ -62,18 +62,18 @@ fn endpoints_over_http_follow_the_run() {
         r#"gigstream_events_applied_total{service="sla",topic="telemetry"} 220"#,
         r#"gigstream_events_duplicate_total{service="sla",topic="telemetry"} 8"#,
         r#"gigstream_dead_letters_total{service="sla",topic="telemetry",reason="late"} 12"#,
-        r#"gigstream_consumer_lag{service="sla",topic="telemetry",partition="3"} 10"#,
-        r#"gigstream_assigned_partitions{service="sla"} 4"#,
+        r#"gigstream_consumer_lag{service="sla",topic="telemetry",partition="3"} 10.0"#,
+        r#"gigstream_assigned_partitions{service="sla"} 4.0"#,
         r#"gigstream_rebalances_total{service="sla"} 1"#,
-        r#"gigstream_flush_seconds_bucket{service="sla",le="0.025"} 0"#,
-        r#"gigstream_flush_seconds_bucket{service="sla",le="0.05"} 1"#,
+        r#"gigstream_flush_seconds_bucket{le="0.025",service="sla"} 0"#,
+        r#"gigstream_flush_seconds_bucket{le="0.05",service="sla"} 1"#,
         r#"gigstream_flush_seconds_count{service="sla"} 1"#,
-        r#"gigstream_flush_rows_bucket{service="sla",le="10000"} 1"#,
-        r#"gigstream_flush_rows_sum{service="sla"} 2500"#,
+        r#"gigstream_flush_rows_bucket{le="10000.0",service="sla"} 1"#,
+        r#"gigstream_flush_rows_sum{service="sla"} 2500.0"#,
         r#"gigstream_commits_total{service="sla",result="ok"} 1"#,
         r#"gigstream_sink_errors_total{service="sla"} 0"#,
         r#"gigstream_sink_retries_total{service="sla"} 0"#,
-        r#"gigstream_up{service="sla"} 1"#,
+        r#"gigstream_up{service="sla"} 1.0"#,
         "# TYPE gigstream_flush_seconds histogram",
         "# TYPE gigstream_consumer_lag gauge",
     ] {
@@ -123,7 +123,7 @@ fn endpoints_over_http_follow_the_run() {
     ops.lag("sla", Some(2), Some(&lag));
     let (_, text) = get(addr, "/metrics").unwrap();
     assert!(!text.contains("partition=\"3\""), "{text}");
-    assert!(text.contains("gigstream_assigned_partitions{service=\"sla\"} 2\n"));
+    assert!(text.contains("gigstream_assigned_partitions{service=\"sla\"} 2.0\n"));
 
     ops.stopping("sla");
     assert_eq!(

@@ -1,5 +1,6 @@
 //! The embedded sink: every aggregate table as a Parquet file, committed atomically together with
-//! the service's checkpoint (its consumer positions and projection state).
+//! the service's checkpoint (its consumer positions and projection state). [`ParquetStore`] is
+//! a [`gigstream_runtime::Sink`].
 //!
 //! Layout under `<data-dir>/tables/<service>/`:
 //!
@@ -16,6 +17,7 @@
 
 mod arrow_conv;
 mod read;
+mod sink;
 mod store;
 
 pub use arrow_conv::{arrow_schema, columns_to_record_batch, to_record_batch};

@@ -192,33 +192,8 @@ fn fill_column(ty: ColumnType, array: &dyn Array, rows: &mut [Vec<Value>]) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gigstream_core::table::{col, col_null, TableData};
-    use std::str::FromStr;
-
-    static ALL: TableDef = TableDef {
-        name: "all_types",
-        doc: "every column type",
-        columns: &[
-            col("id", ColumnType::UInt64, ""),
-            col("s", ColumnType::String, ""),
-            col("flag", ColumnType::UInt8, ""),
-            col("n32", ColumnType::UInt32, ""),
-            col("i", ColumnType::Int64, ""),
-            col("f", ColumnType::Float64, ""),
-            col("money", ColumnType::Money, ""),
-            col_null("qty", ColumnType::Quantity, ""),
-            col("day", ColumnType::Date, ""),
-            col_null("at", ColumnType::DateTime, ""),
-            col("a32", ColumnType::ArrayUInt32, ""),
-            col("a64", ColumnType::ArrayUInt64, ""),
-            col_null("note", ColumnType::String, ""),
-        ],
-        key: &["id"],
-    };
-
-    fn dec(s: &str) -> Value {
-        Value::Dec(Decimal::from_str(s).unwrap())
-    }
+    use gigstream_core::table::{col, TableData};
+    use gigstream_testkit::fixtures::{dec, ALL_TYPES as ALL};
 
     #[test]
     fn every_type_survives_a_commit() {

@@ -1,5 +1,9 @@
 //! The service runtime: everything around a projection's pure fold.
 //!
+//! The backends are crates of their own, peers behind the two traits defined here: [`Source`]
+//! (the embedded log in `gigstream-log`, Kafka in `gigstream-kafka`) and [`Sink`] (Parquet in
+//! `gigstream-parquet`, ClickHouse in `gigstream-clickhouse`). Nothing here does I/O.
+//!
 //! ```text
 //! Source (embedded log | Kafka) ──records──▶ Processor<P> ──tables + checkpoint──▶ Sink
 //!                                              │ decode (Confluent / single-object / JSON)
@@ -23,10 +27,8 @@
 
 mod dead_letter;
 mod dedup;
-pub mod merge_check;
 mod processor;
 mod runner;
-pub mod service;
 mod sink;
 mod source;
 
@@ -34,8 +36,8 @@ pub use dead_letter::{DeadLetter, DEAD_LETTERS, POSITIONS};
 pub use dedup::Dedup;
 pub use processor::{Outcome, Processor, ProcessorError, Stats, TaskCheckpoint, TaskId};
 pub use runner::{
-    run, run_observed, run_with, topic_index, CommitReport, DeadLetterOutput, PollBatch, Progress,
-    RunError, RunHooks, RunObserver, RunOptions, RunSummary,
+    run, topic_index, CommitReport, DeadLetterOutput, Pipeline, PollBatch, Progress, RunError,
+    RunObserver, RunOptions, RunSummary,
 };
 pub use sink::{ColumnCommit, Commit, Sink, SinkError, StoredTask};
-pub use source::{AssignmentChange, EmbeddedSource, RecordRef, Source, SourceError};
+pub use source::{AssignmentChange, RecordRef, Source, SourceError};

@@ -43,6 +43,10 @@ pub struct RunOptions {
     pub commit_interval: Duration,
     /// How long to wait when caught up in follow mode.
     pub idle_wait: Duration,
+    /// After `stop` is seen, retry loops (sink down, dead letters undeliverable) give up once
+    /// this much time has passed, with [`RunError::ShutdownDeadline`]. `None`: they retry
+    /// until they succeed, as without a stop.
+    pub shutdown_deadline: Option<Duration>,
 }
 
 impl Default for RunOptions {
@@ -52,6 +56,7 @@ impl Default for RunOptions {
             commit_every_records: 5_000_000,
             commit_interval: Duration::from_secs(30),
             idle_wait: Duration::from_millis(200),
+            shutdown_deadline: None,
         }
     }
 }
@@ -137,25 +142,6 @@ pub trait RunObserver: Send + Sync {
     fn stopping(&self, _service: &'static str) {}
 }
 
-/// What [`run_observed`] adds to [`run_with`].
-#[derive(Clone, Copy, Default)]
-pub struct RunHooks<'a> {
-    pub observer: Option<&'a dyn RunObserver>,
-    /// After `stop` is seen, retry loops (sink down, dead letters undeliverable) give up once
-    /// this much time has passed, with [`RunError::ShutdownDeadline`]. `None`: they retry
-    /// until they succeed, as without a stop.
-    pub shutdown_deadline: Option<Duration>,
-}
-
-impl std::fmt::Debug for RunHooks<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunHooks")
-            .field("observer", &self.observer.is_some())
-            .field("shutdown_deadline", &self.shutdown_deadline)
-            .finish()
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct RunSummary {
     pub service: &'static str,
@@ -176,65 +162,60 @@ pub trait DeadLetterOutput: Send {
     fn send(&mut self, letters: &[&DeadLetter]) -> Result<(), String>;
 }
 
+/// What a run reads, writes and reports to.
+pub struct Pipeline<'a> {
+    pub codec: Codec,
+    pub refdata: Arc<RefData>,
+    pub source: &'a mut dyn Source,
+    pub sink: &'a mut dyn Sink,
+    /// Where dead letters go besides the service's tables (Kafka: `<topic>.dlq`).
+    pub dead_letters: Option<&'a mut dyn DeadLetterOutput>,
+    /// Metrics and readiness.
+    pub observer: Option<&'a dyn RunObserver>,
+}
+
+impl<'a> Pipeline<'a> {
+    /// A pipeline from `source` to `sink` with no dead-letter output and no observer.
+    pub fn new(
+        codec: Codec,
+        refdata: Arc<RefData>,
+        source: &'a mut dyn Source,
+        sink: &'a mut dyn Sink,
+    ) -> Pipeline<'a> {
+        Pipeline {
+            codec,
+            refdata,
+            source,
+            sink,
+            dead_letters: None,
+            observer: None,
+        }
+    }
+}
+
 /// Runs projection `P` from its last commit until caught up (or until `stop` in follow mode),
 /// committing tables with the task checkpoints along the way and at the end.
 pub fn run<P: Projection>(
-    codec: Codec,
-    refdata: Arc<RefData>,
-    source: &mut dyn Source,
-    sink: &mut dyn Sink,
+    pipeline: Pipeline<'_>,
     opts: &RunOptions,
     stop: &AtomicBool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunSummary, RunError> {
-    run_with::<P>(codec, refdata, source, sink, None, opts, stop, progress)
-}
-
-/// [`run`] with an extra output for dead letters.
-#[allow(clippy::too_many_arguments)]
-pub fn run_with<P: Projection>(
-    codec: Codec,
-    refdata: Arc<RefData>,
-    source: &mut dyn Source,
-    sink: &mut dyn Sink,
-    dlq: Option<&mut dyn DeadLetterOutput>,
-    opts: &RunOptions,
-    stop: &AtomicBool,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<RunSummary, RunError> {
-    run_observed::<P>(
+    let Pipeline {
         codec,
         refdata,
         source,
         sink,
-        dlq,
-        opts,
-        stop,
-        progress,
-        RunHooks::default(),
-    )
-}
-
-/// [`run_with`] with an observer (metrics, readiness) and a shutdown deadline.
-#[allow(clippy::too_many_arguments)]
-pub fn run_observed<P: Projection>(
-    codec: Codec,
-    refdata: Arc<RefData>,
-    source: &mut dyn Source,
-    sink: &mut dyn Sink,
-    dlq: Option<&mut dyn DeadLetterOutput>,
-    opts: &RunOptions,
-    stop: &AtomicBool,
-    progress: &mut dyn FnMut(Progress),
-    hooks: RunHooks<'_>,
-) -> Result<RunSummary, RunError> {
+        dead_letters: dlq,
+        observer,
+    } = pipeline;
     let started = Instant::now();
     let guard = Guard {
         service: P::NAME,
         stop,
-        deadline: hooks.shutdown_deadline,
+        deadline: opts.shutdown_deadline,
         stop_seen: Cell::new(None),
-        observer: hooks.observer,
+        observer,
     };
     if let Some(o) = guard.observer {
         o.started(P::NAME, source.exclusive());

@@ -1,17 +1,22 @@
-//! Where tables go. A sink stores a service's tables, versioned, together with the checkpoints
-//! of the tasks (input partitions) they reflect, and hands the checkpoints back on start and
-//! when a partition moves to this instance.
+//! Where tables go: the [`Sink`] trait, which the embedded Parquet store (`gigstream-parquet`)
+//! and ClickHouse (`gigstream-clickhouse`) implement. A sink stores a service's tables,
+//! versioned, together with the checkpoints of the tasks (input partitions) they reflect, and
+//! hands the checkpoints back on start and when a partition moves to this instance.
 
 use gigstream_core::columns::ColumnTable;
 use gigstream_core::table::TableData;
 use gigstream_core::Topic;
-use gigstream_parquet::{ParquetStore, StoreError};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
-    #[error("embedded tables: {0}")]
-    Parquet(#[from] StoreError),
+    /// A backend's own error (`what` names the backend: "embedded tables", "clickhouse").
+    #[error("{what}: {source}")]
+    Backend {
+        what: &'static str,
+        source: Box<dyn std::error::Error + Send + Sync>,
+        retryable: bool,
+    },
     #[error("{message}")]
     Other { message: String, retryable: bool },
 }
@@ -20,9 +25,7 @@ impl SinkError {
     /// Whether trying the same commit again later may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            SinkError::Parquet(StoreError::Io { .. }) => true,
-            SinkError::Parquet(_) => false,
-            SinkError::Other { retryable, .. } => *retryable,
+            SinkError::Backend { retryable, .. } | SinkError::Other { retryable, .. } => *retryable,
         }
     }
 }
@@ -112,60 +115,4 @@ pub trait Sink: Send {
             },
         )
     }
-}
-
-/// The embedded store keeps one generation per commit: the tables and, as its checkpoint, every
-/// task of the service (one instance owns them all).
-impl Sink for ParquetStore {
-    fn load_tasks(
-        &mut self,
-        service: &str,
-        only: Option<&[(Topic, u32)]>,
-    ) -> Result<Vec<StoredTask>, SinkError> {
-        let Some(bytes) = ParquetStore::load_checkpoint(self, service)? else {
-            return Ok(Vec::new());
-        };
-        let tasks: Vec<StoredTask> =
-            rmp_serde::from_slice(&bytes).map_err(|e| SinkError::Other {
-                message: format!(
-                    "the {service} checkpoint in {} cannot be read ({e}); it was written by another version: remove that directory to rebuild the tables from the log",
-                    self.root().join(service).display()
-                ),
-                retryable: false,
-            })?;
-        Ok(tasks
-            .into_iter()
-            .filter(|t| only.is_none_or(|o| o.contains(&(t.topic, t.partition))))
-            .collect())
-    }
-
-    fn commit(&mut self, service: &str, commit: &Commit<'_>) -> Result<(), SinkError> {
-        ParquetStore::commit(
-            self,
-            service,
-            commit.tables,
-            &checkpoint_bytes(commit.tasks),
-        )?;
-        Ok(())
-    }
-
-    fn commit_columns(
-        &mut self,
-        service: &str,
-        commit: &ColumnCommit<'_>,
-    ) -> Result<(), SinkError> {
-        ParquetStore::commit_columns(
-            self,
-            service,
-            commit.tables,
-            &checkpoint_bytes(commit.tasks),
-        )?;
-        Ok(())
-    }
-}
-
-/// The embedded store's checkpoint: every task's, in one message.
-fn checkpoint_bytes(tasks: &[(StoredTask, bool)]) -> Vec<u8> {
-    let tasks: Vec<&StoredTask> = tasks.iter().map(|(t, _)| t).collect();
-    rmp_serde::to_vec(&tasks).expect("task checkpoints serialise")
 }

@@ -12,10 +12,11 @@ use gigstream_avro::Codec;
 use gigstream_billing::Billing;
 use gigstream_core::{Projection, RefData, Topic};
 use gigstream_gen::GenConfig;
+use gigstream_log::EmbeddedSource;
 use gigstream_log::Log;
 use gigstream_market::Market;
 use gigstream_parquet::ParquetStore;
-use gigstream_runtime::{EmbeddedSource, RunOptions, Source};
+use gigstream_runtime::{Pipeline, RunOptions, Source};
 use gigstream_sla::Sla;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -212,15 +213,8 @@ fn end_to_end<P: Projection>(
         ..RunOptions::default()
     };
     let clocks = Clocks::start();
-    let summary = gigstream_runtime::run::<P>(
-        codec.clone(),
-        refdata.clone(),
-        &mut source,
-        &mut sink,
-        &opts,
-        &stop,
-        &mut |_| {},
-    )?;
+    let pipeline = Pipeline::new(codec.clone(), refdata.clone(), &mut source, &mut sink);
+    let summary = gigstream_runtime::run::<P>(pipeline, &opts, &stop, &mut |_| {})?;
     Ok((
         clocks.throughput(summary.records),
         summary.commit_time.as_secs_f64(),

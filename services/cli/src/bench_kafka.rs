@@ -13,12 +13,12 @@ use crate::produce_cmd::{self, ProduceArgs};
 use anyhow::{bail, Context, Result};
 use gigstream_avro::Codec;
 use gigstream_clickhouse::{ClickHouseConfig, ClickHouseSink, Connection};
+use gigstream_config::DataDir;
 use gigstream_core::{Projection, RefData, Topic};
 use gigstream_gen::GenConfig;
+use gigstream_host::{run_service, Backends, ServiceRun};
 use gigstream_kafka::KafkaConfig;
-use gigstream_runtime::service::DataDir;
 use gigstream_runtime::RunOptions;
-use gigstream_service::{run_service_with, ServiceOptions};
 use gigstream_sla::Sla;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -190,14 +190,17 @@ fn measure(
         c.database = format!("{}_{part}", ch.database);
         c
     };
-    let options = |k: KafkaConfig, part: &str, run: RunOptions| ServiceOptions {
-        data_dir: DataDir {
-            root: tmp.join(part),
-        },
-        reference_dir: None,
-        run,
+    let backends = |k: KafkaConfig, part: &str| Backends {
+        data_dir: DataDir::new(tmp.join(part)),
         kafka: Some(k),
         clickhouse: Some(database(part)),
+    };
+    let service_run = |backends, options| ServiceRun {
+        backends,
+        options,
+        codec: codec.clone(),
+        refdata: refdata.clone(),
+        observer: None,
     };
 
     // Throughput: a backlog, read raw and then by the service.
@@ -215,10 +218,9 @@ fn measure(
     let raw = gigstream_kafka::raw_consume(&k1, &[Topic::Telemetry], &format!("bench-raw-{id}"))?;
     eprintln!("sla service over the backlog ...");
     let never = AtomicBool::new(false);
-    let summary = run_service_with::<Sla>(
-        &options(k1, PARTS[0], RunOptions::default()),
-        codec.clone(),
-        refdata.clone(),
+    let b1 = backends(k1, PARTS[0]);
+    let summary = run_service::<Sla>(
+        &service_run(&b1, RunOptions::default()),
         &never,
         &mut |_| {},
     )?;
@@ -251,14 +253,21 @@ fn measure(
     };
     let stop = Arc::new(AtomicBool::new(false));
     let service = {
-        let (opts, codec, refdata, stop) = (
-            options(k2.clone(), PARTS[1], run),
+        let (b2, codec, refdata, stop) = (
+            backends(k2.clone(), PARTS[1]),
             codec.clone(),
             refdata.clone(),
             stop.clone(),
         );
         std::thread::spawn(move || {
-            run_service_with::<Sla>(&opts, codec, refdata, &stop, &mut |_| {})
+            let run = ServiceRun {
+                backends: &b2,
+                options: run,
+                codec,
+                refdata,
+                observer: None,
+            };
+            run_service::<Sla>(&run, &stop, &mut |_| {})
         })
     };
     let sink = ClickHouseSink::connect(database(PARTS[1]))?;

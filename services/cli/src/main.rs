@@ -6,14 +6,10 @@ use gigstream_cli::gen_cmd::{self, Output, WireEncoding};
 use gigstream_cli::services::{run_services_on, Service};
 use gigstream_cli::{bench, bench_kafka, demo, produce_cmd, replay, sql, verify};
 use gigstream_config::{Config, Loaded};
+use gigstream_core::{RefData, DEFAULT_PARTITIONS};
 use gigstream_gen::GenConfig;
+use gigstream_host::{install_stop_handler, start_shutdown_watchdog, Backends, ServiceRun};
 use gigstream_ops::Ops;
-use gigstream_runtime::service::{
-    init_tracing, install_stop_handler, load_refdata, DataDir, DEFAULT_PARTITIONS,
-};
-use gigstream_runtime::RunHooks;
-use gigstream_runtime::RunOptions;
-use gigstream_service::{start_shutdown_watchdog, ServiceOptions};
 use indicatif::MultiProgress;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -110,8 +106,9 @@ enum Command {
         #[arg(long)]
         follow: bool,
         /// How often to commit tables and positions, in milliseconds [default: [service]
-        /// commit_interval (1 s) when following; catch_up_commit_interval otherwise].
-        #[arg(long, env = "GIGSTREAM_COMMIT_INTERVAL_MS")]
+        /// commit_interval (1 s) when following; catch_up_commit_interval otherwise; both set by
+        /// GIGSTREAM_COMMIT_INTERVAL_MS too].
+        #[arg(long)]
         commit_interval_ms: Option<u64>,
         /// Serve /health, /ready and /metrics for the services of this process on ADDR (port 0:
         /// any free port). Without it they are served only when a config file or
@@ -184,40 +181,20 @@ enum Command {
     },
 }
 
-impl Command {
-    /// Whether the command reads the settings of the production backends (the config file).
-    fn uses_config(&self) -> bool {
-        matches!(
-            self,
-            Command::Run { .. }
-                | Command::Produce { .. }
-                | Command::Replay { .. }
-                | Command::Migrate
-                | Command::Verify { .. }
-                | Command::BenchKafka { .. }
-        )
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = if cli.command.uses_config() {
-        match Config::load(cli.config.as_deref()) {
-            Ok(loaded) => {
-                loaded.config.log.init_tracing();
-                tracing::debug!("{}", loaded.describe());
-                Some(loaded)
-            }
-            Err(e) => {
-                eprintln!("gigstream: error: {e}");
-                return ExitCode::from(2);
-            }
+    // Every command reads the settings the same way (defaults, the file of --config or
+    // GIGSTREAM_CONFIG, GIGSTREAM_* variables); the flags apply on top.
+    let loaded = match Config::load(cli.config.as_deref()) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("gigstream: error: {e}");
+            return ExitCode::from(2);
         }
-    } else {
-        init_tracing();
-        None
     };
-    match execute(cli, config) {
+    loaded.config.log.init_tracing();
+    tracing::debug!("{}", loaded.describe());
+    match execute(cli, &loaded) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if verify::exit_status(&e) == Some(1) => ExitCode::from(1),
         Err(e) if verify::exit_status(&e) == Some(2) => {
@@ -231,32 +208,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn execute(cli: Cli, config: Option<Loaded>) -> Result<()> {
-    let dirs = match &config {
-        Some(l) if cli.data_dir.is_none() => l.config.data_dir(),
-        _ => DataDir::resolve(cli.data_dir.clone()),
-    };
-    let reference_dir = cli.reference_dir.clone().or_else(|| {
-        config
-            .as_ref()
-            .and_then(|l| l.config.data.reference_dir.clone())
-    });
-    let refdata = load_refdata(reference_dir).context("cannot load reference data")?;
+fn execute(cli: Cli, loaded: &Loaded) -> Result<()> {
+    let cfg = &loaded.config;
+    let backends = Backends::from_config(cfg, cli.data_dir.clone());
+    let dirs = backends.data_dir.clone();
+    let reference_dir = cli
+        .reference_dir
+        .clone()
+        .or_else(|| cfg.data.reference_dir.clone());
+    let refdata =
+        Arc::new(RefData::load(reference_dir.as_deref()).context("cannot load reference data")?);
     let codec = Codec::new(Registry::builtin());
-    let flags = (cli.data_dir.clone(), cli.reference_dir.clone());
-    let settings = || {
-        config
-            .as_ref()
-            .context("internal: the settings were not loaded for this command")
-    };
-    let options = |run: RunOptions| -> Result<ServiceOptions> {
-        Ok(ServiceOptions::from_config(
-            &settings()?.config,
-            flags.0.clone(),
-            flags.1.clone(),
-            run,
-        ))
-    };
     match cli.command {
         Command::Gen {
             gen,
@@ -294,9 +256,13 @@ fn execute(cli: Cli, config: Option<Loaded>) -> Result<()> {
             }
         }
         Command::Produce { gen, produce } => {
-            let configured = options(RunOptions::default())?.kafka;
-            let report =
-                produce_cmd::run(&produce, configured, &gen.config(0.0), &codec, &refdata)?;
+            let report = produce_cmd::run(
+                &produce,
+                backends.kafka.clone(),
+                &gen.config(0.0),
+                &codec,
+                &refdata,
+            )?;
             print!("{}", report.render());
         }
         Command::Run {
@@ -310,14 +276,11 @@ fn execute(cli: Cli, config: Option<Loaded>) -> Result<()> {
             } else {
                 services
             };
-            let loaded = settings()?;
-            let cfg = &loaded.config;
-            let mut run = cfg.run_options(follow);
+            let mut options = cfg.run_options(follow);
             if let Some(ms) = commit_interval_ms {
-                run.commit_interval = Duration::from_millis(ms);
+                options.commit_interval = Duration::from_millis(ms);
             }
-            let opts = options(run)?;
-            let (input, output) = opts.describe();
+            let (input, output) = backends.describe();
             eprintln!("input: {input}; output: {output}");
 
             let ops = Arc::new(Ops::new());
@@ -353,19 +316,14 @@ fn execute(cli: Cli, config: Option<Loaded>) -> Result<()> {
             install_stop_handler(stop.clone());
             let deadline = cfg.service.shutdown_deadline;
             start_shutdown_watchdog("gigstream run".into(), stop.clone(), deadline);
-            let hooks = RunHooks {
+            let run = ServiceRun {
+                backends: &backends,
+                options,
+                codec: codec.clone(),
+                refdata: refdata.clone(),
                 observer: Some(ops.as_ref()),
-                shutdown_deadline: Some(deadline),
             };
-            let summaries = run_services_on(
-                &opts,
-                &codec,
-                &refdata,
-                &services,
-                &stop,
-                &MultiProgress::new(),
-                hooks,
-            )?;
+            let summaries = run_services_on(&run, &services, &stop, &MultiProgress::new())?;
             for s in summaries {
                 println!(
                     "{}: {} records in {:.1}s ({} applied, {} duplicates, {} dead letters since start)",
@@ -379,11 +337,10 @@ fn execute(cli: Cli, config: Option<Loaded>) -> Result<()> {
             }
         }
         Command::Replay { services } => {
-            let opts = options(RunOptions::default())?;
-            print!("{}", replay::run(&opts, &services)?);
+            print!("{}", replay::run(&backends, &services)?);
         }
         Command::Migrate => {
-            let Some(c) = options(RunOptions::default())?.clickhouse else {
+            let Some(c) = backends.clickhouse.clone() else {
                 anyhow::bail!(
                     "no ClickHouse is configured ([clickhouse] url or GIGSTREAM_CLICKHOUSE_URL): \
                      nothing to migrate"
@@ -420,8 +377,7 @@ fn execute(cli: Cli, config: Option<Loaded>) -> Result<()> {
             } else {
                 services
             };
-            let opts = options(RunOptions::default())?;
-            verify::run_cli(&codec, &refdata, &opts, &services, max_diffs)?;
+            verify::run_cli(&codec, &refdata, &backends, &services, max_diffs)?;
         }
         Command::BenchKafka {
             events,
@@ -429,8 +385,7 @@ fn execute(cli: Cli, config: Option<Loaded>) -> Result<()> {
             seconds,
             json,
         } => {
-            let opts = options(RunOptions::default())?;
-            let (Some(k), Some(c)) = (&opts.kafka, &opts.clickhouse) else {
+            let (Some(k), Some(c)) = (&backends.kafka, &backends.clickhouse) else {
                 anyhow::bail!(
                     "bench-kafka needs GIGSTREAM_KAFKA_BROKERS and GIGSTREAM_CLICKHOUSE_URL"
                 );

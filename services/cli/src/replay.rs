@@ -10,12 +10,12 @@
 use crate::services::Service;
 use anyhow::{Context, Result};
 use gigstream_clickhouse::ClickHouseSink;
-use gigstream_service::{consumer_group, ServiceOptions};
+use gigstream_host::{consumer_group, Backends};
 use std::fmt::Write as _;
 use std::fs;
 
 /// Requests a replay of each of `services`; returns what was done, one line per service.
-pub fn run(opts: &ServiceOptions, services: &[Service]) -> Result<String> {
+pub fn run(opts: &Backends, services: &[Service]) -> Result<String> {
     let mut out = String::new();
     for &svc in services {
         let name = svc.name();

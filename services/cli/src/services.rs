@@ -5,11 +5,11 @@
 use anyhow::{anyhow, Result};
 use gigstream_avro::Codec;
 use gigstream_billing::Billing;
+use gigstream_config::DataDir;
 use gigstream_core::{Projection, RefData, Topic};
+use gigstream_host::{run_service, Backends, ServiceRun};
 use gigstream_market::Market;
-use gigstream_runtime::service::DataDir;
-use gigstream_runtime::{RunHooks, RunOptions, RunSummary};
-use gigstream_service::{run_service_hooked, ServiceOptions};
+use gigstream_runtime::{RunOptions, RunSummary};
 use gigstream_sla::Sla;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::sync::atomic::AtomicBool;
@@ -45,26 +45,16 @@ impl Service {
 }
 
 fn run_one<P: Projection>(
-    opts: &ServiceOptions,
-    codec: Codec,
-    refdata: Arc<RefData>,
+    run: &ServiceRun<'_>,
     stop: &AtomicBool,
     bar: &ProgressBar,
-    hooks: RunHooks<'_>,
 ) -> Result<RunSummary> {
-    let summary = run_service_hooked::<P>(
-        opts,
-        codec,
-        refdata,
-        stop,
-        &mut |p| {
-            if let Some(lag) = p.lag {
-                bar.set_length(p.records + lag);
-            }
-            bar.set_position(p.records);
-        },
-        hooks,
-    )?;
+    let summary = run_service::<P>(run, stop, &mut |p| {
+        if let Some(lag) = p.lag {
+            bar.set_length(p.records + lag);
+        }
+        bar.set_position(p.records);
+    })?;
     bar.finish_with_message(format!(
         "{} records, {} dead letters, {} duplicates skipped",
         summary.records,
@@ -85,35 +75,25 @@ pub fn run_services(
     stop: &AtomicBool,
     progress: &MultiProgress,
 ) -> Result<Vec<RunSummary>> {
-    let opts = ServiceOptions {
-        data_dir: dirs.clone(),
-        reference_dir: None,
-        run: opts.clone(),
-        kafka: None,
-        clickhouse: None,
+    let backends = Backends::embedded(dirs.clone());
+    let run = ServiceRun {
+        backends: &backends,
+        options: opts.clone(),
+        codec: codec.clone(),
+        refdata: refdata.clone(),
+        observer: None,
     };
-    run_services_on(
-        &opts,
-        codec,
-        refdata,
-        services,
-        stop,
-        progress,
-        RunHooks::default(),
-    )
+    run_services_on(&run, services, stop, progress)
 }
 
-/// Runs `services` in parallel with the backends of `opts` (the embedded log and Parquet, or
-/// Kafka and ClickHouse), until each has caught up (or until `stop` when following). `hooks`
-/// (metrics and readiness, the shutdown deadline) apply to every service.
+/// Runs `services` in parallel, each as `run` says (the embedded log and Parquet, or Kafka and
+/// ClickHouse; the observer and the shutdown deadline apply to every service), until each has
+/// caught up (or until `stop` when following).
 pub fn run_services_on(
-    opts: &ServiceOptions,
-    codec: &Codec,
-    refdata: &Arc<RefData>,
+    run: &ServiceRun<'_>,
     services: &[Service],
     stop: &AtomicBool,
     progress: &MultiProgress,
-    hooks: RunHooks<'_>,
 ) -> Result<Vec<RunSummary>> {
     let style =
         ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} records {per_sec} {msg}")
@@ -128,11 +108,10 @@ pub fn run_services_on(
                         .with_style(style.clone())
                         .with_prefix(svc.name()),
                 );
-                let (codec, refdata) = (codec.clone(), refdata.clone());
                 s.spawn(move || match svc {
-                    Service::Billing => run_one::<Billing>(opts, codec, refdata, stop, &bar, hooks),
-                    Service::Sla => run_one::<Sla>(opts, codec, refdata, stop, &bar, hooks),
-                    Service::Market => run_one::<Market>(opts, codec, refdata, stop, &bar, hooks),
+                    Service::Billing => run_one::<Billing>(run, stop, &bar),
+                    Service::Sla => run_one::<Sla>(run, stop, &bar),
+                    Service::Market => run_one::<Market>(run, stop, &bar),
                 })
             })
             .collect();
@@ -151,7 +130,7 @@ pub fn run_services_on(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gigstream_service::dead_letter_publisher;
+    use gigstream_host::dead_letter_publisher;
 
     #[test]
     fn each_topic_s_dead_letter_publisher_reads_it() {

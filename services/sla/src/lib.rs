@@ -14,7 +14,6 @@
 //! the minute's sparse sketch, with no allocation except when a minute or bucket is first used.
 
 pub mod burn;
-mod fxhash;
 pub mod incidents;
 pub mod minute;
 pub mod monthly;
@@ -27,7 +26,6 @@ mod merge_tests;
 #[cfg(test)]
 mod tests;
 
-use fxhash::FxBuildHasher;
 use gigstream_core::availability::Availability;
 use gigstream_core::event::{Event, TelemetryEvent, Topic};
 use gigstream_core::{
@@ -35,6 +33,7 @@ use gigstream_core::{
 };
 use incidents::Incidents;
 use minute::MinuteSeries;
+use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 

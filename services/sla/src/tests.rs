@@ -595,7 +595,7 @@ fn request_minutes_load_from_the_earlier_encoding() {
 fn render_and_checkpoint_throughput() {
     use gigstream_core::ColumnTable;
     use gigstream_gen::{generate, GenConfig};
-    use gigstream_runtime::merge_check::split_by_partition;
+    use gigstream_testkit::merge::split_by_partition;
     let rd = RefData::builtin();
     let cfg = GenConfig {
         events: 2_000_000,

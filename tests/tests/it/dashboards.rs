@@ -22,14 +22,14 @@
 //! - exports the tables (every row version) and runs all the expanded queries again on a
 //!   current ClickHouse in-process (`tests/chdb/check_queries.py`, chdb), comparing row
 //!   counts; skipped with a message when `python3 -c 'import chdb'` fails, unless
-//!   `GIGSTREAM_REQUIRE_CHDB=1`;
+//!   `GIGSTREAM_TEST_SERVICES=require`;
 //! - drops its database when everything passed (it is kept, and named, on a failure).
 
 use gigstream_clickhouse::{ClickHouseConfig, Connection};
+use gigstream_config::DataDir;
 use gigstream_gen::GenConfig;
-use gigstream_runtime::service::DataDir;
+use gigstream_host::{run_service, Backends, ServiceRun};
 use gigstream_runtime::RunOptions;
-use gigstream_service::{run_service, ServiceOptions};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -562,8 +562,7 @@ pub fn check_structure(d: &Dashboard, known_tables: &BTreeSet<String>) -> Vec<St
     errs
 }
 
-#[test]
-fn dashboard_json_is_well_formed() {
+pub(crate) fn dashboard_json_is_well_formed() {
     let known = schema_tables();
     let dashboards = load_dashboards();
     let names: Vec<&str> = dashboards.iter().map(|d| d.file.as_str()).collect();
@@ -591,8 +590,7 @@ fn dashboard_json_is_well_formed() {
     );
 }
 
-#[test]
-fn the_checks_catch_broken_dashboards() {
+pub(crate) fn the_checks_catch_broken_dashboards() {
     let known: BTreeSet<String> = ["sla_monthly".to_string()].into();
     let bad = Dashboard {
         file: "bad.json".into(),
@@ -675,10 +673,7 @@ pub struct Loaded {
 
 impl Loaded {
     pub fn tables_dir(&self) -> PathBuf {
-        DataDir {
-            root: self.dir.path().to_path_buf(),
-        }
-        .tables()
+        DataDir::new(self.dir.path()).tables()
     }
 }
 
@@ -733,10 +728,9 @@ fn nanos() -> u128 {
         .as_nanos()
 }
 
-/// Generates the stream and runs the services into ClickHouse and Parquet; `None` (skipped)
-/// without `GIGSTREAM_CLICKHOUSE_URL`.
-fn load() -> Option<Loaded> {
-    let mut config = ClickHouseConfig::from_env()?;
+/// Generates the stream and runs the services into ClickHouse and Parquet.
+fn load() -> Loaded {
+    let mut config = gigstream_testkit::services::clickhouse();
     config.database = format!("gs_dash_{}_{}", std::process::id(), nanos() % 1_000_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let gen = GenConfig {
@@ -751,23 +745,26 @@ fn load() -> Option<Loaded> {
     // Into ClickHouse, as the service binaries run with GIGSTREAM_CLICKHOUSE_URL set and no
     // Kafka: the embedded log in, ClickHouse out. Several commits, so every table holds several
     // versions of its rows and only FINAL reads give the right numbers.
-    let opts = ServiceOptions {
-        data_dir: DataDir {
-            root: dir.path().to_path_buf(),
-        },
-        reference_dir: None,
-        run: RunOptions {
-            commit_every_records: 12_000,
-            ..RunOptions::default()
-        },
+    let backends = Backends {
+        data_dir: DataDir::new(dir.path()),
         kafka: None,
         clickhouse: Some(config.clone()),
     };
+    let run = ServiceRun {
+        backends: &backends,
+        options: RunOptions {
+            commit_every_records: 12_000,
+            ..RunOptions::default()
+        },
+        codec: gigstream_tests::codec(),
+        refdata: gigstream_tests::refdata(),
+        observer: None,
+    };
     let stop = AtomicBool::new(false);
-    run_service::<gigstream_billing::Billing>(&opts, &stop, &mut |_| {})
+    run_service::<gigstream_billing::Billing>(&run, &stop, &mut |_| {})
         .expect("billing into ClickHouse");
-    run_service::<gigstream_sla::Sla>(&opts, &stop, &mut |_| {}).expect("sla into ClickHouse");
-    run_service::<gigstream_market::Market>(&opts, &stop, &mut |_| {})
+    run_service::<gigstream_sla::Sla>(&run, &stop, &mut |_| {}).expect("sla into ClickHouse");
+    run_service::<gigstream_market::Market>(&run, &stop, &mut |_| {})
         .expect("market into ClickHouse");
     // And into Parquet (the embedded default), for the portable cookbook queries.
     gigstream_tests::run(
@@ -793,13 +790,13 @@ fn load() -> Option<Loaded> {
         to,
         interval_s: (to - from) / MAX_DATA_POINTS,
     };
-    Some(Loaded {
+    Loaded {
         conn,
         config,
         dir,
         range,
         gen,
-    })
+    }
 }
 
 /// The values of every template variable of a dashboard.
@@ -945,7 +942,7 @@ fn export_tables(loaded: &Loaded, dir: &Path) -> Result<usize, String> {
 
 /// Runs `cases` on current ClickHouse through chdb, when it is installed.
 fn run_chdb(loaded: &Loaded, cases: &[Case], failures: &mut Vec<String>) {
-    let required = std::env::var("GIGSTREAM_REQUIRE_CHDB").is_ok_and(|v| v == "1");
+    let required = gigstream_testkit::services::required();
     // Probed from a neutral directory: from the package root, `import chdb` would find the
     // directory tests/chdb (a namespace package) instead of the library.
     let have = Command::new("python3")
@@ -956,7 +953,7 @@ fn run_chdb(loaded: &Loaded, cases: &[Case], failures: &mut Vec<String>) {
     if !have {
         if required {
             failures.push(
-                "chdb is required (GIGSTREAM_REQUIRE_CHDB=1) but python3 cannot import it: pip install chdb".into(),
+                "chdb is required (GIGSTREAM_TEST_SERVICES=require) but python3 cannot import it: pip install chdb".into(),
             );
         } else {
             println!("skipped: chdb not installed (pip install chdb); the queries ran on ClickHouse 18.16 only");
@@ -1011,14 +1008,8 @@ fn run_chdb(loaded: &Loaded, cases: &[Case], failures: &mut Vec<String>) {
     }
 }
 
-#[test]
-fn dashboards_and_cookbook_run_on_clickhouse_and_chdb() {
-    let Some(loaded) = load() else {
-        println!(
-            "skipped: set GIGSTREAM_CLICKHOUSE_URL to run the dashboards and the cookbook against ClickHouse"
-        );
-        return;
-    };
+pub(crate) fn dashboards_and_cookbook_run_on_clickhouse_and_chdb() {
+    let loaded = load();
     let mut failures = Vec::new();
     let mut cases = run_dashboards(&loaded, &mut failures);
     cases.extend(crate::queries_doc::run_on_server(&loaded, &mut failures));

@@ -3,8 +3,8 @@
 use gigstream_cli::gen_cmd::{encode_all, WireEncoding};
 use gigstream_cli::services::Service;
 use gigstream_cli::sql::{self, Format};
+use gigstream_config::DataDir;
 use gigstream_core::Topic;
-use gigstream_runtime::service::DataDir;
 use gigstream_runtime::RunOptions;
 use gigstream_tests::{codec, generate, refdata, run, small_config, snapshot};
 use std::collections::BTreeMap;
@@ -15,8 +15,7 @@ fn code_of(kind: &str) -> &'static str {
         .unwrap_or_else(|| panic!("unknown injected kind {kind}"))
 }
 
-#[test]
-fn every_injected_bad_record_is_dead_lettered_with_its_reason() {
+pub(crate) fn every_injected_bad_record_is_dead_lettered_with_its_reason() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = generate(dir.path(), &small_config(40_000, 0.01)).unwrap();
     assert!(
@@ -25,10 +24,7 @@ fn every_injected_bad_record_is_dead_lettered_with_its_reason() {
     );
     run(dir.path(), &Service::ALL, &RunOptions::default()).unwrap();
 
-    let tables = DataDir {
-        root: dir.path().to_path_buf(),
-    }
-    .tables();
+    let tables = DataDir::new(dir.path()).tables();
     let csv = sql::run(
         &tables,
         "SELECT service, topic, code, count(*) AS n FROM dead_letters GROUP BY service, topic, code",
@@ -73,8 +69,7 @@ fn every_injected_bad_record_is_dead_lettered_with_its_reason() {
     assert!(sample.contains("reference/currencies.toml"), "{sample}");
 }
 
-#[test]
-fn repeated_events_are_counted_once() {
+pub(crate) fn repeated_events_are_counted_once() {
     let cfg = small_config(20_000, 0.0);
     let clean = tempfile::tempdir().unwrap();
     generate(clean.path(), &cfg).unwrap();

@@ -4,8 +4,7 @@ use gigstream_cli::services::Service;
 use gigstream_runtime::RunOptions;
 use gigstream_tests::{generate, run, small_config, snapshot};
 
-#[test]
-fn same_seed_gives_identical_tables_and_reruns_change_nothing() {
+pub(crate) fn same_seed_gives_identical_tables_and_reruns_change_nothing() {
     let cfg = small_config(40_000, 0.002);
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
@@ -32,8 +31,7 @@ fn same_seed_gives_identical_tables_and_reruns_change_nothing() {
     );
 }
 
-#[test]
-fn a_crash_between_commits_replays_exactly_what_was_not_committed() {
+pub(crate) fn a_crash_between_commits_replays_exactly_what_was_not_committed() {
     let cfg = small_config(30_000, 0.0);
     let clean = tempfile::tempdir().unwrap();
     generate(clean.path(), &cfg).unwrap();
@@ -59,8 +57,7 @@ fn a_crash_between_commits_replays_exactly_what_was_not_committed() {
     );
 }
 
-#[test]
-fn the_three_wire_encodings_give_the_same_aggregates() {
+pub(crate) fn the_three_wire_encodings_give_the_same_aggregates() {
     use gigstream_cli::gen_cmd::{write_log, WireEncoding};
     let cfg = small_config(15_000, 0.0);
     let records = gigstream_gen::generate(&cfg, &gigstream_tests::refdata());

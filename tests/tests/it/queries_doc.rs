@@ -141,8 +141,7 @@ pub fn without_final(sql: &str) -> String {
     out
 }
 
-#[test]
-fn queries_doc_is_well_formed() {
+pub(crate) fn queries_doc_is_well_formed() {
     let questions = parse(&doc_text()).unwrap_or_else(|e| panic!("{}", e.join("\n")));
     assert!(
         questions.len() >= MIN_QUESTIONS,
@@ -402,8 +401,7 @@ pub fn run_on_server(loaded: &Loaded, failures: &mut Vec<String>) -> Vec<Case> {
     cases
 }
 
-#[test]
-fn answers_compare_across_engines_formats() {
+pub(crate) fn answers_compare_across_engines_formats() {
     let ch = rows_of(vec![
         vec![
             "upwork".into(),

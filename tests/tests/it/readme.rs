@@ -17,8 +17,7 @@ fn readme_commands() -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn readme_opens_with_demo_and_test_commands() {
+pub(crate) fn readme_opens_with_demo_and_test_commands() {
     let cmds = readme_commands();
     assert_eq!(cmds.len(), 2, "{cmds:?}");
     assert!(
@@ -29,8 +28,7 @@ fn readme_opens_with_demo_and_test_commands() {
     assert!(cmds[1].starts_with("cargo test"), "{}", cmds[1]);
 }
 
-#[test]
-fn ci_runs_the_readme_test_command() {
+pub(crate) fn ci_runs_the_readme_test_command() {
     let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/run")).unwrap();
     let test_cmd = &readme_commands()[1];
     assert!(

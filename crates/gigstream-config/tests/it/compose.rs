@@ -124,6 +124,16 @@ fn workspace_binaries() -> BTreeSet<String> {
         if !main_claimed && dir.join("src/main.rs").exists() {
             bins.insert(manifest["package"]["name"].as_str().unwrap().to_string());
         }
+        // Cargo's auto-discovered binaries: src/bin/<name>.rs.
+        if let Ok(entries) = std::fs::read_dir(dir.join("src/bin")) {
+            for e in entries.flatten() {
+                let path = e.path();
+                if path.extension().is_some_and(|x| x == "rs") {
+                    let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+                    bins.insert(stem);
+                }
+            }
+        }
     }
     bins
 }

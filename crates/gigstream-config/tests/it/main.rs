@@ -1,7 +1,6 @@
 //! Integration tests of gigstream-config and of the deployment files it describes (one test
 //! binary for the crate).
 
-mod clickhouse_users;
 mod compose;
 mod example;
 

@@ -202,3 +202,7 @@ macro_rules! symbols {
     };
 }
 pub(crate) use symbols;
+
+/// Partitions of the topics gigstream creates when they are missing (the embedded log on first
+/// use, `gigstream produce`, the dead-letter twins of topics that do not exist yet).
+pub const DEFAULT_PARTITIONS: u32 = 4;

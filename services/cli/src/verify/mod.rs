@@ -21,11 +21,11 @@ use gigstream_avro::Codec;
 use gigstream_billing::Billing;
 use gigstream_core::table::TableDef;
 use gigstream_core::{Projection, RefData, Topic};
+use gigstream_host::Backends;
 use gigstream_kafka::KafkaConfig;
 use gigstream_log::{Batch, Log};
 use gigstream_market::Market;
 use gigstream_runtime::{Processor, RecordRef, StoredTask};
-use gigstream_service::ServiceOptions;
 use gigstream_sla::Sla;
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -351,7 +351,7 @@ pub fn exit_status(e: &anyhow::Error) -> Option<u8> {
 pub fn run_cli(
     codec: &Codec,
     refdata: &Arc<RefData>,
-    opts: &ServiceOptions,
+    opts: &Backends,
     services: &[Service],
     max_diffs: usize,
 ) -> Result<()> {

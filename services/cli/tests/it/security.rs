@@ -1,47 +1,32 @@
-//! Kafka with TLS and SASL/SCRAM, for real: a broker of the test's own (tansu, with SCRAM
-//! authentication required) behind a TLS listener (socat, with a certificate from a CA the
-//! test makes with openssl). Producing, a service run into ClickHouse and `gigstream verify`
+//! Kafka with TLS and SASL/SCRAM, for real: an Apache Kafka of the test's own
+//! (`infra/kafka/start.sh`) whose SASL_SSL listener requires SCRAM-SHA-512, with a certificate
+//! from a CA the test makes with openssl. Producing, a service run into ClickHouse and `gigstream verify`
 //! all go through `SASL_SSL` with `SCRAM-SHA-512` and the CA's certificate, with the settings
 //! passed as `GIGSTREAM_KAFKA_*` variables; a wrong password, an unknown CA and a plaintext
 //! client each fail with a message that names the cause; the password appears in no output.
 //!
 //! Runs with the other broker tests (`GIGSTREAM_KAFKA_BROKERS` and `GIGSTREAM_CLICKHOUSE_URL`
-//! set); it then needs `tansu`, `socat` and `openssl` (`.ci/run` installs them).
+//! set, which also says Java is here for Kafka); it then needs `openssl` (`.ci/run` installs
+//! it).
 
-use crate::support::{backends, text};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use crate::support::{backends, repo_path, text};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 const USER: &str = "gigstream-writer";
 const PASSWORD: &str = "scram-pw-5d1e77b0";
 
-/// A child process killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn tool(name: &str) -> String {
-    let bin = match name {
-        "tansu" => std::env::var("TANSU").unwrap_or_else(|_| "tansu".into()),
-        _ => name.to_string(),
-    };
     let found = Command::new("sh")
-        .args(["-c", &format!("command -v {bin}")])
+        .args(["-c", &format!("command -v {name}")])
         .output()
         .is_ok_and(|o| o.status.success());
     assert!(
         found,
-        "{bin} is needed by the TLS/SCRAM test (.ci/run installs it: apt-get install socat \
-         openssl; cargo install tansu --locked --features dynostore,libsql)"
+        "{name} is needed by the TLS/SCRAM test (.ci/run installs it: apt-get install openssl)"
     );
-    bin
+    name.to_string()
 }
 
 fn free_port() -> u16 {
@@ -51,15 +36,40 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait_port(port: u16, what: &str, child: &mut Child) {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let until = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited ({status}) before listening on {port}");
-        }
-        assert!(Instant::now() < until, "{what} never listened on {port}");
-        std::thread::sleep(Duration::from_millis(100));
+/// An Apache Kafka of the test's own (`infra/kafka/start.sh`), stopped when dropped.
+struct Broker {
+    dir: PathBuf,
+}
+
+impl Broker {
+    /// A broker in `dir` with a PLAINTEXT listener on `plain` (its controller on a free port)
+    /// and a SASL_SSL listener on `tls` requiring SCRAM-SHA-512 of `USER`, with the
+    /// certificate and key made by [`certificates`].
+    fn start(dir: &Path, plain: u16, tls: u16) -> Broker {
+        let certs = dir.join("certs");
+        let data = dir.join("kafka");
+        run(
+            Command::new(repo_path("infra/kafka/start.sh"))
+                .arg(&data)
+                .arg(plain.to_string())
+                .env("KAFKA_CONTROLLER_PORT", free_port().to_string())
+                .env("KAFKA_SASL_SSL_PORT", tls.to_string())
+                .env("KAFKA_SSL_CERT", certs.join("server.pem"))
+                .env("KAFKA_SSL_KEY", certs.join("server.key"))
+                .env("KAFKA_SCRAM_USER", USER)
+                .env("KAFKA_SCRAM_PASSWORD", PASSWORD)
+                .env("KAFKA_HEAP_OPTS", "-Xms64m -Xmx384m"),
+            "infra/kafka/start.sh (a broker with a SASL_SSL listener)",
+        );
+        Broker { dir: data }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = Command::new(repo_path("infra/kafka/stop.sh"))
+            .arg(&self.dir)
+            .status();
     }
 }
 
@@ -148,78 +158,14 @@ fn certificates(dir: &Path) {
     );
 }
 
-/// tansu from `dir` (SQLite there) on `port`, advertising `advertised`.
-fn tansu(dir: &Path, port: u16, advertised: u16, authentication: bool) -> Proc {
-    let mut c = Command::new(tool("tansu"));
-    c.args([
-        "broker",
-        "--cluster-id",
-        "gigstream-security",
-        "--listener-url",
-        &format!("tcp://127.0.0.1:{port}"),
-        "--advertised-listener-url",
-        &format!("tcp://127.0.0.1:{advertised}"),
-        "--storage-engine",
-        "sqlite://tansu.db",
-    ]);
-    if authentication {
-        c.arg("--authentication");
-    }
-    let log = std::fs::File::create(dir.join(format!("tansu-{authentication}.log"))).unwrap();
-    let mut child = c
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("tansu starts");
-    wait_port(port, "tansu", &mut child);
-    Proc(child)
-}
-
-#[test]
-fn tls_and_scram_end_to_end() {
-    let Some(mut b) = backends("security") else {
-        return;
-    };
-    let dir = b.dir.path().join("tls");
+pub(crate) fn tls_and_scram_end_to_end() {
+    let mut b = backends("security");
+    let dir = b.dir.path().join("certs");
     std::fs::create_dir_all(&dir).unwrap();
     certificates(&dir);
     let (plain, tls) = (free_port(), free_port());
 
-    // The user first, on a broker without authentication (it refuses the admin request once
-    // authentication is on); then the broker again, now requiring SCRAM.
-    {
-        let _setup = tansu(&dir, plain, plain, false);
-        run(
-            Command::new(tool("tansu")).args([
-                "user",
-                "create",
-                "--broker",
-                &format!("tcp://127.0.0.1:{plain}"),
-                "--mechanism",
-                "scram512",
-                USER,
-                PASSWORD,
-            ]),
-            "tansu user create",
-        );
-    }
-    let _broker = tansu(&dir, plain, tls, true);
-    let mut socat = Command::new(tool("socat"))
-        .arg(format!(
-            "OPENSSL-LISTEN:{tls},bind=127.0.0.1,reuseaddr,fork,cert={},key={},verify=0",
-            dir.join("server.pem").display(),
-            dir.join("server.key").display()
-        ))
-        .arg(format!("TCP:127.0.0.1:{plain}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("socat starts");
-    wait_port(tls, "socat", &mut socat);
-    let _socat = Proc(socat);
+    let _broker = Broker::start(b.dir.path(), plain, tls);
 
     let ca = dir.join("ca.pem").display().to_string();
     let secure = |password: &str, ca: &str, protocol: &str| -> Vec<(String, String)> {

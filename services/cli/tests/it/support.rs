@@ -2,8 +2,9 @@
 //! prefix, consumer groups, ClickHouse database) per test, producing, running the services as
 //! `gigstream run` processes, waiting until they have caught up, and `gigstream verify`.
 //!
-//! They run when both `GIGSTREAM_KAFKA_BROKERS` and `GIGSTREAM_CLICKHOUSE_URL` are set (the CI
-//! script starts tansu and ClickHouse); otherwise each prints "skipped: ..." and returns.
+//! They need both Kafka and ClickHouse (`GIGSTREAM_KAFKA_BROKERS`, `GIGSTREAM_CLICKHOUSE_URL`;
+//! the CI script starts Apache Kafka and ClickHouse); the harness (`main.rs`) skips them
+//! otherwise.
 
 use gigstream_avro::{Codec, Registry};
 use gigstream_cli::produce_cmd::{self, ProduceArgs, ProduceReport};
@@ -49,22 +50,13 @@ fn nanos() -> u128 {
 
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// The backends of test `name` with a fresh namespace, or `None` (test skipped) when the broker
-/// or the server is not configured. The seed of the test's random choices is
+/// The backends of test `name` with a fresh namespace. The seed of the test's random choices is
 /// `GIGSTREAM_TEST_SEED` when set, else the clock's; it is printed, and every failure message
 /// of these tests repeats it.
-pub fn backends(name: &str) -> Option<Backends> {
-    let kafka = KafkaConfig::from_env().expect("GIGSTREAM_KAFKA_* settings are valid");
-    let clickhouse = ClickHouseConfig::from_env();
-    let (Some(kafka), Some(mut clickhouse)) = (kafka, clickhouse) else {
-        println!(
-            "skipped: set GIGSTREAM_KAFKA_BROKERS and GIGSTREAM_CLICKHOUSE_URL to run the \
-             tests against a broker and ClickHouse"
-        );
-        return None;
-    };
-    let seed = std::env::var("GIGSTREAM_TEST_SEED")
-        .ok()
+pub fn backends(name: &str) -> Backends {
+    let kafka = gigstream_testkit::services::kafka();
+    let mut clickhouse = gigstream_testkit::services::clickhouse();
+    let seed = gigstream_testkit::services::var("SEED")
         .and_then(|s| s.parse().ok())
         .unwrap_or((nanos() % 1_000_000_007) as u64);
     println!("{name}: seed {seed} (rerun with GIGSTREAM_TEST_SEED={seed})");
@@ -73,7 +65,7 @@ pub fn backends(name: &str) -> Option<Backends> {
     clickhouse.database = format!("gs_{ns}");
     clickhouse.request_timeout = Duration::from_secs(60);
     let dir = tempfile::tempdir().expect("temp dir");
-    Some(Backends {
+    Backends {
         kafka,
         clickhouse,
         dir,
@@ -84,7 +76,7 @@ pub fn backends(name: &str) -> Option<Backends> {
         runs: Default::default(),
         spawned: Default::default(),
         extra_env: Vec::new(),
-    })
+    }
 }
 
 impl Backends {
@@ -198,6 +190,11 @@ impl Backends {
 
     /// Starts `gigstream run --follow ARGS...`; its output goes to `<tmp>/<label>.log`.
     pub fn spawn_with(&self, label: &str, args: &[&str]) -> Child {
+        self.spawn_env(label, args, &[])
+    }
+
+    /// [`Backends::spawn_with`] with more variables (over the test's own).
+    pub fn spawn_env(&self, label: &str, args: &[&str], env: &[(&str, &str)]) -> Child {
         let log = self.log_path(label);
         let out = std::fs::OpenOptions::new()
             .create(true)
@@ -206,8 +203,11 @@ impl Backends {
             .expect("service log file");
         let mut all = vec!["run", "--follow"];
         all.extend_from_slice(args);
-        let child = self
-            .command(&all)
+        let mut command = self.command(&all);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command
             .stdout(out.try_clone().expect("log handle"))
             .stderr(out)
             .stdin(Stdio::null())
@@ -354,7 +354,7 @@ impl Drop for Backends {
             }
             return;
         }
-        let Ok(keep) = std::env::var("GIGSTREAM_TEST_KEEP_LOGS") else {
+        let Some(keep) = gigstream_testkit::services::var("KEEP_LOGS") else {
             return;
         };
         for p in self.logs() {
@@ -441,4 +441,76 @@ pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .join(rel)
+}
+
+/// A TCP proxy to `target` that the test can cut: while cut, it closes every connection and
+/// refuses new ones (the other side sees a reset, like a network partition).
+pub struct Proxy {
+    addr: std::net::SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Proxy {
+    pub fn start(target: std::net::SocketAddr) -> Proxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("proxy listens");
+        let addr = listener.local_addr().expect("proxy address");
+        let up = Arc::new(AtomicBool::new(true));
+        let open: Arc<Mutex<Vec<std::net::TcpStream>>> = Arc::default();
+        let (up2, open2) = (up.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if !up2.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(target) else {
+                    continue;
+                };
+                let mut list = open2.lock().unwrap_or_else(|p| p.into_inner());
+                for s in [&client, &server] {
+                    if let Ok(c) = s.try_clone() {
+                        list.push(c);
+                    }
+                }
+                drop(list);
+                for (mut from, mut to) in [
+                    (client.try_clone(), server.try_clone()),
+                    (server.try_clone(), client.try_clone()),
+                ]
+                .into_iter()
+                .filter_map(|(a, b)| Some((a.ok()?, b.ok()?)))
+                {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    });
+                }
+            }
+        });
+        Proxy { addr, up, open }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Closes every connection and refuses new ones until [`Proxy::restore`].
+    pub fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for c in self
+            .open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }

@@ -6,11 +6,11 @@ use gigstream_billing::Billing;
 use gigstream_cli::gen_cmd::{self, WireEncoding};
 use gigstream_cli::services::{run_services, Service};
 use gigstream_cli::verify::{self, LogSource, Mismatch, TableStore, VerifyReport};
+use gigstream_config::DataDir;
 use gigstream_core::table::{TableData, TableDef, Value};
 use gigstream_core::{Decimal, Projection, RefData};
 use gigstream_gen::GenConfig;
 use gigstream_parquet::ParquetStore;
-use gigstream_runtime::service::DataDir;
 use gigstream_runtime::RunOptions;
 use std::path::Path;
 use std::process::Command;
@@ -96,12 +96,9 @@ fn stored_tables(
     (tables, gigstream_parquet::read_checkpoint(&gen).unwrap())
 }
 
-#[test]
-fn verify_is_clean_after_a_run_and_names_a_tampered_value() {
+pub(crate) fn verify_is_clean_after_a_run_and_names_a_tampered_value() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = DataDir {
-        root: tmp.path().to_path_buf(),
-    };
+    let dir = DataDir::new(tmp.path());
     generate(&dir, 7);
     run_all(&dir);
 
@@ -219,8 +216,7 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-#[test]
-fn the_command_exits_0_clean_1_on_differences_2_when_nothing_is_stored() {
+pub(crate) fn the_command_exits_0_clean_1_on_differences_2_when_nothing_is_stored() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path();
     let out = gigstream(data, &["verify"]);
@@ -249,9 +245,7 @@ fn the_command_exits_0_clean_1_on_differences_2_when_nothing_is_stored() {
     assert!(report.contains("match the log"), "{report}");
 
     // One stored position row of market dropped (checkpoint kept): positions differs.
-    let dir = DataDir {
-        root: data.to_path_buf(),
-    };
+    let dir = DataDir::new(data);
     let mut defs: Vec<&'static TableDef> = gigstream_market::Market::table_defs().to_vec();
     defs.push(&gigstream_runtime::POSITIONS);
     let (mut tables, checkpoint) = stored_tables(&dir, "market", &defs);

@@ -9,23 +9,21 @@ use gigstream_cli::services::Service;
 use gigstream_cli::verify::{self, LogSource, Mismatch, TableStore};
 use gigstream_clickhouse::rowbinary::put_row;
 use gigstream_clickhouse::{ClickHouseConfig, ClickHouseSink, Connection};
+use gigstream_config::DataDir;
 use gigstream_core::table::Value;
 use gigstream_core::{Projection, RefData};
 use gigstream_gen::GenConfig;
+use gigstream_log::EmbeddedSource;
 use gigstream_log::Log;
 use gigstream_market::Market;
-use gigstream_runtime::service::DataDir;
-use gigstream_runtime::{run, EmbeddedSource, RunOptions};
+use gigstream_runtime::{run, Pipeline, RunOptions};
 use gigstream_sla::Sla;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn config() -> Option<ClickHouseConfig> {
-    let Some(mut c) = ClickHouseConfig::from_env() else {
-        println!("skipped: set GIGSTREAM_CLICKHOUSE_URL");
-        return None;
-    };
+fn config() -> ClickHouseConfig {
+    let mut c = gigstream_testkit::services::clickhouse();
     c.database = "gigstream_test_verify".to_string();
     c.request_timeout = Duration::from_secs(60);
     let admin = Connection::new(c.clone(), false).unwrap();
@@ -35,7 +33,7 @@ fn config() -> Option<ClickHouseConfig> {
             &format!("DROP DATABASE IF EXISTS `{}`", c.database),
         )
         .unwrap();
-    Some(c)
+    c
 }
 
 fn run_into<P: Projection>(
@@ -46,11 +44,9 @@ fn run_into<P: Projection>(
 ) {
     let log = Log::open(&dir.log()).unwrap();
     let mut source = EmbeddedSource::new(log, P::NAME, P::topics(), 4).unwrap();
+    let pipeline = Pipeline::new(codec.clone(), refdata.clone(), &mut source, sink);
     run::<P>(
-        codec.clone(),
-        refdata.clone(),
-        &mut source,
-        sink,
+        pipeline,
         &RunOptions::default(),
         &AtomicBool::new(false),
         &mut |_| {},
@@ -58,13 +54,10 @@ fn run_into<P: Projection>(
     .unwrap();
 }
 
-#[test]
-fn verify_against_clickhouse_is_clean_then_names_a_newer_changed_row() {
-    let Some(cfg) = config() else { return };
+pub(crate) fn verify_against_clickhouse_is_clean_then_names_a_newer_changed_row() {
+    let cfg = config();
     let tmp = tempfile::tempdir().unwrap();
-    let dir = DataDir {
-        root: tmp.path().to_path_buf(),
-    };
+    let dir = DataDir::new(tmp.path());
     let refdata = Arc::new(RefData::builtin());
     let codec = Codec::new(Registry::builtin());
     let gen = GenConfig {

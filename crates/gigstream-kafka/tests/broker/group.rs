@@ -1,9 +1,6 @@
-//! Broker tests (run against tansu by the CI script): produce, consume, group commits, seeks.
-//! Each returns early, printing "skipped: ...", when `GIGSTREAM_KAFKA_BROKERS` is unset.
+//! Produce, consume, group membership, commits and seeks against a real broker.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use gigstream_core::Topic;
 use gigstream_kafka::{ensure_topics, AssignmentChange, Error, KafkaProducer, KafkaSource};
 use gigstream_runtime::Source;
@@ -14,11 +11,8 @@ use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-#[test]
-fn ensure_topics_creates_missing_topics_with_dead_letter_twins() {
-    let Some(cfg) = config("admin") else {
-        return skipped();
-    };
+pub(crate) fn ensure_topics_creates_missing_topics_with_dead_letter_twins() {
+    let cfg = config("admin");
     let name = cfg.topic_name(Topic::Usage);
     let made = block_on(ensure_topics(&cfg, &[(&name, 3)])).expect("create");
     assert_eq!(made.len(), 2);
@@ -39,11 +33,8 @@ fn ensure_topics_creates_missing_topics_with_dead_letter_twins() {
     }
 }
 
-#[test]
-fn ten_thousand_records_come_back_complete_in_order_and_placed_like_the_embedded_log() {
-    let Some(cfg) = config("roundtrip") else {
-        return skipped();
-    };
+pub(crate) fn ten_thousand_records_come_back_complete_in_order_and_placed_like_the_embedded_log() {
+    let cfg = config("roundtrip");
     let _serial = serial();
     let n: usize = std::env::var("GIGSTREAM_TEST_KAFKA_RECORDS")
         .ok()
@@ -87,7 +78,7 @@ fn ten_thousand_records_come_back_complete_in_order_and_placed_like_the_embedded
         per_part.entry(g.partition).or_default().push(g.offset);
         assert_eq!(
             g.partition,
-            gigstream_log::partition_for(g.key.as_bytes(), 4),
+            gigstream_core::partition::partition_for(g.key.as_bytes(), 4),
             "key {} placed like the Java client and the embedded log",
             g.key
         );
@@ -117,8 +108,7 @@ fn ten_thousand_records_come_back_complete_in_order_and_placed_like_the_embedded
 
     // Raw rdkafka throughput over the same topic, no group, for comparison.
     // librdkafka wants a group id even for assign(); nothing joins or commits.
-    let raw: BaseConsumer = cfg
-        .rdkafka_config()
+    let raw: BaseConsumer = gigstream_kafka::rdkafka_config(&cfg)
         .set("group.id", "raw-reader")
         .create()
         .expect("raw consumer");
@@ -147,11 +137,8 @@ fn ten_thousand_records_come_back_complete_in_order_and_placed_like_the_embedded
     );
 }
 
-#[test]
-fn a_new_member_of_the_group_resumes_at_the_committed_offsets() {
-    let Some(cfg) = config("resume") else {
-        return skipped();
-    };
+pub(crate) fn a_new_member_of_the_group_resumes_at_the_committed_offsets() {
+    let cfg = config("resume");
     let _serial = serial();
     fill(&cfg, Topic::Usage, 2, 1_000);
     let group = &format!("{}resume-svc", cfg.topic_prefix);
@@ -178,11 +165,8 @@ fn a_new_member_of_the_group_resumes_at_the_committed_offsets() {
     assert_eq!(rest.len() as u64, left);
 }
 
-#[test]
-fn sought_positions_override_the_committed_offsets() {
-    let Some(cfg) = config("seek") else {
-        return skipped();
-    };
+pub(crate) fn sought_positions_override_the_committed_offsets() {
+    let cfg = config("seek");
     let _serial = serial();
     fill(&cfg, Topic::Telemetry, 2, 600);
     let group = &format!("{}seek-svc", cfg.topic_prefix);
@@ -216,11 +200,8 @@ fn sought_positions_override_the_committed_offsets() {
     assert_eq!(got.len() as u64, 600 - 7);
 }
 
-#[test]
-fn headers_survive_the_round_trip() {
-    let Some(cfg) = config("headers") else {
-        return skipped();
-    };
+pub(crate) fn headers_survive_the_round_trip() {
+    let cfg = config("headers");
     let name = cfg.topic_name(Topic::Orders);
     block_on(ensure_topics(&cfg, &[(&name, 1)])).expect("create");
     let producer = KafkaProducer::new(&cfg).expect("producer");
@@ -239,8 +220,7 @@ fn headers_survive_the_round_trip() {
     )
     .expect("delivered");
     // librdkafka wants a group id even for assign(); nothing joins or commits.
-    let raw: BaseConsumer = cfg
-        .rdkafka_config()
+    let raw: BaseConsumer = gigstream_kafka::rdkafka_config(&cfg)
         .set("group.id", "raw-reader")
         .create()
         .expect("raw consumer");
@@ -260,4 +240,84 @@ fn headers_survive_the_round_trip() {
             break;
         }
     }
+}
+
+/// A member that stops polling for longer than a session timeout (what the runner does while
+/// its sink is down: it retries the commit and reads nothing) keeps its partitions, because
+/// librdkafka heartbeats from its own thread and a group only drops a member that has not
+/// polled for `max.poll.interval.ms`. The other member sees no rebalance, and the stalled one
+/// then reads on from where it stopped: nothing is lost or read twice.
+pub(crate) fn a_member_that_stops_polling_past_its_session_keeps_its_partitions() {
+    let cfg = config("stall")
+        .with_property("session.timeout.ms", "6000")
+        .with_property("heartbeat.interval.ms", "1000");
+    let _serial = serial();
+    let name = cfg.topic_name(Topic::Orders);
+    block_on(ensure_topics(&cfg, &[(&name, 4)])).expect("create topic");
+    let group = &format!("{}stall-svc", cfg.topic_prefix);
+    let mut a = KafkaSource::new(&cfg, group, &[Topic::Orders]).expect("source a");
+    let mut b = KafkaSource::new(&cfg, group, &[Topic::Orders]).expect("source b");
+    let (ra, rb) = (
+        a.assignment_changes().expect("a's changes"),
+        b.assignment_changes().expect("b's changes"),
+    );
+    // Both members poll until the group has settled on two partitions each (nothing to read
+    // yet, so no record is read by a member that then loses its partition).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while a.assignment().len() != 2 || b.assignment().len() != 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the group did not split 2/2: {:?} {:?}",
+            a.assignment(),
+            b.assignment()
+        );
+        for s in [&mut a, &mut b] {
+            s.poll(&mut |_| {}).expect("poll");
+        }
+    }
+    let (a_parts, b_parts) = (a.assignment(), b.assignment());
+    let _ = (ra.try_iter().count(), rb.try_iter().count());
+    let producer = KafkaProducer::new(&cfg).expect("producer");
+    let sent = producer
+        .produce_blocking(&records(Topic::Orders, 400, 97), &mut |_| {})
+        .expect("produce");
+    assert_eq!(sent.delivered, 400);
+
+    // a stalls for 2.5 session timeouts while b goes on polling (and reading its partitions).
+    let mut read: Vec<(u32, u64)> = Vec::new();
+    let stall = Instant::now();
+    while stall.elapsed() < Duration::from_secs(15) {
+        b.poll(&mut |r| read.push((r.partition, r.offset)))
+            .expect("b polls");
+    }
+    let b_changes: Vec<AssignmentChange> = rb.try_iter().collect();
+    assert!(
+        b_changes.is_empty(),
+        "b saw a rebalance while a stalled: {b_changes:?}"
+    );
+    assert_eq!(b.assignment(), b_parts);
+    let by_b = read.len();
+
+    // a resumes: the same partitions, no revocation, and it reads them from the start.
+    let until = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < until {
+        let n = a
+            .poll(&mut |r| read.push((r.partition, r.offset)))
+            .expect("a polls");
+        if n == 0 && a.caught_up() {
+            break;
+        }
+    }
+    let a_changes: Vec<AssignmentChange> = ra.try_iter().collect();
+    assert!(a_changes.is_empty(), "a was rebalanced away: {a_changes:?}");
+    assert_eq!(a.assignment(), a_parts);
+    read.sort_unstable();
+    let before = read.len();
+    read.dedup();
+    assert_eq!(before, read.len(), "records read twice");
+    assert_eq!(
+        read.len(),
+        400,
+        "every record read once ({by_b} by b, the rest by a after its stall)"
+    );
 }

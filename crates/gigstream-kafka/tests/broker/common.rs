@@ -1,36 +1,29 @@
 //! Shared helpers of the broker tests.
 
-// Each test binary uses its own subset of the helpers.
-#![allow(dead_code)]
-
 use gigstream_core::Topic;
 use gigstream_kafka::{ensure_topics, KafkaConfig, KafkaProducer, KafkaSource};
 use gigstream_runtime::Source;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// The broker settings with a fresh topic prefix, or `None` (test skipped) without a broker.
-pub fn config(test: &str) -> Option<KafkaConfig> {
-    let cfg = KafkaConfig::from_env().expect("GIGSTREAM_KAFKA_* settings are valid")?;
+/// The broker settings with a fresh topic prefix.
+pub fn config(test: &str) -> KafkaConfig {
+    let cfg = gigstream_testkit::services::kafka();
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
         .subsec_nanos();
     let mut cfg = cfg.with_topic_prefix(format!("{test}-{}-{nanos}-", std::process::id()));
     cfg.assign_timeout = Duration::from_secs(60);
-    Some(cfg)
+    cfg
 }
 
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Held by a test that joins a consumer group: those run one at a time (several groups
-/// forming at once on a loaded 2-core machine made tansu's coordinator miss members).
+/// Held by a test that joins a consumer group: those run one at a time (on a loaded 2-core
+/// machine, several groups forming at once slow each other's rebalances down).
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-pub fn skipped() {
-    println!("skipped: set GIGSTREAM_KAFKA_BROKERS");
 }
 
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {

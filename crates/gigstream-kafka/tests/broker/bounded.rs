@@ -1,17 +1,12 @@
 //! Broker tests of [`read_partitions_until`]: exact prefixes, never a record beyond.
 
-mod common;
-
-use common::{config, fill, skipped};
+use crate::common::{config, fill};
 use gigstream_core::Topic;
 use gigstream_kafka::{read_partitions_until, read_topic};
 use std::collections::BTreeMap;
 
-#[test]
-fn reads_exactly_each_prefix_and_refuses_a_prefix_longer_than_the_partition() {
-    let Some(cfg) = config("bounded") else {
-        return skipped();
-    };
+pub(crate) fn reads_exactly_each_prefix_and_refuses_a_prefix_longer_than_the_partition() {
+    let cfg = config("bounded");
     fill(&cfg, Topic::Usage, 3, 600);
     let all = read_topic(&cfg, &cfg.topic_name(Topic::Usage)).expect("read topic");
     let mut sizes: BTreeMap<u32, u64> = BTreeMap::new();

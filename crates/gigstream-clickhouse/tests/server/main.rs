@@ -1,28 +1,26 @@
-//! Tests against a real ClickHouse server; they run only when `GIGSTREAM_CLICKHOUSE_URL` is set
-//! (start one with `scripts/start-clickhouse.sh DIR PORT`). Each test uses its own database.
+//! Tests against a real ClickHouse server (start one with `scripts/start-clickhouse.sh DIR
+//! PORT`); the harness (`gigstream_testkit::harness`) skips them, reporting them as ignored,
+//! where `GIGSTREAM_CLICKHOUSE_URL` is unset. Each test uses its own database.
 
 use gigstream_clickhouse::ddl::create_table;
 use gigstream_clickhouse::{ClickHouseConfig, ClickHouseSink, Connection, Sink};
-use gigstream_core::money::Decimal;
-use gigstream_core::table::{col, col_null, ColumnType, TableData, TableDef, Value};
+use gigstream_core::table::{TableData, Value};
 use gigstream_core::Topic;
 use gigstream_runtime::{Commit, SinkError, StoredTask};
+use gigstream_testkit::fixtures::{dec, ALL_TYPES};
+use gigstream_testkit::harness::{main_of, Needs, Test};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-fn config(db: &str) -> Option<ClickHouseConfig> {
-    let Some(mut c) = ClickHouseConfig::from_env() else {
-        println!("skipped: set GIGSTREAM_CLICKHOUSE_URL");
-        return None;
-    };
+fn config(db: &str) -> ClickHouseConfig {
+    let mut c = gigstream_testkit::services::clickhouse();
     c.database = format!("gigstream_test_{db}");
     c.request_timeout = Duration::from_secs(30);
-    Some(c)
+    c
 }
 
 /// Drops the test database first so a failed earlier run does not leak into this one.
@@ -36,33 +34,8 @@ fn fresh(c: &ClickHouseConfig) {
         .expect("drop test database");
 }
 
-static ALL: TableDef = TableDef {
-    name: "all_types",
-    doc: "every column type",
-    columns: &[
-        col("id", ColumnType::UInt64, ""),
-        col("s", ColumnType::String, ""),
-        col("flag", ColumnType::UInt8, ""),
-        col("n32", ColumnType::UInt32, ""),
-        col("i", ColumnType::Int64, ""),
-        col("f", ColumnType::Float64, ""),
-        col("money", ColumnType::Money, ""),
-        col_null("qty", ColumnType::Quantity, ""),
-        col("day", ColumnType::Date, ""),
-        col_null("at", ColumnType::DateTime, ""),
-        col("a32", ColumnType::ArrayUInt32, ""),
-        col("a64", ColumnType::ArrayUInt64, ""),
-        col_null("note", ColumnType::String, ""),
-    ],
-    key: &["id"],
-};
-
-fn dec(s: &str) -> Value {
-    Value::Dec(Decimal::from_str(s).expect("decimal literal"))
-}
-
 fn rows(scale: i64) -> TableData {
-    let mut t = TableData::new(&ALL);
+    let mut t = TableData::new(&ALL_TYPES);
     for id in 1..=3u64 {
         let n = id as i64 * scale;
         t.push(vec![
@@ -182,16 +155,13 @@ fn load(sink: &mut ClickHouseSink) -> Result<Option<Vec<u8>>, SinkError> {
 fn connect_with_table(c: &ClickHouseConfig) -> ClickHouseSink {
     let sink = ClickHouseSink::connect(c.clone()).expect("connect");
     sink.connection()
-        .execute("creating all_types", &create_table(&ALL))
+        .execute("creating all_types", &create_table(&ALL_TYPES))
         .expect("create all_types");
     sink
 }
 
-#[test]
-fn migrations_apply_once() {
-    let Some(c) = config("migrations") else {
-        return;
-    };
+pub(crate) fn migrations_apply_once() {
+    let c = config("migrations");
     fresh(&c);
     let admin = Connection::new(c.clone(), false).expect("client");
     let db = Connection::new(c.clone(), true).expect("client");
@@ -217,11 +187,8 @@ fn migrations_apply_once() {
     fresh(&c);
 }
 
-#[test]
-fn commit_roundtrip_and_no_double_count() {
-    let Some(mut c) = config("roundtrip") else {
-        return;
-    };
+pub(crate) fn commit_roundtrip_and_no_double_count() {
+    let mut c = config("roundtrip");
     c.batch_bytes = 100; // several inserts per table
     fresh(&c);
     let mut sink = connect_with_table(&c);
@@ -262,9 +229,8 @@ fn commit_roundtrip_and_no_double_count() {
     fresh(&c);
 }
 
-#[test]
-fn crash_between_tables_and_checkpoint_is_repaired_by_next_commit() {
-    let Some(c) = config("crash") else { return };
+pub(crate) fn crash_between_tables_and_checkpoint_is_repaired_by_next_commit() {
+    let c = config("crash");
     fresh(&c);
     let mut sink = connect_with_table(&c);
     commit(&mut sink, &[rows(1)], 1, 1, b"ck1").expect("commit");
@@ -296,9 +262,8 @@ fn crash_between_tables_and_checkpoint_is_repaired_by_next_commit() {
     fresh(&c);
 }
 
-#[test]
-fn replay_request_outranks_every_stored_version() {
-    let Some(c) = config("replay") else { return };
+pub(crate) fn replay_request_outranks_every_stored_version() {
+    let c = config("replay");
     fresh(&c);
     let mut sink = connect_with_table(&c);
     commit(&mut sink, &[rows(3)], 30, 30, b"ck30").expect("commit");
@@ -312,9 +277,8 @@ fn replay_request_outranks_every_stored_version() {
     fresh(&c);
 }
 
-#[test]
-fn schema_and_type_errors_are_not_retryable() {
-    let Some(c) = config("fatal") else { return };
+pub(crate) fn schema_and_type_errors_are_not_retryable() {
+    let c = config("fatal");
     fresh(&c);
     let mut sink = ClickHouseSink::connect(c.clone()).expect("connect");
     // all_types was never created here.
@@ -384,9 +348,8 @@ impl Proxy {
     }
 }
 
-#[test]
-fn server_going_away_gives_retryable_errors() {
-    let Some(c) = config("down") else { return };
+pub(crate) fn server_going_away_gives_retryable_errors() {
+    let c = config("down");
     fresh(&c);
     let upstream = c
         .url
@@ -420,4 +383,35 @@ fn server_going_away_gives_retryable_errors() {
     let err = ClickHouseSink::connect(refused).expect_err("refused");
     assert!(err.is_retryable(), "{err}");
     fresh(&c);
+}
+
+fn main() -> std::process::ExitCode {
+    main_of(vec![
+        Test::new("migrations_apply_once", migrations_apply_once).needs(Needs::CLICKHOUSE),
+        Test::new(
+            "commit_roundtrip_and_no_double_count",
+            commit_roundtrip_and_no_double_count,
+        )
+        .needs(Needs::CLICKHOUSE),
+        Test::new(
+            "crash_between_tables_and_checkpoint_is_repaired_by_next_commit",
+            crash_between_tables_and_checkpoint_is_repaired_by_next_commit,
+        )
+        .needs(Needs::CLICKHOUSE),
+        Test::new(
+            "replay_request_outranks_every_stored_version",
+            replay_request_outranks_every_stored_version,
+        )
+        .needs(Needs::CLICKHOUSE),
+        Test::new(
+            "schema_and_type_errors_are_not_retryable",
+            schema_and_type_errors_are_not_retryable,
+        )
+        .needs(Needs::CLICKHOUSE),
+        Test::new(
+            "server_going_away_gives_retryable_errors",
+            server_going_away_gives_retryable_errors,
+        )
+        .needs(Needs::CLICKHOUSE),
+    ])
 }

@@ -1,8 +1,7 @@
 //! `infra/clickhouse/users.d/gigstream.xml` on a real server: the test starts its own
-//! ClickHouse with `start-clickhouse.sh` and `GIGSTREAM_CLICKHOUSE_USERS_D` (port
-//! `GIGSTREAM_CLICKHOUSE_PORT` + 30, or the port of `GIGSTREAM_CLICKHOUSE_URL` + 30) and shows
-//! what each user can and cannot do. Skipped unless `GIGSTREAM_CLICKHOUSE_URL` is set (the
-//! sign that clickhouse-server is installed here).
+//! ClickHouse with `start-clickhouse.sh` and `CLICKHOUSE_USERS_D` (on the port of the
+//! configured server + 30) and shows what each user can and cannot do. Needs ClickHouse
+//! configured (the sign that clickhouse-server is installed here).
 
 use gigstream_clickhouse::{apply_migrations, ClickHouseSink, Connection, MIGRATIONS};
 use gigstream_config::Config;
@@ -28,23 +27,15 @@ fn sha256_hex(s: &str) -> String {
     hex.split_whitespace().next().unwrap().to_string()
 }
 
-/// The port of our own server, or why the test is skipped.
-fn test_port() -> Result<u16, String> {
-    let url = std::env::var("GIGSTREAM_CLICKHOUSE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .ok_or("GIGSTREAM_CLICKHOUSE_URL is not set")?;
-    let base: u16 = match std::env::var("GIGSTREAM_CLICKHOUSE_PORT") {
-        Ok(p) => p
-            .parse()
-            .map_err(|_| format!("GIGSTREAM_CLICKHOUSE_PORT={p}"))?,
-        Err(_) => url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.trim_end_matches('/').parse().ok())
-            .ok_or(format!("no port in GIGSTREAM_CLICKHOUSE_URL={url}"))?,
-    };
-    base.checked_add(30).ok_or("port out of range".into())
+/// The port of our own server: the configured server's port + 30.
+fn test_port() -> u16 {
+    let url = gigstream_testkit::services::clickhouse().url;
+    let base: u16 = url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .unwrap_or_else(|| panic!("no port in the ClickHouse URL {url}"));
+    base.checked_add(30).expect("port in range")
 }
 
 /// A server of our own, stopped when dropped.
@@ -67,10 +58,7 @@ impl Server {
             Command::new(repo.join("crates/gigstream-clickhouse/scripts/start-clickhouse.sh"))
                 .arg(dir.path().join("ch"))
                 .arg(port.to_string())
-                .env(
-                    "GIGSTREAM_CLICKHOUSE_USERS_D",
-                    repo.join("infra/clickhouse/users.d"),
-                )
+                .env("CLICKHOUSE_USERS_D", repo.join("infra/clickhouse/users.d"))
                 .env("GIGSTREAM_WRITER_PASSWORD_SHA256", sha256_hex(WRITER_PW))
                 .env("GIGSTREAM_GRAFANA_PASSWORD_SHA256", sha256_hex(GRAFANA_PW))
                 .env("GIGSTREAM_ADMIN_PASSWORD_SHA256", sha256_hex(ADMIN_PW))
@@ -157,11 +145,7 @@ fn query(
 }
 
 /// ClickHouse settings for `user` through the config crate, as a service would load them.
-fn config_for(
-    server: &Server,
-    user: &str,
-    password: &str,
-) -> gigstream_clickhouse::ClickHouseConfig {
+fn config_for(server: &Server, user: &str, password: &str) -> gigstream_config::ClickHouseConfig {
     let vars: BTreeMap<String, String> = [
         ("GIGSTREAM_CLICKHOUSE_URL", server.url()),
         ("GIGSTREAM_CLICKHOUSE_USER", user.to_string()),
@@ -188,15 +172,8 @@ fn refused(what: &str, r: Result<String, String>) -> String {
     }
 }
 
-#[test]
-fn users_d_writer_grafana_and_admin() {
-    let port = match test_port() {
-        Ok(p) => p,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
-    };
+pub(crate) fn users_d_writer_grafana_and_admin() {
+    let port = test_port();
     assert!(
         Path::new("/usr/sbin/clickhouse-server").exists() || which("clickhouse-server"),
         "GIGSTREAM_CLICKHOUSE_URL is set but clickhouse-server is not installed"

@@ -1,5 +1,0 @@
-//! `gigstream-billing`: the billing service (see `--help`: embedded log or Kafka, Parquet or ClickHouse).
-
-fn main() -> std::process::ExitCode {
-    gigstream_service::service_main::<gigstream_billing::Billing>()
-}

@@ -1,0 +1,5 @@
+//! `gigstream-market`: the market service as a process of its own (`--help`).
+
+fn main() -> std::process::ExitCode {
+    gigstream_host::service_main::<gigstream_market::Market>()
+}
