@@ -90,8 +90,10 @@ fn get_value(r: &mut Reader<'_>, ty: ColumnType) -> Result<Value, String> {
         ColumnType::UInt64 => Value::U64(r.u64()?),
         ColumnType::Int64 => Value::I64(i64::from_le_bytes(r.array()?)),
         ColumnType::Float64 => Value::F64(f64::from_le_bytes(r.array()?)),
-        ColumnType::Money => Value::Dec(Decimal::new(i64::from_le_bytes(r.array()?), 2)),
-        ColumnType::Quantity => Value::Dec(Decimal::new(i64::from_le_bytes(r.array()?), 4)),
+        ColumnType::Money | ColumnType::Quantity => {
+            let scale = ty.decimal_scale().map_or(0, u32::from);
+            Value::Dec(Decimal::new(i64::from_le_bytes(r.array()?), scale))
+        }
         ColumnType::Date => Value::Date(i32::from(u16::from_le_bytes(r.array()?))),
         ColumnType::DateTime => Value::DateTime(i64::from(u32::from_le_bytes(r.array()?))),
         ColumnType::ArrayUInt32 => {

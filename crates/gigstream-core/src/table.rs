@@ -35,6 +35,20 @@ pub enum ColumnType {
     ArrayUInt64,
 }
 
+impl ColumnType {
+    /// Digits of every decimal column (ClickHouse `Decimal(18, s)`, Arrow `Decimal128(18, s)`).
+    pub const DECIMAL_PRECISION: u8 = 18;
+
+    /// The scale of a decimal column type (money 2, quantities 4); `None` for the others.
+    pub const fn decimal_scale(self) -> Option<u8> {
+        match self {
+            ColumnType::Money => Some(2),
+            ColumnType::Quantity => Some(4),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ColumnDef {
     pub name: &'static str,

@@ -21,8 +21,10 @@ fn data_type(ty: ColumnType) -> DataType {
         ColumnType::UInt64 => DataType::UInt64,
         ColumnType::Int64 => DataType::Int64,
         ColumnType::Float64 => DataType::Float64,
-        ColumnType::Money => DataType::Decimal128(18, 2),
-        ColumnType::Quantity => DataType::Decimal128(18, 4),
+        ColumnType::Money | ColumnType::Quantity => DataType::Decimal128(
+            ColumnType::DECIMAL_PRECISION,
+            ty.decimal_scale().map_or(0, |s| s as i8),
+        ),
         ColumnType::Date => DataType::Date32,
         ColumnType::DateTime => DataType::Timestamp(TimeUnit::Second, Some("UTC".into())),
         ColumnType::ArrayUInt32 => {

@@ -147,21 +147,30 @@ fn first_passing(
     out
 }
 
+/// How much load the benchmark puts on.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    /// Events of the backlog for the throughput part.
+    pub events: u64,
+    /// Events per second during the freshness part.
+    pub rate: f64,
+    /// Seconds of producing during the freshness part.
+    pub seconds: u64,
+}
+
 /// Runs the benchmark (see the module doc).
 pub fn run(
     kafka: &KafkaConfig,
     clickhouse: &ClickHouseConfig,
     codec: &Codec,
     refdata: &Arc<RefData>,
-    events: u64,
-    rate: f64,
-    seconds: u64,
+    load: Load,
 ) -> Result<KafkaBenchReport> {
     let id = stamp();
     let mut ch = clickhouse.clone();
     ch.database = format!("{}_bench_{id}", clickhouse.database);
     let admin = Connection::new(ch.clone(), false)?;
-    let result = measure(kafka, &ch, codec, refdata, events, rate, seconds, id);
+    let result = measure(kafka, &ch, codec, refdata, load, id);
     for part in PARTS {
         let _ = admin.execute(
             "dropping a benchmark database",
@@ -171,17 +180,19 @@ pub fn run(
     result
 }
 
-#[allow(clippy::too_many_arguments)]
 fn measure(
     kafka: &KafkaConfig,
     ch: &ClickHouseConfig,
     codec: &Codec,
     refdata: &Arc<RefData>,
-    events: u64,
-    rate: f64,
-    seconds: u64,
+    load: Load,
     id: u128,
 ) -> Result<KafkaBenchReport> {
+    let Load {
+        events,
+        rate,
+        seconds,
+    } = load;
     let tmp = std::env::temp_dir().join(format!("gigstream-bench-kafka-{id}"));
     // Each part has its topics and its database: the checkpoints of the throughput part must
     // not be those the freshness part starts from.

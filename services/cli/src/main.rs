@@ -390,7 +390,12 @@ fn execute(cli: Cli, loaded: &Loaded) -> Result<()> {
                     "bench-kafka needs GIGSTREAM_KAFKA_BROKERS and GIGSTREAM_CLICKHOUSE_URL"
                 );
             };
-            let report = bench_kafka::run(k, c, &codec, &refdata, events, rate, seconds)?;
+            let load = bench_kafka::Load {
+                events,
+                rate,
+                seconds,
+            };
+            let report = bench_kafka::run(k, c, &codec, &refdata, load)?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
