@@ -18,7 +18,7 @@
 # The files come from fetch.sh (Maven Central, cached after the first run).
 #
 # Settings that bring it closer to Confluent's registry (see README.md):
-#   - DELETE of subjects and versions is allowed (Apicurio 3 refuses deletion by default);
+#   - DELETE of subjects and versions is allowed (apicurio.rest.deletion.*);
 #   - a global BACKWARD compatibility rule, Confluent's default (REGISTRY_COMPATIBILITY);
 #   - GET /subjects lists up to 100000 subjects (Apicurio's default cap is 1000).
 #
@@ -128,8 +128,9 @@ props=(
     -Dquarkus.management.host=127.0.0.1
     -Dquarkus.management.port="$mport"
     -Dquarkus.log.level="$log_level"
-    # Confluent's registry deletes subjects and versions (soft, then permanent); Apicurio 3
-    # answers 405 unless deletion is enabled.
+    # Confluent's registry deletes subjects and versions (soft, then ?permanent=true). Apicurio
+    # 3's own REST API refuses deletes unless these are on; its ccompat API (3.3.3) deleted
+    # without them when tried, but they keep it so across versions.
     -Dapicurio.rest.deletion.artifact.enabled=true
     -Dapicurio.rest.deletion.artifact-version.enabled=true
     -Dapicurio.rest.deletion.group.enabled=true
@@ -155,11 +156,21 @@ read -r -a perf <<<"${REGISTRY_JVM_PERFORMANCE_OPTS:--XX:TieredStopAtLevel=1 -XX
 read -r -a extra <<<"${REGISTRY_OPTS:-}"
 # A registry out of memory dies rather than limps on.
 jvm=("${perf[@]}" -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true)
-# AppCDS: the first run writes an archive of the loaded classes beside the cache dir (78 MB) at
-# exit; later starts map it (about 3.5 s instead of 5.5 s). The JVM checks it and rewrites it
-# when the JDK or the jars changed. Skipped when that dir is not writable.
-if [[ ${REGISTRY_CDS:-1} == 1 && -w $(dirname "$home") ]]; then
-    jvm+=(-XX:+AutoCreateSharedArchive -XX:SharedArchiveFile="$home.jsa")
+# AppCDS (class data sharing): a start maps REGISTRY_HOME.jsa, an archive of the classes a
+# registry loads (78 MB), when there is one: about 4 s to ready instead of 6.5 s. Without one,
+# the JVM writes DIR/registry.jsa at its exit and stop.sh moves it beside REGISTRY_HOME (copied
+# under a temporary name, then renamed: concurrent starts never see half a file). The JVM
+# checks the archive and ignores it when the JDK or the jars differ. Skipped when that dir is
+# not writable and no archive is there.
+jsa=$home.jsa
+rm -f "$dir/registry.jsa" "$dir/registry.jsa-target"
+if [[ ${REGISTRY_CDS:-1} == 1 ]]; then
+    if [[ -f $jsa ]]; then
+        jvm+=(-XX:SharedArchiveFile="$jsa")
+    elif [[ -w $(dirname "$home") ]]; then
+        jvm+=(-XX:ArchiveClassesAtExit="$dir/registry.jsa")
+        echo "$jsa" >"$dir/registry.jsa-target"
+    fi
 fi
 
 cd "$dir"

@@ -42,3 +42,15 @@ while kill -0 "$pid" 2>/dev/null; do
     sleep 0.1
 done
 rm -f "$pidfile"
+# The class archive the JVM wrote at its exit (start.sh, AppCDS): into the cache for the next
+# starts, unless another registry put one there first.
+target=$(cat "$dir/registry.jsa-target" 2>/dev/null || true)
+if [[ -n $target && -s $dir/registry.jsa && ! -e $target ]]; then
+    tmp=$target.tmp.$$
+    if cp "$dir/registry.jsa" "$tmp" 2>/dev/null; then
+        mv -f "$tmp" "$target" || rm -f "$tmp"
+    else
+        rm -f "$tmp"
+    fi
+fi
+rm -f "$dir/registry.jsa" "$dir/registry.jsa-target"

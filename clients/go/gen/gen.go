@@ -165,8 +165,11 @@ func (g *Generator) Order() events.OrderEvent {
 		d.contract = d.id + "-k"
 		cs := events.ContractSigned{
 			ContractID: d.contract, FreelancerID: d.freelancer, ClientID: d.client, Platform: d.platform,
-			PricingModel: d.pricing, Currency: d.currency, TaxRegime: pick(g, events.TaxRegimes),
+			PricingModel: d.pricing, Currency: d.currency, TaxRegime: events.TaxNone,
 			IncomeType: pick(g, events.IncomeTypes),
+		}
+		if d.currency == "CNY" { // Chinese tax rules apply to CNY payments only (reference/tax.toml)
+			cs.TaxRegime = pick(g, events.TaxRegimes)
 		}
 		if d.pricing == events.PricingHourly {
 			rate := money(int64(40+g.rnd.IntN(80)) * 100)

@@ -116,6 +116,11 @@ func New(ctx context.Context, cfg Config) (*Producer, error) {
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		// franz-go's defaults, stated: idempotent writes need acks from all in-sync replicas.
 		kgo.RequiredAcks(kgo.AllISRAcks()),
+		// franz-go waits at least this long between metadata requests (default 5 s). Right
+		// after a topic is created, the broker answers NOT_LEADER_FOR_PARTITION for a moment,
+		// and the producer would stall 5 s before looking again; librdkafka and the Java
+		// client retry within 100 ms.
+		kgo.MetadataMinAge(500 * time.Millisecond),
 	}
 	kafka, err := kgo.NewClient(append(opts, cfg.KafkaOpts...)...)
 	if err != nil {
@@ -287,6 +292,9 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, prefix string, topics []e
 			return fmt.Errorf("creating topic %s: %w", r.Topic, r.Err)
 		}
 	}
+	// The client may have looked the topics up (unknown) a moment ago; without this its
+	// producer would wait MetadataMinAge (5 s) before looking again.
+	defer cl.ForceMetadataRefresh()
 	for try := 0; len(existed) > 0; try++ {
 		if existed, err = check(existed); err != nil {
 			return err
