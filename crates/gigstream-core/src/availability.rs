@@ -38,6 +38,9 @@ pub struct ProbeMinutes {
     minutes: Vec<(i64, ProbeMinute)>,
     /// Position of the last minute touched; a hint only.
     cursor: usize,
+    /// The first and last minute changed since [`ProbeMinutes::take_dirty`]; not part of the
+    /// state.
+    dirty: Option<(i64, i64)>,
 }
 
 impl PartialEq for ProbeMinutes {
@@ -52,9 +55,19 @@ impl ProbeMinutes {
     /// Counts one probe at `occurred_at` (ms).
     #[inline]
     pub fn record(&mut self, occurred_at: i64, ok: bool) {
-        let m = self.minute_mut(minute_floor(occurred_at));
+        let minute = minute_floor(occurred_at);
+        self.dirty = Some(match self.dirty {
+            Some((lo, hi)) => (lo.min(minute), hi.max(minute)),
+            None => (minute, minute),
+        });
+        let m = self.minute_mut(minute);
         m.probes += 1;
         m.ok += u32::from(ok);
+    }
+
+    /// The first and last minute changed since the last call, if any.
+    pub fn take_dirty(&mut self) -> Option<(i64, i64)> {
+        self.dirty.take()
     }
 
     #[inline]
@@ -109,6 +122,20 @@ impl ProbeMinutes {
         self.minutes.iter().copied()
     }
 
+    /// The minutes in `[from, to)`, in time order.
+    pub fn range(&self, from: i64, to: i64) -> &[(i64, ProbeMinute)] {
+        let a = self.minutes.partition_point(|(m, _)| *m < from);
+        let b = self.minutes.partition_point(|(m, _)| *m < to);
+        &self.minutes[a..b.max(a)]
+    }
+
+    /// Removes the minutes before `before` and returns them, in time order.
+    pub fn drain_before(&mut self, before: i64) -> Vec<(i64, ProbeMinute)> {
+        let n = self.minutes.partition_point(|(m, _)| *m < before);
+        self.cursor = 0;
+        self.minutes.drain(..n).collect()
+    }
+
     /// Minutes with at least one probe.
     pub fn len(&self) -> usize {
         self.minutes.len()
@@ -155,7 +182,10 @@ impl ProbeMinutes {
             prev = m;
         }
         r.finish()?;
-        Ok(ProbeMinutes { minutes, cursor: 0 })
+        Ok(ProbeMinutes {
+            minutes,
+            ..ProbeMinutes::default()
+        })
     }
 
     /// From `(minute, counts)` in any order, repeats added up.
@@ -163,7 +193,7 @@ impl ProbeMinutes {
         if entries.windows(2).all(|w| w[0].0 < w[1].0) {
             return ProbeMinutes {
                 minutes: entries,
-                cursor: 0,
+                ..ProbeMinutes::default()
             };
         }
         let mut sorted = ProbeMinutes::default();
@@ -255,6 +285,11 @@ impl Availability {
     /// One service's probe minutes, if it had any probe.
     pub fn service(&self, service_id: &str) -> Option<&ProbeMinutes> {
         self.minutes.get(service_id)
+    }
+
+    /// One service's probe minutes, to evict from.
+    pub fn service_mut(&mut self, service_id: &str) -> Option<&mut ProbeMinutes> {
+        self.minutes.get_mut(service_id)
     }
 
     /// Services seen, sorted.

@@ -8,6 +8,7 @@
 //! I/O except loading reference data.
 
 pub mod availability;
+pub mod changes;
 pub mod columns;
 pub mod event;
 pub mod money;
@@ -19,9 +20,10 @@ pub mod table;
 pub mod time;
 pub mod validate;
 
+pub use changes::{Fingerprints, TableChanges};
 pub use columns::{ColumnTable, TableError};
 pub use event::{Event, Topic, DEFAULT_PARTITIONS};
 pub use money::Decimal;
-pub use projection::{Projection, Rejection};
+pub use projection::{Projection, Rejection, Scope};
 pub use refdata::RefData;
 pub use table::{ColumnDef, ColumnType, TableData, TableDef, Value};

@@ -13,6 +13,7 @@
 //! state (a deal, a subscription) sees its own events in log order because they share a key and
 //! so a partition. Floats are never summed; money is [`crate::Decimal`].
 
+use crate::changes::TableChanges;
 use crate::columns::{ColumnTable, TableError};
 use crate::event::{Event, Topic};
 use crate::refdata::RefData;
@@ -48,11 +49,29 @@ impl fmt::Display for Rejection {
 
 impl std::error::Error for Rejection {}
 
+/// Which input partitions a projection's table rows derive from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every row of every table derives from the events of one partition: its key names an
+    /// entity (a service) whose events all share a partition. Each partition's state renders
+    /// its own rows, and only those that changed ([`Projection::changes`]); an instance holds,
+    /// checkpoints and writes only what derives from its own partitions, and forgets what can
+    /// no longer change ([`Projection::evict`]).
+    Partition,
+    /// Some tables aggregate entities of several partitions: the runtime renders the tables
+    /// from the merge of every partition's state (its own and the other instances' last
+    /// checkpoints) and writes the rows that differ from what it wrote before.
+    Merged,
+}
+
 /// A service's fold over its topics. State is serialisable so the runtime can checkpoint it
 /// together with the offsets it reflects.
 pub trait Projection: Serialize + DeserializeOwned + Send + 'static {
     /// The service name (`billing`, `sla`, `market`); also its consumer group.
     const NAME: &'static str;
+
+    /// Which partitions the rows derive from; see [`Scope`].
+    const SCOPE: Scope = Scope::Merged;
 
     /// The topics it consumes.
     fn topics() -> &'static [Topic];
@@ -77,6 +96,26 @@ pub trait Projection: Serialize + DeserializeOwned + Send + 'static {
     /// Renders the state as the full content of every table in [`Projection::table_defs`],
     /// each sorted by its key. Deterministic: the same state gives the same rows.
     fn tables(&self, refdata: &RefData) -> Vec<TableData>;
+
+    /// [`Scope::Partition`] only: every row that changed since the last call (on a new or
+    /// restored state, since the state was checkpointed), one [`TableChanges`] per table in
+    /// [`Projection::table_defs`] order; the state then forgets what it reported. Applied in
+    /// order to the tables as they were, the changes give exactly [`Projection::tables`] of the
+    /// same state, plus the rows of what [`Projection::evict`] dropped before.
+    fn changes(&mut self, _refdata: &RefData) -> Result<Vec<TableChanges>, TableError> {
+        Err(TableError {
+            table: Self::NAME,
+            message:
+                "a projection of Scope::Merged reports no changes; the runtime diffs its renders"
+                    .into(),
+        })
+    }
+
+    /// Forgets what can no longer change: the runtime refuses every event of this partition
+    /// older than `horizon_ms` (event time, ms) from now on. Every row of what is dropped was
+    /// reported by [`Projection::changes`] already, so the tables keep it; what later rows
+    /// still need of it (a month's totals, say) stays as a compact summary.
+    fn evict(&mut self, _refdata: &RefData, _horizon_ms: i64) {}
 
     /// The tables of the merge of `states` (per-partition states, as for
     /// [`Projection::merge`]) as columns: what the runtime commits. Must equal

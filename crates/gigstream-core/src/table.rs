@@ -115,7 +115,69 @@ pub enum Value {
     ArrU64(Vec<u64>),
 }
 
+/// Consistent with `==`, floats by their bits (a NaN equals itself here): for fingerprints of
+/// rows ([`crate::changes::Fingerprints`]).
+impl std::hash::Hash for Value {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Value::Null => {}
+            Value::Str(s) => s.hash(state),
+            Value::U8(v) => v.hash(state),
+            Value::U32(v) => v.hash(state),
+            Value::U64(v) => v.hash(state),
+            Value::I64(v) => v.hash(state),
+            Value::F64(v) => v.to_bits().hash(state),
+            Value::Dec(v) => v.hash(state),
+            Value::Date(v) => v.hash(state),
+            Value::DateTime(v) => v.hash(state),
+            Value::ArrU32(v) => v.hash(state),
+            Value::ArrU64(v) => v.hash(state),
+        }
+    }
+}
+
 impl Value {
+    /// A total order over values: by kind (Null first), then by value (floats by
+    /// `total_cmp`). Values of one column are all of one kind or Null, so within a column this
+    /// is the natural order; it sorts a table's rows by key ([`compare_keys`]).
+    pub fn total_cmp(&self, other: &Value) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        fn rank(v: &Value) -> u8 {
+            match v {
+                Value::Null => 0,
+                Value::Str(_) => 1,
+                Value::U8(_) => 2,
+                Value::U32(_) => 3,
+                Value::U64(_) => 4,
+                Value::I64(_) => 5,
+                Value::F64(_) => 6,
+                Value::Dec(_) => 7,
+                Value::Date(_) => 8,
+                Value::DateTime(_) => 9,
+                Value::ArrU32(_) => 10,
+                Value::ArrU64(_) => 11,
+            }
+        }
+        match (self, other) {
+            (Value::Str(a), Value::Str(b)) => a.cmp(b),
+            (Value::U8(a), Value::U8(b)) => a.cmp(b),
+            (Value::U32(a), Value::U32(b)) => a.cmp(b),
+            (Value::U64(a), Value::U64(b)) => a.cmp(b),
+            (Value::I64(a), Value::I64(b)) => a.cmp(b),
+            (Value::F64(a), Value::F64(b)) => a.total_cmp(b),
+            (Value::Dec(a), Value::Dec(b)) => a.cmp(b),
+            (Value::Date(a), Value::Date(b)) => a.cmp(b),
+            (Value::DateTime(a), Value::DateTime(b)) => a.cmp(b),
+            (Value::ArrU32(a), Value::ArrU32(b)) => a.cmp(b),
+            (Value::ArrU64(a), Value::ArrU64(b)) => a.cmp(b),
+            (a, b) => match rank(a).cmp(&rank(b)) {
+                Ordering::Equal => Ordering::Equal,
+                o => o,
+            },
+        }
+    }
+
     /// Whether this value may stand in a column of `ty`.
     pub fn fits(&self, ty: ColumnType, nullable: bool) -> bool {
         matches!(
@@ -251,4 +313,15 @@ impl TableData {
         }
         Ok(())
     }
+}
+
+/// Compares two keys (or rows) value by value with [`Value::total_cmp`].
+pub fn compare_keys(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let o = x.total_cmp(y);
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
+    }
+    a.len().cmp(&b.len())
 }

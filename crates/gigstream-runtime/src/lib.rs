@@ -25,6 +25,7 @@
 //! rows carry a version derived from the offsets they reflect ([`Processor::version`]), so the
 //! newest content wins whichever instance wrote it.
 
+pub mod chunks;
 mod dead_letter;
 mod dedup;
 mod processor;
@@ -39,5 +40,5 @@ pub use runner::{
     run, topic_index, CommitReport, DeadLetterOutput, Pipeline, PollBatch, Progress, RunError,
     RunObserver, RunOptions, RunSummary,
 };
-pub use sink::{ColumnCommit, Commit, Sink, SinkError, StoredTask};
+pub use sink::{Commit, RowGroup, Sink, SinkError, StoredTask};
 pub use source::{AssignmentChange, RecordRef, Source, SourceError};

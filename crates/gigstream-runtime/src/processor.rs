@@ -10,15 +10,15 @@
 //! rows of a merged copy ([`Projection::merge`]), which must be the same tables (`gigstream
 //! verify` compares the two).
 
-use crate::dead_letter::{dead_letter_table, DeadLetter, POSITIONS};
+use crate::dead_letter::{dead_letter_table, DeadLetter, DEAD_LETTERS, POSITIONS};
 use crate::dedup::Dedup;
-use crate::sink::StoredTask;
+use crate::sink::{RowGroup, StoredTask};
 use crate::source::RecordRef;
 use gigstream_avro::Codec;
 use gigstream_core::columns::{ColumnTable, TableError};
-use gigstream_core::table::{datetime_ms, TableData, Value};
+use gigstream_core::table::{datetime_ms, TableData, TableDef, Value};
 use gigstream_core::validate::validate;
-use gigstream_core::{Projection, RefData, Topic};
+use gigstream_core::{Fingerprints, Projection, RefData, Scope, TableChanges, Topic};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -113,9 +113,9 @@ pub enum ProcessorError {
 }
 
 struct Task<P> {
+    /// Its dead letters are the ones not committed yet: a commit takes them (they go into the
+    /// `dead_letters` table and the dead-letter output) and checkpoints the task without them.
     ck: TaskCheckpoint<P>,
-    /// Dead letters already handed to the dead-letter output.
-    dl_sent: usize,
     /// Changed since its checkpoint was last committed (or never committed).
     changed: bool,
     /// Records read and events applied (of the task's topic) not yet added to `ck.stats`:
@@ -158,7 +158,6 @@ impl<P: Projection> Task<P> {
                 stats: Stats::default(),
                 state: P::new(refdata),
             },
-            dl_sent: 0,
             // Never stored: its checkpoint (even at offset 0) must be written, so that every
             // task in the `positions` table has one.
             changed: true,
@@ -190,10 +189,12 @@ impl<P: Projection> Task<P> {
                 ck.partition
             )));
         }
-        let dl_sent = ck.dead_letters.len();
+        let mut ck = ck;
+        // Letters in a checkpoint were committed with it (checkpoints of earlier versions kept
+        // every letter): they are in the `dead_letters` table already.
+        ck.dead_letters.clear();
         Ok(Task {
             ck,
-            dl_sent,
             changed: false,
             unflushed: Counts::default(),
         })
@@ -202,6 +203,12 @@ impl<P: Projection> Task<P> {
     /// Brings `ck.stats` up to date.
     fn flush_counts(&mut self) {
         std::mem::take(&mut self.unflushed).add_to(&mut self.ck.stats, self.ck.topic);
+    }
+
+    /// The version of the rows this task derives: the epoch above its next offset, like its
+    /// checkpoint's ([`StoredTask::version`]).
+    fn version(&self) -> u64 {
+        (u64::from(self.ck.epoch) << 40) | (self.ck.next_offset & ((1 << 40) - 1))
     }
 
     /// The stored form of the checkpoint; [`Task::flush_counts`] first.
@@ -228,9 +235,43 @@ pub struct Processor<P: Projection> {
     foreign: BTreeMap<TaskId, Task<P>>,
     /// Anything (owned or foreign) changed since the last render was committed.
     render_stale: bool,
+    /// [`Scope::Merged`]: what the last commit wrote of the merged tables, to write only what
+    /// changed.
+    written: Fingerprints,
+    /// No commit prepared yet: the first one names every table (so that each exists).
+    first_commit: bool,
+}
+
+/// What one commit writes, prepared by [`Processor::prepare_commit`].
+#[derive(Debug)]
+pub struct CommitPlan {
+    /// Changed rows, by version.
+    pub groups: Vec<RowGroup>,
+    /// Checkpoints of every owned task, and whether each changed.
+    pub tasks: Vec<(StoredTask, bool)>,
+    /// The dead letters this commit records, for the dead-letter output (delivered before
+    /// the commit, so that none is lost).
+    pub letters: Vec<DeadLetter>,
+}
+
+impl CommitPlan {
+    /// Rows written: upserts and deletes over every group.
+    pub fn rows(&self) -> u64 {
+        self.groups.iter().map(|g| g.rows() as u64).sum()
+    }
 }
 
 impl<P: Projection> Processor<P> {
+    /// Newest event time applied per owned partition (Unix ms); partitions with no event yet
+    /// are left out.
+    pub fn watermarks(&self) -> BTreeMap<TaskId, i64> {
+        self.owned
+            .iter()
+            .filter(|(_, t)| t.ck.watermark > 0)
+            .map(|(k, t)| (*k, t.ck.watermark))
+            .collect()
+    }
+
     pub fn new(codec: Codec, refdata: Arc<RefData>) -> Processor<P> {
         Processor {
             codec,
@@ -239,6 +280,8 @@ impl<P: Projection> Processor<P> {
             owned: BTreeMap::new(),
             foreign: BTreeMap::new(),
             render_stale: true,
+            written: Fingerprints::default(),
+            first_commit: true,
         }
     }
 
@@ -356,30 +399,75 @@ impl<P: Projection> Processor<P> {
             .collect()
     }
 
-    /// Dead letters of owned tasks not yet handed to the dead-letter output.
-    pub fn unsent_dead_letters(&self) -> Vec<&DeadLetter> {
-        self.owned
-            .values()
-            .flat_map(|t| &t.ck.dead_letters[t.dl_sent..])
-            .collect()
-    }
-
-    /// Marks every owned dead letter as handed to the dead-letter output.
-    pub fn mark_dead_letters_sent(&mut self) {
-        for t in self.owned.values_mut() {
-            t.dl_sent = t.ck.dead_letters.len();
+    /// Prepares a commit: the rows that changed since the last one, the dead letters it
+    /// records, and the checkpoints. [`Scope::Partition`]: each changed task reports its own
+    /// changes ([`Projection::changes`]) at its own version and then forgets what can no
+    /// longer change ([`Projection::evict`]); [`Scope::Merged`]: the merged tables are
+    /// rendered and compared with what the last commit wrote. Either way each changed task
+    /// adds its new dead letters and its position, at its version.
+    ///
+    /// After a failed commit the same plan is what must be committed: the changes it holds
+    /// are no longer in the states.
+    pub fn prepare_commit(&mut self) -> Result<CommitPlan, ProcessorError> {
+        let err = |source: TableError| ProcessorError::Table {
+            service: P::NAME.to_string(),
+            source,
+        };
+        let mut groups = Vec::new();
+        if P::SCOPE == Scope::Merged && self.needs_commit() {
+            let mut tables = Vec::new();
+            for t in self.projection_columns().map_err(err)? {
+                tables.push(self.written.diff(&t).map_err(err)?);
+            }
+            groups.push(RowGroup {
+                version: self.version(),
+                tables,
+            });
         }
-    }
-
-    /// Checkpoints of every owned task, and whether each changed since it was last committed.
-    pub fn task_checkpoints(&mut self) -> Vec<(StoredTask, bool)> {
-        self.owned
+        let lateness = self.lateness_ms;
+        let mut letters = Vec::new();
+        for task in self.owned.values_mut().filter(|t| t.changed) {
+            let version = task.version();
+            let mut tables = if P::SCOPE == Scope::Partition {
+                task.ck.state.changes(&self.refdata).map_err(err)?
+            } else {
+                Vec::new()
+            };
+            if task.ck.watermark > 0 {
+                task.ck
+                    .state
+                    .evict(&self.refdata, task.ck.watermark - lateness);
+            }
+            let new_letters = std::mem::take(&mut task.ck.dead_letters);
+            tables.push(TableChanges::upserts(&dead_letter_table(&new_letters)).map_err(err)?);
+            let mut pos = TableData::new(&POSITIONS);
+            pos.push(position_row::<P>(&task.ck));
+            tables.push(TableChanges::upserts(&pos).map_err(err)?);
+            letters.extend(new_letters);
+            groups.push(RowGroup { version, tables });
+        }
+        if std::mem::take(&mut self.first_commit) {
+            // Every table, even without a row, so that each exists for SQL.
+            let mut defs: Vec<&'static TableDef> = P::table_defs().to_vec();
+            defs.extend([&DEAD_LETTERS, &POSITIONS]);
+            groups.push(RowGroup {
+                version: 0,
+                tables: defs.into_iter().map(TableChanges::none).collect(),
+            });
+        }
+        let tasks = self
+            .owned
             .values_mut()
             .map(|t| {
                 t.flush_counts();
                 (t.stored(), t.changed)
             })
-            .collect()
+            .collect();
+        Ok(CommitPlan {
+            groups,
+            tasks,
+            letters,
+        })
     }
 
     /// Records that the current state was committed.
@@ -476,21 +564,14 @@ impl<P: Projection> Processor<P> {
         out
     }
 
-    /// Every table the service writes, as columns: what a commit stores. The projection
-    /// renders its tables from the tasks' states as they are ([`Projection::render`]), without
-    /// building a merged copy.
+    /// Every table the service writes, as columns, rendered from every known task's state
+    /// as they are ([`Projection::render`]); must equal [`Processor::tables`].
     pub fn column_tables(&self) -> Result<Vec<ColumnTable>, ProcessorError> {
         let err = |source: TableError| ProcessorError::Table {
             service: P::NAME.to_string(),
             source,
         };
-        let states: Vec<&P> = self
-            .owned
-            .values()
-            .chain(self.foreign.values())
-            .map(|t| &t.ck.state)
-            .collect();
-        let mut out = P::render(&states, &self.refdata).map_err(err)?;
+        let mut out = self.projection_columns().map_err(err)?;
         for t in self.runtime_tables() {
             out.push(ColumnTable::from_rows(&t).map_err(err)?);
         }
@@ -504,16 +585,33 @@ impl<P: Projection> Processor<P> {
         all.sort_by_key(|t| (t.ck.topic.name(), t.ck.partition));
         let mut pos = TableData::new(&POSITIONS);
         for t in all {
-            pos.push(vec![
-                Value::Str(P::NAME.to_string()),
-                Value::Str(t.ck.topic.name().to_string()),
-                Value::U32(t.ck.partition),
-                Value::U64(t.ck.next_offset),
-                datetime_ms(t.ck.watermark),
-            ]);
+            pos.push(position_row::<P>(&t.ck));
         }
         [dead_letter_table(&letters), pos]
     }
+
+    /// The projection's tables, as columns, rendered from every known task's state
+    /// ([`Projection::render`]) without building a merged copy.
+    fn projection_columns(&self) -> Result<Vec<ColumnTable>, TableError> {
+        let states: Vec<&P> = self
+            .owned
+            .values()
+            .chain(self.foreign.values())
+            .map(|t| &t.ck.state)
+            .collect();
+        P::render(&states, &self.refdata)
+    }
+}
+
+/// The `positions` row of a task.
+fn position_row<P: Projection>(ck: &TaskCheckpoint<P>) -> Vec<Value> {
+    vec![
+        Value::Str(P::NAME.to_string()),
+        Value::Str(ck.topic.name().to_string()),
+        Value::U32(ck.partition),
+        Value::U64(ck.next_offset),
+        datetime_ms(ck.watermark),
+    ]
 }
 
 fn dead_letter<P: Projection>(

@@ -2,10 +2,10 @@
 
 use crate::dead_letter::DeadLetter;
 use crate::processor::{Outcome, Processor, ProcessorError, Stats};
-use crate::sink::{ColumnCommit, Sink, SinkError};
+use crate::sink::{Commit, Sink, SinkError};
 use crate::source::{AssignmentChange, Source, SourceError};
 use gigstream_avro::Codec;
-use gigstream_core::{Projection, RefData, Topic};
+use gigstream_core::{Projection, RefData, Scope, Topic};
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -128,6 +128,9 @@ pub trait RunObserver: Send + Sync {
         _partitions: Option<&BTreeMap<(Topic, u32), u64>>,
     ) {
     }
+    /// With each lag report: the newest event time (`occurred_at`, Unix ms) applied from each
+    /// owned partition (partitions with none yet are left out).
+    fn event_times(&self, _service: &'static str, _watermarks: &BTreeMap<(Topic, u32), i64>) {}
     /// A commit attempt ended (success or error; retries call this again).
     fn committed(&self, _service: &'static str, _report: &CommitReport<'_>) {}
     /// Any other sink operation (loading checkpoints, reading heads) ended.
@@ -221,13 +224,19 @@ pub fn run<P: Projection>(
         o.started(P::NAME, source.exclusive());
     }
     let mut proc: Processor<P> = Processor::new(codec, refdata);
-    // Everything stored starts as another instance's; assignments adopt what is ours.
-    let stored = guard.retrying("load the checkpoints", || sink.load_tasks(P::NAME, None))?;
-    let first_run = stored.is_empty();
-    for t in &stored {
-        proc.set_foreign(t)?;
-    }
-    drop(stored);
+    let first_run = if P::SCOPE == Scope::Partition {
+        // Each instance holds only its own partitions' states: the others' are never loaded.
+        guard
+            .retrying("read the checkpoint heads", || sink.task_heads(P::NAME))?
+            .is_empty()
+    } else {
+        // Everything stored starts as another instance's; assignments adopt what is ours.
+        let stored = guard.retrying("load the checkpoints", || sink.load_tasks(P::NAME, None))?;
+        for t in &stored {
+            proc.set_foreign(t)?;
+        }
+        stored.is_empty()
+    };
     // The stored tables already reflect the stored checkpoints (or more, after a crash between
     // the two): nothing to render until something moves.
     proc.mark_committed();
@@ -298,6 +307,7 @@ pub fn run<P: Projection>(
             let lag = source.lag();
             if let Some(o) = guard.observer {
                 o.lag(P::NAME, lag, source.partition_lag().as_ref());
+                o.event_times(P::NAME, &proc.watermarks());
             }
             progress(Progress { records, lag });
             last_progress = Instant::now();
@@ -341,6 +351,7 @@ pub fn run<P: Projection>(
     let lag = source.lag();
     if let Some(o) = guard.observer {
         o.lag(P::NAME, lag, source.partition_lag().as_ref());
+        o.event_times(P::NAME, &proc.watermarks());
     }
     progress(Progress { records, lag });
     Ok(RunSummary {
@@ -468,6 +479,10 @@ struct CommitCtx<'a, 'b, 'g> {
 impl CommitCtx<'_, '_, '_> {
     /// Loads the checkpoints other instances committed since we last looked.
     fn refresh_foreign<P: Projection>(&mut self, proc: &mut Processor<P>) -> Result<(), RunError> {
+        if P::SCOPE == Scope::Partition {
+            // Rows derive from each instance's own partitions: nothing to refresh.
+            return Ok(());
+        }
         let known = proc.foreign_heads();
         let heads = self.guard.retrying("read the checkpoint heads", || {
             self.sink.task_heads(P::NAME)
@@ -498,24 +513,27 @@ impl CommitCtx<'_, '_, '_> {
         source: &mut dyn Source,
     ) -> Result<Duration, RunError> {
         let started = Instant::now();
-        let tables = proc.column_tables()?;
-        let rendered = started.elapsed();
-        let tasks = proc.task_checkpoints();
-        let version = proc.version();
+        let plan = proc.prepare_commit()?;
+        let prepared = started.elapsed();
         tracing::debug!(
             service = P::NAME,
-            version,
-            render_ms = rendered.as_millis() as u64,
-            checkpoint_ms = (started.elapsed() - rendered).as_millis() as u64,
-            checkpoint_bytes = tasks.iter().map(|(t, _)| t.bytes.len()).sum::<usize>(),
+            prepare_ms = prepared.as_millis() as u64,
+            rows = plan.rows(),
+            groups = plan.groups.len(),
+            checkpoint_bytes = plan
+                .tasks
+                .iter()
+                .filter(|(_, c)| *c)
+                .map(|(t, _)| t.bytes.len())
+                .sum::<usize>(),
             "commit prepared"
         );
         let observer = self.guard.observer;
-        let rows: u64 = tables.iter().map(|t| t.num_rows() as u64).sum();
+        let rows = plan.rows();
         // New dead letters by (topic, code), reported once committed.
         let mut letters_by_code: BTreeMap<(String, String), u64> = BTreeMap::new();
         if observer.is_some() {
-            for d in proc.unsent_dead_letters() {
+            for d in &plan.letters {
                 *letters_by_code
                     .entry((d.topic.clone(), d.code.clone()))
                     .or_default() += 1;
@@ -523,7 +541,7 @@ impl CommitCtx<'_, '_, '_> {
         }
         let mut backoff = Backoff::new();
         if let Some(dlq) = self.dlq.as_deref_mut() {
-            let letters = proc.unsent_dead_letters();
+            let letters: Vec<&DeadLetter> = plan.letters.iter().collect();
             if !letters.is_empty() {
                 loop {
                     match dlq.send(&letters) {
@@ -538,14 +556,13 @@ impl CommitCtx<'_, '_, '_> {
                 }
             }
         }
-        let commit = ColumnCommit {
-            version,
-            tables: &tables,
-            tasks: &tasks,
+        let commit = Commit {
+            groups: &plan.groups,
+            tasks: &plan.tasks,
         };
         loop {
             let attempt = Instant::now();
-            let result = self.sink.commit_columns(P::NAME, &commit);
+            let result = self.sink.commit(P::NAME, &commit);
             if let Some(o) = observer {
                 let message = result.as_ref().err().map(|e| e.to_string());
                 o.committed(
@@ -559,7 +576,14 @@ impl CommitCtx<'_, '_, '_> {
             }
             match result {
                 Ok(()) => {
-                    proc.mark_dead_letters_sent();
+                    tracing::debug!(
+                        service = P::NAME,
+                        duration_ms = attempt.elapsed().as_secs_f64() * 1e3,
+                        rows,
+                        state_bytes = plan.tasks.iter().map(|(t, _)| t.bytes.len()).sum::<usize>(),
+                        changed_tasks = plan.tasks.iter().filter(|(_, c)| *c).count(),
+                        "committed"
+                    );
                     proc.mark_committed();
                     if let Some(o) = observer {
                         if !letters_by_code.is_empty() {

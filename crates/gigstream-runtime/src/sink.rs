@@ -3,9 +3,7 @@
 //! versioned, together with the checkpoints of the tasks (input partitions) they reflect, and
 //! hands the checkpoints back on start and when a partition moves to this instance.
 
-use gigstream_core::columns::ColumnTable;
-use gigstream_core::table::TableData;
-use gigstream_core::Topic;
+use gigstream_core::{TableChanges, Topic};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -50,26 +48,29 @@ impl StoredTask {
     }
 }
 
-/// What one commit writes.
-#[derive(Debug)]
-pub struct Commit<'a> {
-    /// Version of every row written ([`crate::Processor::version`]).
+/// Rows of one commit written at one version: the rows one task derived (their version is
+/// the task's, [`StoredTask::version`]), or a render of the merge of every task.
+#[derive(Debug, Clone)]
+pub struct RowGroup {
+    /// The version of every row written.
     pub version: u64,
-    /// The full content of every table of the service.
-    pub tables: &'a [TableData],
-    /// Checkpoints of every task this instance owns, and whether each changed since it was
-    /// last committed (a sink may skip unchanged ones if it keeps earlier checkpoints).
-    pub tasks: &'a [(StoredTask, bool)],
+    /// What changed, per table.
+    pub tables: Vec<TableChanges>,
 }
 
-/// [`Commit`] with the tables as columns: what the runtime hands a sink.
+impl RowGroup {
+    /// Rows written: upserts and deletes.
+    pub fn rows(&self) -> usize {
+        self.tables.iter().map(TableChanges::len).sum()
+    }
+}
+
+/// What one commit writes: changed rows, then the checkpoints of the tasks they reflect.
 #[derive(Debug)]
-pub struct ColumnCommit<'a> {
-    /// Version of every row written ([`crate::Processor::version`]).
-    pub version: u64,
-    /// The full content of every table of the service.
-    pub tables: &'a [ColumnTable],
-    /// As in [`Commit::tasks`].
+pub struct Commit<'a> {
+    pub groups: &'a [RowGroup],
+    /// Checkpoints of every task this instance owns, and whether each changed since it was
+    /// last committed (a sink may skip unchanged ones if it keeps earlier checkpoints).
     pub tasks: &'a [(StoredTask, bool)],
 }
 
@@ -94,25 +95,9 @@ pub trait Sink: Send {
             .collect())
     }
 
-    /// Stores the tables and the task checkpoints. Readers must never see a row counted twice:
-    /// either atomically (Parquet generations) or by versioned upserts (ClickHouse).
+    /// Applies the changed rows (an upsert replaces the row of its key at a higher version;
+    /// a delete removes the key) and then stores the task checkpoints. Readers must never see
+    /// a row counted twice: either atomically (Parquet manifests) or by versioned upserts
+    /// (ClickHouse).
     fn commit(&mut self, service: &str, commit: &Commit<'_>) -> Result<(), SinkError>;
-
-    /// [`Sink::commit`] with the tables as columns; what the runner calls. The default turns
-    /// the columns into rows; a sink that stores columns (Parquet) takes them as they are.
-    fn commit_columns(
-        &mut self,
-        service: &str,
-        commit: &ColumnCommit<'_>,
-    ) -> Result<(), SinkError> {
-        let tables: Vec<TableData> = commit.tables.iter().map(ColumnTable::to_rows).collect();
-        self.commit(
-            service,
-            &Commit {
-                version: commit.version,
-                tables: &tables,
-                tasks: commit.tasks,
-            },
-        )
-    }
 }

@@ -149,3 +149,107 @@ pub fn assert_merge_laws<P: Projection + Clone>(
         rejected,
     }
 }
+
+/// One stored row: its key, then the whole row.
+type KeyedRow = (Vec<gigstream_core::Value>, Vec<gigstream_core::Value>);
+
+/// What a sink holds of each table after applying changes: rows sorted by key.
+#[derive(Debug, Default)]
+struct Applied {
+    tables: BTreeMap<&'static str, Vec<KeyedRow>>,
+}
+
+impl Applied {
+    fn apply(&mut self, changes: &[gigstream_core::TableChanges]) {
+        use gigstream_core::changes::{key_of, key_positions};
+        use gigstream_core::table::compare_keys;
+        for c in changes {
+            let def = c.def();
+            let keys = key_positions(def);
+            let rows = self.tables.entry(def.name).or_default();
+            let find = |rows: &Vec<KeyedRow>, key: &[gigstream_core::Value]| {
+                rows.binary_search_by(|(k, _)| compare_keys(k, key))
+            };
+            for key in &c.deletes {
+                if let Ok(i) = find(rows, key) {
+                    rows.remove(i);
+                }
+            }
+            for row in c.upserts.to_rows().rows {
+                let key = key_of(&row, &keys);
+                match find(rows, &key) {
+                    Ok(i) => rows[i].1 = row,
+                    Err(i) => rows.insert(i, (key, row)),
+                }
+            }
+        }
+    }
+}
+
+/// For a [`gigstream_core::Scope::Partition`] projection: splits `events` by partition like
+/// the log, folds each partition in order, taking its changes every `commit_every` events (a
+/// commit) and, with `evict`, evicting what the runtime would (everything older than the
+/// partition's newest event time minus the allowed lateness), and applies the changes to a
+/// table store the way a sink does. The store must then hold exactly the tables of one
+/// unevicted fold of the whole stream. Events the runtime would refuse as late are skipped.
+pub fn assert_changes_rebuild_tables<P: Projection>(
+    rd: &RefData,
+    events: &[Event],
+    partitions: u32,
+    commit_every: usize,
+    evict: bool,
+) {
+    let lateness = rd.pipeline.allowed_lateness_ms();
+    let mut store = Applied::default();
+    let mut on_time: Vec<&Event> = Vec::new();
+    for part in split_by_partition(events, partitions).values() {
+        let mut state = P::new(rd);
+        let mut watermark = i64::MIN;
+        for (i, e) in part.iter().enumerate() {
+            let t = e.occurred_at();
+            if watermark != i64::MIN && t < watermark - lateness {
+                continue;
+            }
+            watermark = watermark.max(t);
+            on_time.push(e);
+            let _ = state.apply(rd, e);
+            if (i + 1) % commit_every == 0 {
+                store.apply(&state.changes(rd).expect("changes render"));
+                if evict {
+                    state.evict(rd, watermark - lateness);
+                }
+            }
+        }
+        store.apply(&state.changes(rd).expect("changes render"));
+        // Nothing changed since: nothing more to write.
+        let again = state.changes(rd).expect("changes render");
+        assert!(
+            again.iter().all(|c| c.is_empty()),
+            "a second changes() without events wrote {:?}",
+            again
+                .iter()
+                .map(|c| (c.def().name, c.len()))
+                .collect::<Vec<_>>()
+        );
+    }
+    // Each key's events met the same per-key state as in one fold of the on-time events.
+    let (whole, _) = fold::<P>(rd, on_time.iter().copied());
+    for t in whole.tables(rd) {
+        let got: Vec<Vec<gigstream_core::Value>> = store
+            .tables
+            .get(t.def.name)
+            .map(|rows| rows.iter().map(|(_, r)| r.clone()).collect())
+            .unwrap_or_default();
+        let want = TableData {
+            def: t.def,
+            rows: t.rows.clone(),
+        };
+        let mut got_t = TableData::new(t.def);
+        got_t.rows = got;
+        assert_same_tables(
+            std::slice::from_ref(&got_t),
+            std::slice::from_ref(&want),
+            &format!("changes applied (commit every {commit_every}, evict {evict})"),
+        );
+    }
+}
