@@ -18,7 +18,7 @@ use gigstream_core::table::{ColumnType, TableDef, Value};
 use gigstream_core::Decimal;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn damaged(path: &Path, message: String) -> StoreError {
     StoreError::Damaged {
@@ -48,19 +48,18 @@ pub fn read_table(path: &Path, def: &TableDef) -> Result<Rows, StoreError> {
     Ok(rows)
 }
 
-/// The committed generation of `service` and the rows of table `def` in it; `None` when the
-/// service has committed nothing yet. Errors when the generation lacks the table.
+/// The committed generation of `service` and the rows of table `def` in it, sorted by key;
+/// `None` when the service has committed nothing yet.
 pub fn read_committed(
     store: &ParquetStore,
     service: &str,
     def: &TableDef,
-) -> Result<Option<(PathBuf, Rows)>, StoreError> {
-    let Some(gen) = store.current(service)? else {
+) -> Result<Option<(u64, Rows)>, StoreError> {
+    let Some(snap) = store.snapshot(service)? else {
         return Ok(None);
     };
-    let path = gen.join(format!("{}.parquet", def.name));
-    let rows = read_table(&path, def)?;
-    Ok(Some((gen, rows)))
+    let rows = snap.read(def)?;
+    Ok(Some((snap.generation, rows)))
 }
 
 /// Converts one batch into rows of `def` and appends them to `out`.
@@ -229,19 +228,21 @@ mod tests {
             "note".into(),
         ]);
         let dir = tempfile::tempdir().unwrap();
-        let store = ParquetStore::new(dir.path());
+        let mut store = ParquetStore::new(dir.path());
         assert!(read_committed(&store, "svc", &ALL).unwrap().is_none());
         store
             .commit("svc", std::slice::from_ref(&t), b"ck")
             .unwrap();
         let (_, rows) = read_committed(&store, "svc", &ALL).unwrap().unwrap();
+        // Read back sorted by key (id 0 first).
+        t.rows.reverse();
         assert_eq!(rows, t.rows);
         // Bit-exact floats, the sign of zero included.
-        assert_eq!(rows[0][5], Value::F64(0.30000000000000004));
-        let Value::F64(z) = rows[1][5] else { panic!() };
+        assert_eq!(rows[1][5], Value::F64(0.30000000000000004));
+        let Value::F64(z) = rows[0][5] else { panic!() };
         assert!(z.is_sign_negative());
         // Decimals come back at the column's scale.
-        let Value::Dec(m) = &rows[0][6] else { panic!() };
+        let Value::Dec(m) = &rows[1][6] else { panic!() };
         assert_eq!(m.to_string(), "-1234567.89");
     }
 
@@ -265,7 +266,7 @@ mod tests {
         let mut t = TableData::new(&FEWER);
         t.push(vec![Value::U64(3)]);
         let dir = tempfile::tempdir().unwrap();
-        let store = ParquetStore::new(dir.path());
+        let mut store = ParquetStore::new(dir.path());
         store.commit("svc", &[t], b"ck").unwrap();
         let err = read_committed(&store, "svc", &MORE)
             .unwrap_err()

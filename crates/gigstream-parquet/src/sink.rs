@@ -2,8 +2,9 @@
 //! is configured.
 
 use crate::{ParquetStore, StoreError};
+use gigstream_core::TableChanges;
 use gigstream_core::Topic;
-use gigstream_runtime::{ColumnCommit, Commit, Sink, SinkError, StoredTask};
+use gigstream_runtime::{Commit, Sink, SinkError, StoredTask};
 
 impl From<StoreError> for SinkError {
     fn from(e: StoreError) -> SinkError {
@@ -18,8 +19,8 @@ impl From<StoreError> for SinkError {
     }
 }
 
-/// The embedded store keeps one generation per commit: the tables and, as its checkpoint, every
-/// task of the service (one instance owns them all).
+/// The embedded store keeps, with each generation of the tables, every task of the service as
+/// its checkpoint (one instance owns them all).
 impl Sink for ParquetStore {
     fn load_tasks(
         &mut self,
@@ -44,26 +45,11 @@ impl Sink for ParquetStore {
     }
 
     fn commit(&mut self, service: &str, commit: &Commit<'_>) -> Result<(), SinkError> {
-        ParquetStore::commit(
-            self,
-            service,
-            commit.tables,
-            &checkpoint_bytes(commit.tasks),
-        )?;
-        Ok(())
-    }
-
-    fn commit_columns(
-        &mut self,
-        service: &str,
-        commit: &ColumnCommit<'_>,
-    ) -> Result<(), SinkError> {
-        ParquetStore::commit_columns(
-            self,
-            service,
-            commit.tables,
-            &checkpoint_bytes(commit.tasks),
-        )?;
+        // One writer (the embedded log is read by one instance): versions are not needed, the
+        // changes apply in order.
+        let changes: Vec<&TableChanges> =
+            commit.groups.iter().flat_map(|g| g.tables.iter()).collect();
+        ParquetStore::commit_changes(self, service, &changes, &checkpoint_bytes(commit.tasks))?;
         Ok(())
     }
 }

@@ -1,21 +1,43 @@
-//! Generations of Parquet tables plus checkpoint, switched atomically through `CURRENT`.
+//! The embedded tables: Parquet files per table and time bucket, plus the checkpoint, switched
+//! atomically through a manifest.
+//!
+//! ```text
+//! <tables>/<service>/CURRENT                           the name of the committed manifest
+//! <tables>/<service>/manifest-00000042.json            generation 42: every table's files, the checkpoint
+//! <tables>/<service>/chunks/<hash>.bin                  chunks of the checkpoint: positions and state the tables reflect
+//! <tables>/<service>/<table>/<bucket>.g00000041.parquet  one bucket of a table, as written by generation 41
+//! ```
+//!
+//! A table's rows are split into buckets by the first date or time column of its key: a UTC
+//! month for a `Date`, a UTC day for a `DateTime` (`sla_minute` has a file per day), one
+//! bucket for tables without one. A commit applies the changes it is given (upserts replacing
+//! the row of their key, deletes) to the buckets they touch only: it reads each such bucket,
+//! writes it anew under the new generation's name, then writes the checkpoint and the new
+//! manifest, and makes the manifest current by renaming `CURRENT`. A crash at any point leaves
+//! the old or the new manifest, never a mix, so the tables and the offsets they were computed
+//! from always agree; files no manifest names any more are removed after the switch. What a
+//! commit costs follows what changed, not the size of the tables.
 
 use crate::arrow_conv::columns_to_record_batch;
+use crate::read::read_table;
 use arrow::record_batch::RecordBatch;
+use gigstream_core::changes::{key_of, key_positions, TableChanges};
 use gigstream_core::columns::ColumnTable;
-use gigstream_core::table::{ColumnType, TableData, TableDef};
+use gigstream_core::table::{compare_keys, ColumnType, TableData, TableDef, Value};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
-use std::collections::BTreeMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 const CURRENT: &str = "CURRENT";
-const CHECKPOINT: &str = "checkpoint.bin";
+/// The bucket of a table without rows: an empty file, so that the table exists for SQL.
+const EMPTY_BUCKET: &str = "empty";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -43,16 +65,85 @@ fn sync_dir(path: &Path) -> Result<(), StoreError> {
         .map_err(io(path))
 }
 
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let mut f = File::create(path).map_err(io(path))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(io(path))
+}
+
+/// One committed generation of a service: which file holds each bucket of each table, and the
+/// checkpoint. Paths are relative to the service's directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub generation: u64,
+    /// The checkpoint's content-defined chunks, in order (`chunks/<hash>.bin`): a commit
+    /// writes only those that are new.
+    pub checkpoint_chunks: Vec<String>,
+    /// Table → bucket → file.
+    pub tables: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// A service's committed tables as of one generation: what readers read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub generation: u64,
+    /// The checkpoint's chunk files, in order.
+    pub checkpoint: Vec<PathBuf>,
+    /// Table → its files, in bucket order.
+    pub tables: BTreeMap<String, Vec<PathBuf>>,
+}
+
+impl Snapshot {
+    /// Every row of `def` in this generation, sorted by key.
+    pub fn read(&self, def: &TableDef) -> Result<Vec<Vec<Value>>, StoreError> {
+        let mut rows = Vec::new();
+        for f in self.tables.get(def.name).into_iter().flatten() {
+            rows.extend(read_table(f, def)?);
+        }
+        let keys = key_positions(def);
+        rows.sort_by(|a, b| compare_keys(&key_of(a, &keys), &key_of(b, &keys)));
+        Ok(rows)
+    }
+}
+
+/// The bucket of a row of `def`: the UTC month of the first `Date` key column, the UTC day of
+/// the first `DateTime` key column, else one bucket.
+fn bucket_of(def: &TableDef, row: &[Value]) -> String {
+    for k in def.key {
+        let Some(i) = def.columns.iter().position(|c| c.name == *k) else {
+            continue;
+        };
+        match (def.columns[i].ty, &row[i]) {
+            (ColumnType::Date, Value::Date(d)) => {
+                let date =
+                    gigstream_core::time::date_of(i64::from(*d) * gigstream_core::time::DAY_MS);
+                return date.format("%Y-%m").to_string();
+            }
+            (ColumnType::DateTime, Value::DateTime(s)) => {
+                let date = gigstream_core::time::date_of(s * 1000);
+                return date.format("%Y-%m-%d").to_string();
+            }
+            (ColumnType::Date | ColumnType::DateTime, _) => return "none".to_string(),
+            _ => {}
+        }
+    }
+    "all".to_string()
+}
+
 /// The committed tables of every service under `<data-dir>/tables`.
 #[derive(Debug, Clone)]
 pub struct ParquetStore {
     root: PathBuf,
+    /// The current manifest of each service this store has committed or read.
+    manifests: HashMap<String, Manifest>,
 }
 
 impl ParquetStore {
     pub fn new(tables_dir: impl Into<PathBuf>) -> ParquetStore {
         ParquetStore {
             root: tables_dir.into(),
+            manifests: HashMap::new(),
         }
     }
 
@@ -64,98 +155,277 @@ impl ParquetStore {
         self.root.join(service)
     }
 
-    /// The committed generation directory of a service, if any.
-    pub fn current(&self, service: &str) -> Result<Option<PathBuf>, StoreError> {
-        current_generation(&self.service_dir(service))
+    /// The committed generation of a service (`None` before its first commit).
+    pub fn snapshot(&self, service: &str) -> Result<Option<Snapshot>, StoreError> {
+        let dir = self.service_dir(service);
+        Ok(current_manifest(&dir)?.map(|m| snapshot_of(&dir, &m)))
+    }
+
+    /// The generation number committed now (`None` before the first commit): a reader checks
+    /// it did not change while it read.
+    pub fn generation(&self, service: &str) -> Result<Option<u64>, StoreError> {
+        Ok(current_manifest(&self.service_dir(service))?.map(|m| m.generation))
     }
 
     /// The checkpoint committed with the service's current tables.
     pub fn load_checkpoint(&self, service: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.current(service)? {
-            Some(gen) => read_checkpoint(&gen).map(Some),
-            None => Ok(None),
+        let Some(s) = self.snapshot(service)? else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        for p in &s.checkpoint {
+            out.extend(fs::read(p).map_err(io(p))?);
         }
+        Ok(Some(out))
     }
 
-    /// Writes every table and the checkpoint as a new generation and makes it current.
-    pub fn commit(
-        &self,
+    /// Applies `changes` to the tables and stores `checkpoint` with them, as one atomic step;
+    /// returns the new generation. Every table in `changes` exists afterwards (an empty one as
+    /// an empty file).
+    pub fn commit_changes(
+        &mut self,
         service: &str,
-        tables: &[TableData],
+        changes: &[&TableChanges],
         checkpoint: &[u8],
-    ) -> Result<PathBuf, StoreError> {
-        let tables = tables
-            .iter()
-            .map(ColumnTable::from_rows)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StoreError::Encode {
-                table: e.table.to_string(),
-                message: e.message,
-            })?;
-        self.commit_columns(service, &tables, checkpoint)
-    }
-
-    /// [`ParquetStore::commit`] for tables rendered as columns.
-    pub fn commit_columns(
-        &self,
-        service: &str,
-        tables: &[ColumnTable],
-        checkpoint: &[u8],
-    ) -> Result<PathBuf, StoreError> {
+    ) -> Result<u64, StoreError> {
         let dir = self.service_dir(service);
         fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let next = match current_generation(&dir)? {
-            Some(p) => generation_number(&p).map_or(1, |n| n + 1),
-            None => 1,
+        let old = match self.manifests.get(service) {
+            Some(m) => m.clone(),
+            None => current_manifest(&dir)?.unwrap_or_default(),
         };
-        let name = format!("gen-{next:08}");
-        let tmp = dir.join(format!("{name}.tmp"));
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+        let generation = old.generation + 1;
+        let mut new = Manifest {
+            generation,
+            checkpoint_chunks: Vec::new(),
+            tables: old.tables.clone(),
+        };
+        // Changes per table and bucket, in order (a later change of a key wins).
+        let mut defs: BTreeMap<&'static str, &'static TableDef> = BTreeMap::new();
+        let mut touched: BTreeMap<(&'static str, String), Vec<Change>> = BTreeMap::new();
+        for c in changes {
+            let def = c.def();
+            defs.insert(def.name, def);
+            let keys = key_positions(def);
+            for row in c.upserts.to_rows().rows {
+                let b = bucket_of(def, &row);
+                touched
+                    .entry((def.name, b))
+                    .or_default()
+                    .push(Change::Upsert(key_of(&row, &keys), row));
+            }
+            for key in &c.deletes {
+                // A delete names the key only; the bucket comes from the key's columns, which
+                // hold the bucket column (it is the first date or time column of the key).
+                let mut row = vec![Value::Null; def.columns.len()];
+                for (k, v) in keys.iter().zip(key) {
+                    row[*k] = v.clone();
+                }
+                let b = bucket_of(def, &row);
+                touched
+                    .entry((def.name, b))
+                    .or_default()
+                    .push(Change::Delete(key.clone()));
+            }
         }
-        fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-        for t in tables {
-            write_parquet(&tmp.join(format!("{}.parquet", t.def().name)), t)?;
-        }
-        let ck = tmp.join(CHECKPOINT);
-        let mut f = File::create(&ck).map_err(io(&ck))?;
-        f.write_all(checkpoint)
-            .and_then(|_| f.sync_all())
-            .map_err(io(&ck))?;
-        sync_dir(&tmp)?;
-        let gen = dir.join(&name);
-        fs::rename(&tmp, &gen).map_err(io(&gen))?;
-        let cur_tmp = dir.join("CURRENT.tmp");
-        let mut f = File::create(&cur_tmp).map_err(io(&cur_tmp))?;
-        f.write_all(name.as_bytes())
-            .and_then(|_| f.sync_all())
-            .map_err(io(&cur_tmp))?;
-        fs::rename(&cur_tmp, dir.join(CURRENT)).map_err(io(&dir))?;
-        sync_dir(&dir)?;
-        // Older generations are garbage now; a failure to remove one only wastes disk.
-        if let Ok(entries) = fs::read_dir(&dir) {
-            for e in entries.flatten() {
-                let p = e.path();
-                let stale = p
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("gen-") && n != name);
-                if stale {
-                    if let Err(err) = fs::remove_dir_all(&p) {
-                        tracing::warn!(path = %p.display(), %err, "could not remove an old table generation");
+        for ((table, bucket), list) in touched {
+            let def = defs[table];
+            let buckets = new.tables.entry(table.to_string()).or_default();
+            let mut rows: BTreeMap<KeyOrd, Vec<Value>> = BTreeMap::new();
+            if let Some(file) = buckets.get(&bucket) {
+                let keys = key_positions(def);
+                for row in read_table(&dir.join(file), def)? {
+                    rows.insert(KeyOrd(key_of(&row, &keys)), row);
+                }
+            }
+            for c in list {
+                match c {
+                    Change::Upsert(key, row) => {
+                        rows.insert(KeyOrd(key), row);
+                    }
+                    Change::Delete(key) => {
+                        rows.remove(&KeyOrd(key));
                     }
                 }
             }
+            if rows.is_empty() {
+                buckets.remove(&bucket);
+                continue;
+            }
+            let mut data = TableData::new(def);
+            data.rows = rows.into_values().collect();
+            let file = bucket_file(table, &bucket, generation);
+            write_table(&dir, &file, &data)?;
+            buckets.insert(bucket, file);
+            buckets.remove(EMPTY_BUCKET);
         }
-        Ok(gen)
+        // Every table named in the commit exists: an empty one as an empty file.
+        for (table, def) in &defs {
+            let buckets = new.tables.entry(table.to_string()).or_default();
+            if buckets.is_empty() {
+                let file = bucket_file(table, EMPTY_BUCKET, generation);
+                write_table(&dir, &file, &TableData::new(def))?;
+                buckets.insert(EMPTY_BUCKET.to_string(), file);
+            }
+        }
+        let chunk_dir = dir.join("chunks");
+        fs::create_dir_all(&chunk_dir).map_err(io(&chunk_dir))?;
+        for (h, range) in gigstream_runtime::chunks::split(checkpoint) {
+            let name = format!("chunks/{}.bin", gigstream_runtime::chunks::hex(h));
+            let path = dir.join(&name);
+            // Named by its content: a chunk already there is this chunk.
+            if !path.exists() {
+                write_synced(&path, &checkpoint[range])?;
+            }
+            new.checkpoint_chunks.push(name);
+        }
+        sync_dir(&chunk_dir)?;
+        let name = format!("manifest-{generation:08}.json");
+        let json = serde_json::to_vec_pretty(&new).expect("a manifest serialises");
+        write_synced(&dir.join(&name), &json)?;
+        for t in new.tables.keys() {
+            let d = dir.join(t);
+            if d.is_dir() {
+                sync_dir(&d)?;
+            }
+        }
+        sync_dir(&dir)?;
+        let cur_tmp = dir.join("CURRENT.tmp");
+        write_synced(&cur_tmp, name.as_bytes())?;
+        fs::rename(&cur_tmp, dir.join(CURRENT)).map_err(io(&dir))?;
+        sync_dir(&dir)?;
+        remove_unreferenced(&dir, &new, &name);
+        self.manifests.insert(service.to_string(), new);
+        Ok(generation)
+    }
+
+    /// Replaces the whole content of each of `tables` (and stores `checkpoint`): for tools and
+    /// tests that have tables, not changes.
+    pub fn commit(
+        &mut self,
+        service: &str,
+        tables: &[TableData],
+        checkpoint: &[u8],
+    ) -> Result<u64, StoreError> {
+        let dir = self.service_dir(service);
+        let current = current_manifest(&dir)?.unwrap_or_default();
+        let mut changes = Vec::new();
+        for t in tables {
+            let mut c = TableChanges::upserts(t).map_err(|e| StoreError::Encode {
+                table: e.table.to_string(),
+                message: e.message,
+            })?;
+            let keys = key_positions(t.def);
+            let fresh: BTreeSet<KeyOrd> = t.rows.iter().map(|r| KeyOrd(key_of(r, &keys))).collect();
+            for file in current
+                .tables
+                .get(t.def.name)
+                .into_iter()
+                .flat_map(|b| b.values())
+            {
+                for row in read_table(&dir.join(file), t.def)? {
+                    let key = key_of(&row, &keys);
+                    if !fresh.contains(&KeyOrd(key.clone())) {
+                        c.deletes.push(key);
+                    }
+                }
+            }
+            changes.push(c);
+        }
+        let refs: Vec<&TableChanges> = changes.iter().collect();
+        self.commit_changes(service, &refs, checkpoint)
     }
 }
 
-fn generation_number(p: &Path) -> Option<u64> {
-    p.file_name()?.to_str()?.strip_prefix("gen-")?.parse().ok()
+enum Change {
+    Upsert(Vec<Value>, Vec<Value>),
+    Delete(Vec<Value>),
 }
 
-fn current_generation(service_dir: &Path) -> Result<Option<PathBuf>, StoreError> {
+/// A key ordered by [`compare_keys`].
+#[derive(Debug, Clone)]
+struct KeyOrd(Vec<Value>);
+
+impl PartialEq for KeyOrd {
+    fn eq(&self, other: &Self) -> bool {
+        compare_keys(&self.0, &other.0).is_eq()
+    }
+}
+impl Eq for KeyOrd {}
+impl PartialOrd for KeyOrd {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for KeyOrd {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        compare_keys(&self.0, &other.0)
+    }
+}
+
+fn bucket_file(table: &str, bucket: &str, generation: u64) -> String {
+    format!("{table}/{bucket}.g{generation:08}.parquet")
+}
+
+fn write_table(dir: &Path, file: &str, data: &TableData) -> Result<(), StoreError> {
+    let path = dir.join(file);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    let columns = ColumnTable::from_rows(data).map_err(|e| StoreError::Encode {
+        table: e.table.to_string(),
+        message: e.message,
+    })?;
+    write_parquet(&path, &columns)
+}
+
+/// Removes what the current manifest (`current`, named `name`) does not name: older
+/// manifests, checkpoints and bucket files. A failure only wastes disk.
+fn remove_unreferenced(dir: &Path, current: &Manifest, name: &str) {
+    let mut keep: BTreeSet<PathBuf> = current
+        .tables
+        .values()
+        .flat_map(|b| b.values())
+        .map(|f| dir.join(f))
+        .collect();
+    keep.extend(current.checkpoint_chunks.iter().map(|c| dir.join(c)));
+    keep.insert(dir.join(name));
+    keep.insert(dir.join(CURRENT));
+    let remove = |p: &Path| {
+        if let Err(err) = fs::remove_file(p) {
+            tracing::warn!(path = %p.display(), %err, "could not remove an old table file");
+        }
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let file_name = e.file_name().to_string_lossy().into_owned();
+        if p.is_dir() {
+            if file_name.starts_with("gen-") {
+                // The layout before buckets: one directory per generation.
+                let _ = fs::remove_dir_all(&p);
+                continue;
+            }
+            if let Ok(files) = fs::read_dir(&p) {
+                for f in files.flatten() {
+                    let fp = f.path();
+                    let ours = fp.extension().is_some_and(|x| x == "parquet" || x == "bin");
+                    if ours && !keep.contains(&fp) {
+                        remove(&fp);
+                    }
+                }
+            }
+        } else if (file_name.starts_with("manifest-") || file_name.starts_with("checkpoint-"))
+            && !keep.contains(&p)
+        {
+            remove(&p);
+        }
+    }
+}
+
+fn current_manifest(service_dir: &Path) -> Result<Option<Manifest>, StoreError> {
     let cur = service_dir.join(CURRENT);
     let name = match fs::read_to_string(&cur) {
         Ok(n) => n,
@@ -167,20 +437,42 @@ fn current_generation(service_dir: &Path) -> Result<Option<PathBuf>, StoreError>
             })
         }
     };
-    let gen = service_dir.join(name.trim());
-    if !gen.is_dir() {
+    let name = name.trim();
+    if name.starts_with("gen-") {
         return Err(StoreError::Damaged {
             path: service_dir.to_path_buf(),
-            message: format!("CURRENT names {} which is missing", name.trim()),
+            message: format!(
+                "CURRENT names {name}, a generation of an earlier layout (one directory of whole tables per commit)"
+            ),
         });
     }
-    Ok(Some(gen))
+    let path = service_dir.join(name);
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(_) => {
+            return Err(StoreError::Damaged {
+                path: service_dir.to_path_buf(),
+                message: format!("CURRENT names {name} which is missing"),
+            })
+        }
+    };
+    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| StoreError::Damaged {
+        path: path.clone(),
+        message: format!("the manifest cannot be read: {e}"),
+    })?;
+    Ok(Some(m))
 }
 
-/// Reads the checkpoint of a generation directory.
-pub fn read_checkpoint(gen: &Path) -> Result<Vec<u8>, StoreError> {
-    let p = gen.join(CHECKPOINT);
-    fs::read(&p).map_err(io(&p))
+fn snapshot_of(dir: &Path, m: &Manifest) -> Snapshot {
+    Snapshot {
+        generation: m.generation,
+        checkpoint: m.checkpoint_chunks.iter().map(|c| dir.join(c)).collect(),
+        tables: m
+            .tables
+            .iter()
+            .map(|(t, buckets)| (t.clone(), buckets.values().map(|f| dir.join(f)).collect()))
+            .collect(),
+    }
 }
 
 fn write_parquet(path: &Path, t: &ColumnTable) -> Result<(), StoreError> {
@@ -209,7 +501,7 @@ fn write_parquet(path: &Path, t: &ColumnTable) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// How a table is encoded. Every commit rewrites every table from the whole state:
+/// How a bucket of a table is encoded:
 /// - statistics per column chunk, not per page: readers prune row groups with them, and the
 ///   tables are small enough that page indexes would not pay for their cost;
 /// - dictionary encoding (the default) for most columns: turning it off for the mostly distinct
@@ -235,8 +527,9 @@ fn writer_properties(def: &TableDef) -> WriterProperties {
     props.build()
 }
 
-/// Table name → Parquet files holding it, over every service's current generation under
-/// `tables_dir` (a table written by several services, like `dead_letters`, has several files).
+/// Table name → Parquet files holding it, over every service's committed generation under
+/// `tables_dir` (a table written by several services, like `dead_letters`, has the files of
+/// each).
 pub fn committed_tables(tables_dir: &Path) -> Result<BTreeMap<String, Vec<PathBuf>>, StoreError> {
     let mut out: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     let entries = match fs::read_dir(tables_dir) {
@@ -256,18 +549,9 @@ pub fn committed_tables(tables_dir: &Path) -> Result<BTreeMap<String, Vec<PathBu
         .collect();
     services.sort();
     for s in services {
-        if let Some(gen) = current_generation(&s)? {
-            let mut files: Vec<PathBuf> = fs::read_dir(&gen)
-                .map_err(io(&gen))?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
-                .collect();
-            files.sort();
-            for f in files {
-                if let Some(stem) = f.file_stem().and_then(|s| s.to_str()) {
-                    out.entry(stem.to_string()).or_default().push(f.clone());
-                }
+        if let Some(m) = current_manifest(&s)? {
+            for (table, files) in snapshot_of(&s, &m).tables {
+                out.entry(table).or_default().extend(files);
             }
         }
     }
@@ -277,7 +561,7 @@ pub fn committed_tables(tables_dir: &Path) -> Result<BTreeMap<String, Vec<PathBu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gigstream_core::table::{col, ColumnType, TableDef};
+    use gigstream_core::table::{col, col_null, ColumnType, TableDef};
 
     static T: TableDef = TableDef {
         name: "things",
@@ -286,10 +570,29 @@ mod tests {
         key: &["n"],
     };
 
+    static DAYS: TableDef = TableDef {
+        name: "days",
+        doc: "",
+        columns: &[
+            col("s", ColumnType::String, ""),
+            col("day", ColumnType::Date, ""),
+            col("v", ColumnType::UInt64, ""),
+        ],
+        key: &["s", "day"],
+    };
+
+    fn day_rows(rows: &[(&str, i32, u64)]) -> TableData {
+        let mut t = TableData::new(&DAYS);
+        for (s, d, v) in rows {
+            t.push(vec![Value::from(*s), Value::Date(*d), Value::U64(*v)]);
+        }
+        t
+    }
+
     #[test]
     fn commits_are_atomic_generations() {
         let dir = tempfile::tempdir().unwrap();
-        let store = ParquetStore::new(dir.path());
+        let mut store = ParquetStore::new(dir.path());
         assert!(store.load_checkpoint("svc").unwrap().is_none());
         let mut t = TableData::new(&T);
         t.push(vec![1u64.into()]);
@@ -298,20 +601,62 @@ mod tests {
             .unwrap();
         store.commit("svc", &[t], b"two").unwrap();
         assert_eq!(store.load_checkpoint("svc").unwrap().unwrap(), b"two");
-        let gens: Vec<_> = fs::read_dir(dir.path().join("svc"))
+        let manifests: Vec<_> = fs::read_dir(dir.path().join("svc"))
             .unwrap()
             .flatten()
-            .filter(|e| e.path().is_dir())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("manifest-"))
             .collect();
-        assert_eq!(gens.len(), 1, "old generation removed");
+        assert_eq!(manifests.len(), 1, "old manifests removed");
         let tables = committed_tables(dir.path()).unwrap();
         assert_eq!(tables["things"].len(), 1);
     }
 
     #[test]
+    fn a_commit_rewrites_only_the_buckets_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ParquetStore::new(dir.path());
+        // Days 0 and 40 are in two months: two buckets.
+        let all = day_rows(&[("a", 0, 1), ("a", 40, 2), ("b", 41, 3)]);
+        store.commit("svc", &[all], b"").unwrap();
+        let before = store.snapshot("svc").unwrap().unwrap();
+        assert_eq!(before.tables["days"].len(), 2);
+
+        // Change a row of the second month and delete another one of it.
+        let mut c = TableChanges::upserts(&day_rows(&[("a", 40, 20)])).unwrap();
+        c.deletes.push(vec![Value::from("b"), Value::Date(41)]);
+        store.commit_changes("svc", &[&c], b"ck").unwrap();
+        let after = store.snapshot("svc").unwrap().unwrap();
+        assert_eq!(
+            after.tables["days"][0], before.tables["days"][0],
+            "January untouched"
+        );
+        assert_ne!(after.tables["days"][1], before.tables["days"][1]);
+        assert!(
+            !before.tables["days"][1].exists(),
+            "the replaced file is removed"
+        );
+        assert_eq!(
+            after.read(&DAYS).unwrap(),
+            day_rows(&[("a", 0, 1), ("a", 40, 20)]).rows
+        );
+
+        // Deleting the last rows of a table leaves it empty, not missing.
+        let mut c = TableChanges::none(&DAYS);
+        c.deletes = vec![
+            vec![Value::from("a"), Value::Date(0)],
+            vec![Value::from("a"), Value::Date(40)],
+        ];
+        store.commit_changes("svc", &[&c], b"").unwrap();
+        let empty = store.snapshot("svc").unwrap().unwrap();
+        assert_eq!(empty.tables["days"].len(), 1);
+        assert!(empty.read(&DAYS).unwrap().is_empty());
+        // A reopened store sees the same.
+        let reopened = ParquetStore::new(dir.path());
+        assert_eq!(reopened.snapshot("svc").unwrap().unwrap(), empty);
+    }
+
+    #[test]
     fn time_keys_are_delta_encoded_and_read_back() {
-        use crate::read::read_committed;
-        use gigstream_core::table::{col_null, Value};
         static TIMES: TableDef = TableDef {
             name: "times",
             doc: "",
@@ -327,8 +672,8 @@ mod tests {
         for i in 0..5_000i64 {
             t.push(vec![
                 Value::from(if i < 2_500 { "a" } else { "b" }),
-                Value::Date((i / 1_000) as i32 - 3),
-                Value::DateTime(1_700_000_000 + (i % 2_500) * 60 - 86_400 * 30_000),
+                Value::Date(3),
+                Value::DateTime(1_700_000_000 + (i % 2_500) * 60),
                 if i % 7 == 0 {
                     Value::Null
                 } else {
@@ -337,12 +682,12 @@ mod tests {
             ]);
         }
         let dir = tempfile::tempdir().unwrap();
-        let store = ParquetStore::new(dir.path());
-        let gen = store.commit("svc", std::slice::from_ref(&t), b"").unwrap();
-        let (_, rows) = read_committed(&store, "svc", &TIMES).unwrap().unwrap();
-        assert_eq!(rows, t.rows);
+        let mut store = ParquetStore::new(dir.path());
+        store.commit("svc", std::slice::from_ref(&t), b"").unwrap();
+        let snap = store.snapshot("svc").unwrap().unwrap();
+        assert_eq!(snap.read(&TIMES).unwrap(), t.rows);
         let meta = parquet::file::reader::SerializedFileReader::new(
-            File::open(gen.join("times.parquet")).unwrap(),
+            File::open(&snap.tables["times"][0]).unwrap(),
         )
         .unwrap();
         let encodings = |i: usize| {
@@ -362,11 +707,11 @@ mod tests {
     fn a_dangling_current_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("svc")).unwrap();
-        fs::write(dir.path().join("svc/CURRENT"), "gen-00000009").unwrap();
+        fs::write(dir.path().join("svc/CURRENT"), "manifest-00000009.json").unwrap();
         let err = ParquetStore::new(dir.path())
             .load_checkpoint("svc")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("gen-00000009"), "{err}");
+        assert!(err.contains("manifest-00000009"), "{err}");
     }
 }
