@@ -51,6 +51,26 @@ pub enum ClickHouseError {
 }
 
 impl ClickHouseError {
+    /// The same error, retryable when it says a table or database does not exist: for a
+    /// table the migrations created, that is a server shutting down or still loading its
+    /// tables after a start (seen: `Table ... doesn't exist` for every table while 18.16
+    /// stops), which a commit must wait out instead of giving up; a table that is really gone
+    /// keeps the service retrying (and not ready), with the message in its log.
+    pub fn missing_table_is_transient(self) -> ClickHouseError {
+        match self {
+            ClickHouseError::Server {
+                doing,
+                message,
+                retryable: false,
+            } if matches!(exception_code(&message), Some(60 | 81)) => ClickHouseError::Server {
+                doing,
+                message,
+                retryable: true,
+            },
+            other => other,
+        }
+    }
+
     /// Whether the same request may succeed later: the server was unreachable, slow or
     /// temporarily unable (memory, too many parts, read-only replica), as opposed to a request
     /// it will refuse again (bad SQL, unknown table, type mismatch, bad credentials).

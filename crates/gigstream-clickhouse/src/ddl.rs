@@ -14,6 +14,9 @@ pub const VERSION_COLUMN: &str = "_version";
 /// The table holding each service's committed checkpoint (newest version wins).
 pub const CHECKPOINTS_TABLE: &str = "gigstream_task_checkpoints";
 
+/// The table of checkpoint chunks (migration 0002): `(service, hash)` → bytes.
+pub const CHUNKS_TABLE: &str = "gigstream_checkpoint_chunks";
+
 /// The table recording which migration files were applied.
 pub const MIGRATIONS_TABLE: &str = "gigstream_migrations";
 

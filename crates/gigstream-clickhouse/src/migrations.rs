@@ -23,11 +23,18 @@ pub struct Migration {
 
 /// Every migration, in order; the test `migrations_match_table_defs` checks this list against
 /// the directory and the generated DDL.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init",
-    sql: include_str!("../../../schemas/clickhouse/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init",
+        sql: include_str!("../../../schemas/clickhouse/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_checkpoint_chunks",
+        sql: include_str!("../../../schemas/clickhouse/0002_checkpoint_chunks.sql"),
+    },
+];
 
 /// Every table the three services write, in a fixed order, plus the runtime's dead letters and
 /// positions (shared by all services; their keys start with `service`).

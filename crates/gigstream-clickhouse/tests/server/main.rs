@@ -5,8 +5,9 @@
 use gigstream_clickhouse::ddl::create_table;
 use gigstream_clickhouse::{ClickHouseConfig, ClickHouseSink, Connection, Sink};
 use gigstream_core::table::{TableData, Value};
+use gigstream_core::TableChanges;
 use gigstream_core::Topic;
-use gigstream_runtime::{Commit, SinkError, StoredTask};
+use gigstream_runtime::{Commit, RowGroup, SinkError, StoredTask};
 use gigstream_testkit::fixtures::{dec, ALL_TYPES};
 use gigstream_testkit::harness::{main_of, Needs, Test};
 use std::io::{Read, Write};
@@ -136,11 +137,21 @@ fn commit(
     sink.commit(
         "svc",
         &Commit {
-            version,
-            tables,
+            groups: &[group(tables, version)],
             tasks: &[(task, true)],
         },
     )
+}
+
+/// Every row of `tables` as upserts at `version`.
+fn group(tables: &[TableData], version: u64) -> RowGroup {
+    RowGroup {
+        version,
+        tables: tables
+            .iter()
+            .map(|t| TableChanges::upserts(t).expect("rows fit the table"))
+            .collect(),
+    }
 }
 
 /// The stored checkpoint of task orders/0.
@@ -166,24 +177,24 @@ pub(crate) fn migrations_apply_once() {
     let admin = Connection::new(c.clone(), false).expect("client");
     let db = Connection::new(c.clone(), true).expect("client");
     let first = gigstream_clickhouse::apply_migrations(&admin, &db).expect("first apply");
-    assert_eq!(first, ["0001_init"]);
+    assert_eq!(first, ["0001_init", "0002_checkpoint_chunks"]);
     let second = gigstream_clickhouse::apply_migrations(&admin, &db).expect("second apply");
     assert!(second.is_empty(), "{second:?}");
     // A sink connecting later applies nothing either.
     let sink = ClickHouseSink::connect(c.clone()).expect("connect");
     assert_eq!(
         scalar(&sink, "SELECT count() FROM gigstream_migrations"),
-        "1"
+        "2"
     );
     let tables = scalar(
         &sink,
         &format!(
             "SELECT count() FROM system.tables WHERE database = '{}' AND name IN \
-             ('billing_payments', 'sla_minute', 'market_quotes', 'dead_letters', 'positions', 'gigstream_task_checkpoints')",
+             ('billing_payments', 'sla_minute', 'market_quotes', 'dead_letters', 'positions', 'gigstream_task_checkpoints', 'gigstream_checkpoint_chunks')",
             c.database
         ),
     );
-    assert_eq!(tables, "6");
+    assert_eq!(tables, "7");
     fresh(&c);
 }
 
@@ -235,7 +246,7 @@ pub(crate) fn crash_between_tables_and_checkpoint_is_repaired_by_next_commit() {
     let mut sink = connect_with_table(&c);
     commit(&mut sink, &[rows(1)], 1, 1, b"ck1").expect("commit");
     // Commit 2 writes its tables, then the process dies before the checkpoint.
-    sink.write_tables(&[rows(5)], 5)
+    sink.write_groups(&[group(&[rows(5)], 5)])
         .expect("tables of the crashed commit");
     drop(sink);
 
