@@ -9,6 +9,8 @@
 //! `[step − width, step)`. Window sums come from prefix sums over the per-minute counts, so a
 //! step costs a binary search per window whatever the window's width.
 
+use crate::minute::MinuteAgg;
+#[cfg(test)]
 use crate::minute::MinuteSeries;
 use gigstream_core::refdata::{parse_duration_ms, BurnAlert};
 use gigstream_core::time::{window_floor, DAY_MS, HOUR_MS, MINUTE_MS};
@@ -72,7 +74,7 @@ struct Prefix {
 }
 
 impl Prefix {
-    fn new(series: &MinuteSeries) -> Prefix {
+    fn new(series: &[(i64, MinuteAgg)]) -> Prefix {
         let n = series.len();
         let mut p = Prefix {
             minutes: Vec::with_capacity(n),
@@ -82,7 +84,8 @@ impl Prefix {
         p.requests.push(0);
         p.errors.push(0);
         let (mut r, mut e) = (0, 0);
-        for (m, agg) in series.iter() {
+        for (m, agg) in series {
+            let m = *m;
             r += agg.requests;
             e += agg.errors;
             p.minutes.push(m);
@@ -131,7 +134,7 @@ impl Trailing {
 
 /// The burn-rate steps of one service whose request objective is `request_slo_pct`.
 pub fn burn_steps(
-    series: &MinuteSeries,
+    series: &(impl AsRef<[(i64, MinuteAgg)]> + ?Sized),
     request_slo_pct: f64,
     alerts: &[BurnAlert],
 ) -> Vec<BurnStep> {
@@ -142,12 +145,12 @@ pub fn burn_steps(
 
 /// [`burn_steps`] handed to `f` one at a time, in time order, without collecting them.
 pub fn for_each_burn_step(
-    series: &MinuteSeries,
+    series: &(impl AsRef<[(i64, MinuteAgg)]> + ?Sized),
     request_slo_pct: f64,
     alerts: &[BurnAlert],
     mut f: impl FnMut(&BurnStep),
 ) {
-    let prefix = Prefix::new(series);
+    let prefix = Prefix::new(series.as_ref());
     let budget = (100.0 - request_slo_pct) / 100.0;
     let burn = |ratio: Option<f64>| ratio.filter(|_| budget > 0.0).map(|r| r / budget);
     // One trailing window per distinct width: the columns' first, then any other alert window.

@@ -79,6 +79,12 @@ impl Incidents {
         }
     }
 
+    /// One incident, if seen.
+    pub fn get(&self, service_id: &str, incident_id: &str) -> Option<&Incident> {
+        self.by_id
+            .get(&(service_id.to_string(), incident_id.to_string()))
+    }
+
     /// `((service_id, incident_id), incident)` sorted by service then incident id.
     pub fn iter(&self) -> impl Iterator<Item = (&(String, String), &Incident)> + '_ {
         self.by_id.iter()

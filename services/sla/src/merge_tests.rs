@@ -73,3 +73,27 @@ fn partition_states_merged_in_any_order_render_the_single_fold_tables() {
     );
     assert_same_tables(&rows(&[]), &Sla::new(&rd).tables(&rd), "render of no state");
 }
+
+/// What a commit writes (`changes`, applied in order like a sink), with or without eviction,
+/// rebuilds exactly the tables of one fold, over a span longer than the allowed lateness and
+/// the longest burn-rate window (so eviction drops minutes, months and reported violations).
+#[test]
+fn changes_applied_in_order_rebuild_the_tables_with_and_without_eviction() {
+    let rd = RefData::builtin();
+    let cfg = GenConfig {
+        events: 60_000,
+        days: 80,
+        seed: 5,
+        ..GenConfig::default()
+    };
+    let events: Vec<Event> = generate(&cfg, &rd)
+        .into_iter()
+        .map(|g| g.event)
+        .filter(|e| e.topic() == Topic::Telemetry)
+        .collect();
+    for (every, evict) in [(1_000, false), (7_919, true), (211, true)] {
+        gigstream_testkit::merge::assert_changes_rebuild_tables::<Sla>(
+            &rd, &events, PARTITIONS, every, evict,
+        );
+    }
+}

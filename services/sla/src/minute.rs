@@ -50,48 +50,108 @@ impl MinuteAgg {
 #[derive(Debug, Clone, Default)]
 pub struct MinuteSeries {
     minutes: Vec<(i64, MinuteAgg)>,
+    /// Per UTC month (its start, ms), sorted: every request of the month, including those of
+    /// minutes already evicted ([`MinuteSeries::evict`]), so that a month's report needs no
+    /// pass over its minutes.
+    months: Vec<(i64, MinuteAgg)>,
     /// Position of the last minute touched; a hint only, so not part of the state.
     cursor: usize,
+    /// The month last touched: its position and bounds `[from, to)`; a hint only.
+    month_hint: (usize, i64, i64),
+    /// The first and last minute changed since [`MinuteSeries::take_dirty`]; not part of
+    /// the state.
+    dirty: Option<(i64, i64)>,
+}
+
+/// `[from, to)` of the UTC month holding `ms`.
+fn month_bounds(ms: i64) -> (i64, i64) {
+    use gigstream_core::time::{date_of, date_start_ms, month_start, next_month_start};
+    let m = month_start(date_of(ms));
+    (date_start_ms(m), date_start_ms(next_month_start(m)))
+}
+
+impl AsRef<[(i64, MinuteAgg)]> for MinuteSeries {
+    fn as_ref(&self) -> &[(i64, MinuteAgg)] {
+        &self.minutes
+    }
 }
 
 impl MinuteSeries {
     fn pack(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(8 + self.minutes.len() * 16);
-        w.u64(self.minutes.len() as u64);
-        let mut prev = 0i64;
-        for (m, agg) in &self.minutes {
-            w.i64(m.wrapping_sub(prev));
-            w.u64(agg.requests);
-            w.u64(agg.errors);
-            w.u64(agg.latency_sum_ms);
-            agg.latency.pack(&mut w);
-            prev = *m;
+        let mut w = Writer::with_capacity(8 + (self.minutes.len() + self.months.len()) * 16);
+        for list in [&self.minutes, &self.months] {
+            w.u64(list.len() as u64);
+            let mut prev = 0i64;
+            for (m, agg) in list {
+                w.i64(m.wrapping_sub(prev));
+                w.u64(agg.requests);
+                w.u64(agg.errors);
+                w.u64(agg.latency_sum_ms);
+                agg.latency.pack(&mut w);
+                prev = *m;
+            }
         }
         w.into_bytes()
     }
 
-    fn unpack(bytes: &[u8]) -> Result<MinuteSeries, PackError> {
-        let mut r = Reader::new(bytes);
+    fn unpack_list(r: &mut Reader<'_>) -> Result<Vec<(i64, MinuteAgg)>, PackError> {
         let n: usize = r.int("minute count")?;
-        // Each minute takes at least 7 bytes: a damaged count cannot allocate much.
-        let mut minutes = Vec::with_capacity(n.min(r.remaining() / 7));
+        // Each entry takes at least 7 bytes: a damaged count cannot allocate much.
+        let mut list = Vec::with_capacity(n.min(r.remaining() / 7));
         let mut prev = 0i64;
         for _ in 0..n {
             let m = prev.wrapping_add(r.i64()?);
-            if !minutes.is_empty() && m <= prev {
+            if !list.is_empty() && m <= prev {
                 return Err(PackError(format!("minute {m} after {prev}")));
             }
             let agg = MinuteAgg {
                 requests: r.u64()?,
                 errors: r.u64()?,
                 latency_sum_ms: r.u64()?,
-                latency: LatencySketch::unpack(&mut r)?,
+                latency: LatencySketch::unpack(r)?,
             };
-            minutes.push((m, agg));
+            list.push((m, agg));
             prev = m;
         }
+        Ok(list)
+    }
+
+    /// The minutes, then the months; checkpoints written before months were kept hold the
+    /// minutes only (the months are then rebuilt from them).
+    fn unpack(bytes: &[u8]) -> Result<MinuteSeries, PackError> {
+        let mut r = Reader::new(bytes);
+        let minutes = MinuteSeries::unpack_list(&mut r)?;
+        if r.remaining() == 0 {
+            return Ok(MinuteSeries::from_minutes(minutes));
+        }
+        let months = MinuteSeries::unpack_list(&mut r)?;
         r.finish()?;
-        Ok(MinuteSeries { minutes, cursor: 0 })
+        Ok(MinuteSeries {
+            minutes,
+            months,
+            ..MinuteSeries::default()
+        })
+    }
+
+    /// A series of `minutes` (sorted, unique), its months summed from them.
+    fn from_minutes(minutes: Vec<(i64, MinuteAgg)>) -> MinuteSeries {
+        let mut months: Vec<(i64, MinuteAgg)> = Vec::new();
+        for (m, agg) in &minutes {
+            let (from, _) = month_bounds(*m);
+            match months.last_mut() {
+                Some((start, total)) if *start == from => total.merge(agg),
+                _ => {
+                    let mut total = MinuteAgg::default();
+                    total.merge(agg);
+                    months.push((from, total));
+                }
+            }
+        }
+        MinuteSeries {
+            minutes,
+            months,
+            ..MinuteSeries::default()
+        }
     }
 }
 
@@ -136,7 +196,7 @@ impl<'de> Deserialize<'de> for MinuteSeries {
                 }
                 match earlier {
                     Some(_) if !bytes.is_empty() => Err(A::Error::custom("mixed encodings")),
-                    Some(minutes) => Ok(MinuteSeries { minutes, cursor: 0 }),
+                    Some(minutes) => Ok(MinuteSeries::from_minutes(minutes)),
                     None => MinuteSeries::unpack(&bytes).map_err(A::Error::custom),
                 }
             }
@@ -151,7 +211,7 @@ impl<'de> Deserialize<'de> for MinuteSeries {
                     }
                 }
                 let minutes = minutes.ok_or_else(|| A::Error::missing_field("minutes"))?;
-                Ok(MinuteSeries { minutes, cursor: 0 })
+                Ok(MinuteSeries::from_minutes(minutes))
             }
         }
         d.deserialize_any(V)
@@ -159,10 +219,46 @@ impl<'de> Deserialize<'de> for MinuteSeries {
 }
 
 impl MinuteSeries {
-    /// The aggregate of the minute containing `occurred_at`, created when missing.
+    /// Counts one request at `occurred_at` in its minute and in its month.
+    #[inline]
+    pub fn record(&mut self, occurred_at: i64, latency_ms: u32, is_error: bool) {
+        self.minute_mut(occurred_at).record(latency_ms, is_error);
+        self.month_mut(occurred_at).record(latency_ms, is_error);
+    }
+
+    /// The first and last minute changed since the last call, if any.
+    pub fn take_dirty(&mut self) -> Option<(i64, i64)> {
+        self.dirty.take()
+    }
+
+    /// The aggregate of the month containing `at`, created when missing.
+    #[inline]
+    fn month_mut(&mut self, at: i64) -> &mut MinuteAgg {
+        let (i, from, to) = self.month_hint;
+        if at >= from && at < to && i < self.months.len() && self.months[i].0 == from {
+            return &mut self.months[i].1;
+        }
+        let (from, to) = month_bounds(at);
+        let pos = match self.months.binary_search_by_key(&from, |(m, _)| *m) {
+            Ok(pos) => pos,
+            Err(pos) => {
+                self.months.insert(pos, (from, MinuteAgg::default()));
+                pos
+            }
+        };
+        self.month_hint = (pos, from, to);
+        &mut self.months[pos].1
+    }
+
+    /// The aggregate of the minute containing `occurred_at`, created when missing. (Its
+    /// month is not counted: [`MinuteSeries::record`] counts both.)
     #[inline]
     pub fn minute_mut(&mut self, occurred_at: i64) -> &mut MinuteAgg {
         let minute = minute_floor(occurred_at);
+        self.dirty = Some(match self.dirty {
+            Some((lo, hi)) => (lo.min(minute), hi.max(minute)),
+            None => (minute, minute),
+        });
         let pos = match self.minutes.get(self.cursor) {
             Some((m, _)) if *m == minute => self.cursor,
             _ => self.locate(minute),
@@ -213,6 +309,38 @@ impl MinuteSeries {
         out.extend(theirs.cloned());
         self.minutes = out;
         self.cursor = 0;
+        for (month, agg) in &other.months {
+            match self.months.binary_search_by_key(month, |(m, _)| *m) {
+                Ok(i) => self.months[i].1.merge(agg),
+                Err(i) => self.months.insert(i, (*month, agg.clone())),
+            }
+        }
+        self.month_hint = (0, 0, 0);
+    }
+
+    /// The minutes in `[from, to)`, in time order.
+    pub fn range(&self, from: i64, to: i64) -> &[(i64, MinuteAgg)] {
+        let a = self.minutes.partition_point(|(m, _)| *m < from);
+        let b = self.minutes.partition_point(|(m, _)| *m < to);
+        &self.minutes[a..b.max(a)]
+    }
+
+    /// Per UTC month (start ms): every request of the month, in month order.
+    pub fn months(&self) -> &[(i64, MinuteAgg)] {
+        &self.months
+    }
+
+    /// Drops the minutes before `minutes_before` and the months that end at or before
+    /// `months_ending_by` (what can no longer change).
+    pub fn evict(&mut self, minutes_before: i64, months_ending_by: i64) {
+        let n = self.minutes.partition_point(|(m, _)| *m < minutes_before);
+        if n > 0 {
+            self.minutes.drain(..n);
+            self.cursor = 0;
+        }
+        self.months
+            .retain(|(m, _)| month_bounds(*m).1 > months_ending_by);
+        self.month_hint = (0, 0, 0);
     }
 
     /// `(minute start ms, aggregate)` in time order.
@@ -290,18 +418,33 @@ mod tests {
         ] {
             s.minute_mut(t + k * 60_000).record(ms, err);
         }
-        s.minute_mut(-60_000).record(1, false);
+        s.record(-60_000, 1, false);
         let packed = s.pack();
         let back = MinuteSeries::unpack(&packed).unwrap();
         assert_eq!(back.minutes, s.minutes);
-        assert_eq!(
-            MinuteSeries::unpack(&MinuteSeries::default().pack())
-                .unwrap()
-                .len(),
-            0
-        );
-        // Every truncation fails cleanly, and so does trailing garbage.
+        assert_eq!(back.months, s.months);
+        // The minutes alone (checkpoints before months were kept): the months are rebuilt.
+        let minutes_only = {
+            let mut w = Writer::default();
+            let mut copy = s.clone();
+            copy.months.clear();
+            let bytes = copy.pack();
+            // An empty month list is the last byte.
+            w.u64(0);
+            bytes[..bytes.len() - w.as_bytes().len()].to_vec()
+        };
+        let rebuilt = MinuteSeries::unpack(&minutes_only).unwrap();
+        assert_eq!(rebuilt.minutes, s.minutes);
+        let total = |l: &[(i64, MinuteAgg)]| l.iter().map(|(_, a)| a.requests).sum::<u64>();
+        assert_eq!(total(&rebuilt.months), total(&s.minutes));
+        // Two months: March 2026 and the minute before 1970.
+        assert_eq!(rebuilt.months.len(), 2);
+        // Every truncation fails cleanly (but the one that leaves exactly the minutes, the
+        // earlier format), and so does trailing garbage.
         for n in 0..packed.len() {
+            if n == minutes_only.len() {
+                continue;
+            }
             assert!(MinuteSeries::unpack(&packed[..n]).is_err(), "cut at {n}");
         }
         let mut longer = packed.clone();

@@ -7,14 +7,15 @@ use crate::minute::{MinuteAgg, MinuteSeries};
 use crate::monthly::monthly_rows;
 use crate::violations::{quantiles, violations, window_width_ms, windows, Violation, WindowAgg};
 use crate::Sla;
-use gigstream_core::availability::ProbeMinutes;
+use gigstream_core::availability::{ProbeMinute, ProbeMinutes};
 use gigstream_core::columns::{Column, ColumnTable, ListColumn, Nullable, StrColumn, TableError};
 use gigstream_core::table::{
     col, col_null, datetime_ms, ColumnType as T, TableData, TableDef, Value,
 };
-use gigstream_core::RefData;
+use gigstream_core::time::window_floor;
+use gigstream_core::{RefData, TableChanges};
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub static SLA_MINUTE: TableDef = TableDef {
     name: "sla_minute",
@@ -262,7 +263,11 @@ pub fn render(states: &[&Sla], rd: &RefData) -> Result<Vec<ColumnTable>, TableEr
     for (service, view) in &views {
         let series: &MinuteSeries = &view.requests;
         let targets = rd.sla.targets_for(service);
-        minute.push_service(service, series, &view.probes);
+        minute.push_service(
+            service,
+            series.as_slice(),
+            view.probes.range(i64::MIN, i64::MAX),
+        );
 
         let ws = windows(series, width);
         window.service.push_n(service, ws.len());
@@ -273,12 +278,21 @@ pub fn render(states: &[&Sla], rd: &RefData) -> Result<Vec<ColumnTable>, TableEr
             violation.push(service, &v);
         }
 
+        let base = gather(
+            &states
+                .iter()
+                .filter_map(|s| s.probe_base(service))
+                .collect::<Vec<_>>(),
+            merge_probe_base,
+        );
         for row in monthly_rows(
             rd,
             service,
-            series,
+            series.months(),
             &view.probes,
+            Some(&base),
             incidents.of_service(service),
+            None,
         ) {
             monthly.push(row);
         }
@@ -295,14 +309,7 @@ pub fn render(states: &[&Sla], rd: &RefData) -> Result<Vec<ColumnTable>, TableEr
 
     let mut incident_rows = TableData::new(&SLA_INCIDENTS);
     for ((service, id), i) in incidents.iter() {
-        incident_rows.push(vec![
-            id.as_str().into(),
-            service.as_str().into(),
-            i.severity.as_str().into(),
-            i.opened_at.map(datetime_ms).unwrap_or(Value::Null),
-            i.resolved_at.map(datetime_ms).unwrap_or(Value::Null),
-            i.duration_minutes().into(),
-        ]);
+        incident_rows.push(incident_row(service, id, i));
     }
     Ok(vec![
         minute.finish()?,
@@ -312,6 +319,290 @@ pub fn render(states: &[&Sla], rd: &RefData) -> Result<Vec<ColumnTable>, TableEr
         burn.finish()?,
         ColumnTable::from_rows(&incident_rows)?,
     ])
+}
+
+/// Sums evicted probe counts per month (for a render of several states).
+fn merge_probe_base(a: &mut BTreeMap<i64, (i64, i64)>, b: &BTreeMap<i64, (i64, i64)>) {
+    for (m, (p, d)) in b {
+        let e = a.entry(*m).or_default();
+        e.0 += p;
+        e.1 += d;
+    }
+}
+
+/// How far back a derived row looks: the longest burn-rate window (built in or configured),
+/// plus a step.
+pub fn lookback_ms(rd: &RefData) -> i64 {
+    let configured = rd.sla.burn_alerts.iter().flat_map(|a| {
+        [&a.long_window, &a.short_window]
+            .into_iter()
+            .filter_map(|w| gigstream_core::refdata::parse_duration_ms(w).ok())
+    });
+    BURN_WINDOWS
+        .iter()
+        .map(|(_, w)| *w)
+        .chain(configured)
+        .max()
+        .unwrap_or(0)
+        + crate::burn::STEP_MS
+}
+
+/// The rows one service changed: the minutes in `[lo, hi]` (minute starts) changed, and the
+/// months in `months` (month starts) need their report again.
+#[allow(clippy::too_many_arguments)]
+fn service_changes(
+    rd: &RefData,
+    service: &str,
+    series: &MinuteSeries,
+    probes: &ProbeMinutes,
+    (lo, hi): (i64, i64),
+    reported: &mut BTreeMap<(String, i64), i64>,
+    out: &mut ChangeColumns,
+) {
+    let width = window_width_ms(&rd.sla.violation);
+    let targets = rd.sla.targets_for(service);
+    // sla_minute: the changed minutes.
+    out.minute
+        .push_service(service, series.range(lo, hi + 1), probes.range(lo, hi + 1));
+    // sla_window: the windows holding a changed minute.
+    let (a_lo, a_hi) = (window_floor(lo, width), window_floor(hi, width));
+    let changed = windows(series.range(a_lo, a_hi + width), width);
+    let n = out.window.start.len();
+    for w in &changed {
+        out.window.push(w, width, rd.sla.violation.p95_alert_ms);
+    }
+    out.window
+        .service
+        .push_n(service, out.window.start.len() - n);
+
+    // sla_violations: per-window rules for the changed windows; the consecutive-windows rule
+    // for every run that holds one, found by walking out from them while windows stay slow.
+    let alert = rd.sla.violation.p95_alert_ms;
+    let slow = |start: i64| -> bool {
+        windows(series.range(start, start + width), width)
+            .first()
+            .is_some_and(|w| w.start == start && w.p95.is_some_and(|p| p > alert))
+    };
+    let mut r_lo = a_lo;
+    while slow(r_lo - width) {
+        r_lo -= width;
+    }
+    let mut r_hi = a_hi;
+    while slow(r_hi + width) {
+        r_hi += width;
+    }
+    let region = windows(series.range(r_lo, r_hi + width), width);
+    let run_rule = crate::violations::alert_rule_name(&rd.sla.violation);
+    let fresh: Vec<Violation> = violations(&region, width, targets, &rd.sla.violation)
+        .into_iter()
+        .filter(|v| {
+            if v.rule == run_rule {
+                true
+            } else {
+                v.start >= a_lo && v.start <= a_hi
+            }
+        })
+        .collect();
+    let stale: Vec<(String, i64)> = reported
+        .keys()
+        .filter(|(rule, start)| {
+            if *rule == run_rule {
+                *start >= r_lo && *start <= r_hi
+            } else {
+                *start >= a_lo && *start <= a_hi
+            }
+        })
+        .cloned()
+        .collect();
+    for k in &stale {
+        reported.remove(k);
+    }
+    for v in &fresh {
+        reported.insert((v.rule.clone(), v.start), v.end);
+    }
+    let kept: BTreeSet<(&str, i64)> = fresh.iter().map(|v| (v.rule.as_str(), v.start)).collect();
+    for (rule, start) in stale {
+        if !kept.contains(&(rule.as_str(), start)) {
+            out.violation_deletes.push(vec![
+                Value::from(service),
+                Value::from(rule.as_str()),
+                Value::DateTime(secs(start)),
+            ]);
+        }
+    }
+    for v in &fresh {
+        out.violation.push(service, v);
+    }
+
+    // sla_burn_rate: every step whose trailing windows hold a changed minute, computed from
+    // the minutes those windows need.
+    let back = lookback_ms(rd);
+    let (s_lo, s_hi) = (
+        window_floor(lo, crate::burn::STEP_MS) + crate::burn::STEP_MS,
+        window_floor(hi, crate::burn::STEP_MS) + back,
+    );
+    let n = out.burn.step_end.len();
+    for_each_burn_step(
+        series.range(lo - back, s_hi + 1),
+        targets.request_slo_pct,
+        &rd.sla.burn_alerts,
+        |step| {
+            if step.at >= s_lo && step.at <= s_hi {
+                out.burn.push(step);
+            }
+        },
+    );
+    out.burn
+        .service
+        .push_n(service, out.burn.step_end.len() - n);
+}
+
+/// The columns of every table one `changes` call emits.
+struct ChangeColumns {
+    minute: MinuteColumns,
+    window: WindowColumns,
+    violation: ViolationColumns,
+    violation_deletes: Vec<Vec<Value>>,
+    burn: BurnColumns,
+    monthly: TableData,
+    incidents: TableData,
+}
+
+/// The month starts (ms) of the months `[lo, hi]` touches.
+fn months_of(lo: i64, hi: i64) -> impl Iterator<Item = i64> {
+    use gigstream_core::time::{date_of, date_start_ms, month_start, next_month_start};
+    let mut m = month_start(date_of(lo));
+    let last = month_start(date_of(hi));
+    std::iter::from_fn(move || {
+        (m <= last).then(|| {
+            let start = date_start_ms(m);
+            m = next_month_start(m);
+            start
+        })
+    })
+}
+
+/// What changed in `sla` since the last call, per table (see [`gigstream_core::Projection::changes`]).
+pub fn changes(sla: &mut Sla, rd: &RefData) -> Result<Vec<TableChanges>, TableError> {
+    let mut out = ChangeColumns {
+        minute: MinuteColumns::with_capacity(0, 0, 0),
+        window: WindowColumns::with_capacity(0, 0),
+        violation: ViolationColumns::default(),
+        violation_deletes: Vec::new(),
+        burn: BurnColumns::with_capacity(0, 0),
+        monthly: TableData::new(&SLA_MONTHLY),
+        incidents: TableData::new(&SLA_INCIDENTS),
+    };
+    let mut ranges: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    let mut widen = |service: &str, (lo, hi): (i64, i64)| {
+        let e = ranges.entry(service.to_string()).or_insert((lo, hi));
+        *e = (e.0.min(lo), e.1.max(hi));
+    };
+    for (service, series) in sla.requests.iter_mut() {
+        if let Some(r) = series.take_dirty() {
+            widen(service, r);
+        }
+    }
+    for service in sla
+        .probes
+        .services()
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+    {
+        if let Some(r) = sla
+            .probes
+            .service_mut(&service)
+            .and_then(ProbeMinutes::take_dirty)
+        {
+            widen(&service, r);
+        }
+    }
+    let dirty_incidents = std::mem::take(&mut sla.dirty_incidents);
+    let mut months: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+    for (service, month) in std::mem::take(&mut sla.dirty_months) {
+        months.entry(service).or_default().insert(month);
+    }
+    for (service, (lo, hi)) in &ranges {
+        months
+            .entry(service.clone())
+            .or_default()
+            .extend(months_of(*lo, *hi));
+    }
+    for (service, id) in &dirty_incidents {
+        if let Some(i) = sla.incidents.get(service, id) {
+            if let Some(opened) = i.opened_at {
+                months
+                    .entry(service.clone())
+                    .or_default()
+                    .extend(months_of(opened, opened));
+            }
+        }
+    }
+    let empty_series = MinuteSeries::default();
+    let empty_probes = ProbeMinutes::default();
+    for (service, range) in &ranges {
+        let series = sla.requests.get(service.as_str()).unwrap_or(&empty_series);
+        let probes = sla.probes.service(service).unwrap_or(&empty_probes);
+        let reported = sla.reported.entry(service.clone()).or_default();
+        service_changes(rd, service, series, probes, *range, reported, &mut out);
+    }
+    for (service, list) in &months {
+        let series = sla.requests.get(service.as_str()).unwrap_or(&empty_series);
+        let probes = sla.probes.service(service).unwrap_or(&empty_probes);
+        for row in monthly_rows(
+            rd,
+            service,
+            series.months(),
+            probes,
+            sla.probe_base.get(service),
+            sla.incidents.of_service(service),
+            Some(list),
+        ) {
+            out.monthly.push(row);
+        }
+    }
+    for (service, id) in &dirty_incidents {
+        if let Some(i) = sla.incidents.get(service, id) {
+            out.incidents.push(incident_row(service, id, i));
+        }
+    }
+    let mut violations = TableChanges {
+        upserts: out.violation.finish()?,
+        deletes: out.violation_deletes,
+    };
+    violations
+        .deletes
+        .sort_by(|a, b| gigstream_core::table::compare_keys(a, b));
+    Ok(vec![
+        TableChanges {
+            upserts: out.minute.finish()?,
+            deletes: Vec::new(),
+        },
+        TableChanges {
+            upserts: out.window.finish()?,
+            deletes: Vec::new(),
+        },
+        violations,
+        TableChanges::upserts(&out.monthly)?,
+        TableChanges {
+            upserts: out.burn.finish()?,
+            deletes: Vec::new(),
+        },
+        TableChanges::upserts(&out.incidents)?,
+    ])
+}
+
+/// The `sla_incidents` row of one incident.
+fn incident_row(service: &str, id: &str, i: &crate::incidents::Incident) -> Vec<Value> {
+    vec![
+        id.into(),
+        service.into(),
+        i.severity.as_str().into(),
+        i.opened_at.map(datetime_ms).unwrap_or(Value::Null),
+        i.resolved_at.map(datetime_ms).unwrap_or(Value::Null),
+        i.duration_minutes().into(),
+    ]
 }
 
 /// Event-time milliseconds as a `DateTime` cell (seconds, truncated), like [`datetime_ms`].
@@ -360,11 +651,16 @@ impl MinuteColumns {
 
     /// The union of a service's request minutes and probe minutes, in time order: a merge of
     /// the two sorted, unique sequences.
-    fn push_service(&mut self, service: &str, series: &MinuteSeries, probes: &ProbeMinutes) {
+    fn push_service(
+        &mut self,
+        service: &str,
+        series: &[(i64, MinuteAgg)],
+        probes: &[(i64, ProbeMinute)],
+    ) {
         let none = MinuteAgg::default();
         let first = self.minute.len();
-        let mut requests = series.iter().peekable();
-        let mut probes = probes.iter().peekable();
+        let mut requests = series.iter().map(|(m, a)| (*m, a)).peekable();
+        let mut probes = probes.iter().copied().peekable();
         loop {
             let next = (
                 requests.peek().map(|(m, _)| *m),

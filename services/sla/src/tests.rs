@@ -659,3 +659,43 @@ fn render_and_checkpoint_throughput() {
         states.len()
     );
 }
+
+/// Eviction keeps what can still change: minutes after the horizon minus the longest burn-rate
+/// window, months not yet final; the state (and so the checkpoint) shrinks accordingly.
+#[test]
+fn eviction_keeps_only_the_open_horizon() {
+    use gigstream_core::Projection;
+    use gigstream_gen::{generate, GenConfig};
+    let rd = RefData::builtin();
+    let cfg = GenConfig {
+        events: 40_000,
+        days: 90,
+        seed: 3,
+        ..GenConfig::default()
+    };
+    let mut sla = Sla::new(&rd);
+    let mut newest = i64::MIN;
+    for g in generate(&cfg, &rd) {
+        if g.event.topic() == Topic::Telemetry {
+            newest = newest.max(g.event.occurred_at());
+            let _ = sla.apply(&rd, &g.event);
+        }
+    }
+    let before = rmp_serde::to_vec(&sla).unwrap().len();
+    let horizon = newest - rd.pipeline.allowed_lateness_ms();
+    sla.changes(&rd).unwrap();
+    sla.evict(&rd, horizon);
+    let after = rmp_serde::to_vec(&sla).unwrap().len();
+    let keep_from = horizon - crate::tables::lookback_ms(&rd);
+    for id in sla.service_ids() {
+        if let Some(s) = sla.requests(id) {
+            assert!(s.iter().all(|(m, _)| m >= keep_from - 60_000), "{id}");
+            assert!(!s.months().is_empty());
+        }
+    }
+    // 90 days of history, about 38 kept.
+    assert!(
+        after * 2 < before,
+        "checkpoint {before} bytes before eviction, {after} after"
+    );
+}

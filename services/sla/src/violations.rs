@@ -12,6 +12,8 @@
 //! - `p95_target`, `p99_target`, `error_rate_target`: one violation per window above the
 //!   service's target.
 
+use crate::minute::MinuteAgg;
+#[cfg(test)]
 use crate::minute::MinuteSeries;
 use crate::sketch::rank;
 use gigstream_core::refdata::{SlaTargets, ViolationRule};
@@ -102,11 +104,15 @@ pub fn quantiles<const N: usize>(
 }
 
 /// The windows of `width_ms` that hold at least one request, in time order.
-pub fn windows(series: &MinuteSeries, width_ms: i64) -> Vec<WindowAgg> {
+pub fn windows(
+    series: &(impl AsRef<[(i64, MinuteAgg)]> + ?Sized),
+    width_ms: i64,
+) -> Vec<WindowAgg> {
+    let series = series.as_ref();
     let mut out: Vec<WindowAgg> = Vec::new();
     // The members' buckets, reused across windows.
     let mut buckets: Vec<(u32, u64)> = Vec::new();
-    let mut minutes = series.iter().peekable();
+    let mut minutes = series.iter().map(|(m, a)| (*m, a)).peekable();
     while let Some((first, _)) = minutes.peek().copied() {
         let start = window_floor(first, width_ms);
         buckets.clear();
