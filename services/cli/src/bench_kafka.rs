@@ -84,7 +84,7 @@ fn stamp() -> u128 {
         .unwrap_or(0)
 }
 
-fn produce(
+pub(crate) fn produce(
     kafka: &KafkaConfig,
     gen: &GenConfig,
     rate: Option<f64>,

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod bench_kafka;
+pub mod bench_steady;
 pub mod demo;
 pub mod gen_cmd;
 pub mod produce_cmd;

@@ -170,6 +170,32 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure what a commit costs once history is folded, against the configured Kafka and
+    /// ClickHouse: rows and bytes inserted per input event, commit latency, checkpoint bytes,
+    /// memory, with H days of history and one or two instances of the SLA service.
+    BenchSteady {
+        /// Days of history folded before the steady load, each a run of its own.
+        #[arg(long, value_delimiter = ',', default_value = "30,180")]
+        history_days: Vec<u32>,
+        /// Events of history per day.
+        #[arg(long, default_value_t = 11_111)]
+        events_per_day: u64,
+        /// Events per second of the steady load.
+        #[arg(long, default_value_t = 50.0)]
+        rate: f64,
+        /// Seconds of steady load per run.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Commit interval of the services, ms.
+        #[arg(long, default_value_t = 1_000)]
+        commit_interval_ms: u64,
+        /// Instances of the service in one group, each count a run of its own.
+        #[arg(long, value_delimiter = ',', default_value = "1,2")]
+        instances: Vec<usize>,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure throughput per core of decode and of each service end to end.
     Bench {
         /// Events to generate for the benchmark.
@@ -396,6 +422,35 @@ fn execute(cli: Cli, loaded: &Loaded) -> Result<()> {
                 seconds,
             };
             let report = bench_kafka::run(k, c, &codec, &refdata, load)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", report.render());
+            }
+        }
+        Command::BenchSteady {
+            history_days,
+            events_per_day,
+            rate,
+            seconds,
+            commit_interval_ms,
+            instances,
+            json,
+        } => {
+            let (Some(k), Some(c)) = (&backends.kafka, &backends.clickhouse) else {
+                anyhow::bail!(
+                    "bench-steady needs GIGSTREAM_KAFKA_BROKERS and GIGSTREAM_CLICKHOUSE_URL"
+                );
+            };
+            let plan = gigstream_cli::bench_steady::Plan {
+                history_days,
+                events_per_day,
+                rate,
+                seconds,
+                commit_interval_ms,
+                instances,
+            };
+            let report = gigstream_cli::bench_steady::run(k, c, &codec, &refdata, &plan)?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {

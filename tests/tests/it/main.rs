@@ -5,6 +5,7 @@
 mod clickhouse_users;
 mod dashboards;
 mod dead_letters_and_repeats;
+mod late_data;
 mod pipeline;
 mod queries_doc;
 mod readme;
@@ -31,6 +32,8 @@ fn main() -> std::process::ExitCode {
             .needs(Needs::CLICKHOUSE),
         test!(dead_letters_and_repeats::every_injected_bad_record_is_dead_lettered_with_its_reason),
         test!(dead_letters_and_repeats::repeated_events_are_counted_once),
+        test!(late_data::late_data_removes_a_violation_from_the_embedded_tables),
+        test!(late_data::late_data_removes_a_violation_from_clickhouse).needs(Needs::CLICKHOUSE),
         test!(pipeline::same_seed_gives_identical_tables_and_reruns_change_nothing),
         test!(pipeline::a_crash_between_commits_replays_exactly_what_was_not_committed),
         test!(pipeline::the_three_wire_encodings_give_the_same_aggregates),

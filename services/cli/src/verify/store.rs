@@ -6,7 +6,6 @@ use gigstream_clickhouse::ClickHouseSink;
 use gigstream_core::table::{TableDef, Value};
 use gigstream_parquet::ParquetStore;
 use gigstream_runtime::{Sink, StoredTask, DEAD_LETTERS, POSITIONS};
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// Where the tables under verification are stored.
@@ -98,25 +97,27 @@ fn parquet_snapshot(
     service: &str,
     defs: &[&'static TableDef],
 ) -> Result<Attempt> {
-    let Some(gen) = store.current(service)? else {
+    let Some(snap) = store.snapshot(service)? else {
         return Ok(Attempt::Done(None));
     };
     let heads = Sink::task_heads(store, service)?;
+    let moved = |store: &ParquetStore| -> Result<bool> {
+        Ok(store.generation(service)? != Some(snap.generation))
+    };
     let mut tables = Vec::with_capacity(defs.len());
     for def in defs {
-        let path: PathBuf = gen.join(format!("{}.parquet", def.name));
-        match gigstream_parquet::read_table(&path, def) {
+        match snap.read(def) {
             Ok(mut rows) => {
                 if let Some(i) = def.column_index("service").filter(|_| is_shared(def)) {
                     rows.retain(|r| matches!(r.get(i), Some(Value::Str(s)) if s == service));
                 }
                 tables.push(rows);
             }
-            Err(_) if store.current(service)?.as_ref() != Some(&gen) => return Ok(Attempt::Moved),
+            Err(_) if moved(store)? => return Ok(Attempt::Moved),
             Err(e) => return Err(e.into()),
         }
     }
-    if store.current(service)?.as_ref() != Some(&gen) {
+    if moved(store)? {
         return Ok(Attempt::Moved);
     }
     Ok(Attempt::Done(Some(Snapshot {

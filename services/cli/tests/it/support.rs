@@ -123,7 +123,10 @@ impl Backends {
                 self.clickhouse.database.clone(),
             ),
             ("GIGSTREAM_COMMIT_INTERVAL_MS".into(), "300".into()),
-            ("RUST_LOG".into(), "info".into()),
+            (
+                "RUST_LOG".into(),
+                "info,gigstream_runtime::runner=debug".into(),
+            ),
         ];
         if !self.clickhouse.user.is_empty() {
             v.push((
@@ -461,15 +464,28 @@ impl Proxy {
         let open: Arc<Mutex<Vec<std::net::TcpStream>>> = Arc::default();
         let (up2, open2) = (up.clone(), open.clone());
         std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
+            for client in listener.incoming() {
+                let client = match client {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("proxy to {target}: accept failed: {e}");
+                        continue;
+                    }
+                };
                 if !up2.load(Ordering::SeqCst) {
                     let _ = client.shutdown(std::net::Shutdown::Both);
                     continue;
                 }
-                let Ok(server) = std::net::TcpStream::connect(target) else {
-                    continue;
+                let server = match std::net::TcpStream::connect(target) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("proxy to {target}: connect failed: {e}");
+                        continue;
+                    }
                 };
                 let mut list = open2.lock().unwrap_or_else(|p| p.into_inner());
+                // Forget the connections that have ended (their peers are gone).
+                list.retain(|s| s.peer_addr().is_ok() && s.take_error().ok().flatten().is_none());
                 for s in [&client, &server] {
                     if let Ok(c) = s.try_clone() {
                         list.push(c);

@@ -84,16 +84,15 @@ fn stored_tables(
     defs: &[&'static TableDef],
 ) -> (Vec<TableData>, Vec<u8>) {
     let store = ParquetStore::new(dir.tables());
-    let gen = store.current(service).unwrap().unwrap();
+    let snap = store.snapshot(service).unwrap().unwrap();
     let tables = defs
         .iter()
         .map(|def| TableData {
             def,
-            rows: gigstream_parquet::read_table(&gen.join(format!("{}.parquet", def.name)), def)
-                .unwrap(),
+            rows: snap.read(def).unwrap(),
         })
         .collect();
-    (tables, gigstream_parquet::read_checkpoint(&gen).unwrap())
+    (tables, store.load_checkpoint(service).unwrap().unwrap())
 }
 
 pub(crate) fn verify_is_clean_after_a_run_and_names_a_tampered_value() {
