@@ -6,6 +6,7 @@ use crate::error::{DecodeError, EncodeError};
 use crate::registry::{Entry, Registry, SchemaId};
 use crate::schema::Node;
 use crate::ser;
+use crate::writer::WriterCache;
 use gigstream_core::event::{OrderRecord, TelemetryRecord, UsageRecord};
 use gigstream_core::{Event, Topic};
 use serde::{Deserialize, Serialize};
@@ -24,14 +25,19 @@ pub enum Encoding {
 
 const SINGLE_OBJECT_MAGIC: [u8; 2] = [0xC3, 0x01];
 
-/// Decodes and encodes events. Cheap to clone (one `Arc`), `Send + Sync`.
+/// Decodes and encodes events. Cheap to clone (an `Arc` or two), `Send + Sync`.
+///
+/// Confluent ids are the catalog's, unless a writer-schema source (a schema registry) is
+/// configured with [`Codec::with_writer_schemas`]: then every Confluent id is resolved through
+/// it (see [`crate::WriterSchemas`]).
 #[derive(Debug, Clone)]
 pub struct Codec {
     reg: Arc<Registry>,
+    writers: Option<Arc<WriterCache>>,
 }
 
 impl DeError {
-    fn into_decode(self) -> DecodeError {
+    pub(crate) fn into_decode(self) -> DecodeError {
         if self.is_truncated() {
             DecodeError::Truncated(self.to_string())
         } else {
@@ -42,7 +48,16 @@ impl DeError {
 
 impl Codec {
     pub fn new(reg: Arc<Registry>) -> Codec {
-        Codec { reg }
+        Codec { reg, writers: None }
+    }
+
+    pub(crate) fn set_writers(mut self, writers: Option<Arc<WriterCache>>) -> Codec {
+        self.writers = writers;
+        self
+    }
+
+    pub(crate) fn writers(&self) -> Option<&WriterCache> {
+        self.writers.as_deref()
     }
 
     pub fn registry(&self) -> &Arc<Registry> {
@@ -51,6 +66,12 @@ impl Codec {
 
     /// Decodes one message of `topic`, detecting its encoding from the first bytes:
     /// `0x00` Confluent, `0xC3 0x01` single-object, `{` (after ASCII whitespace) a JSON line.
+    ///
+    /// A Confluent id is looked up in the catalog, or, with a writer-schema source, through
+    /// that source. Single-object fingerprints are the catalog schemas' (the Avro
+    /// specification's fingerprint, or the one gigstream wrote before it followed the
+    /// specification). An error with [`DecodeError::is_retryable`] (the schema registry could
+    /// not be asked) is no fault of the record: retry it later, do not dead-letter it.
     pub fn decode(&self, topic: Topic, bytes: &[u8]) -> Result<Event, DecodeError> {
         match bytes.first() {
             None => Err(DecodeError::Truncated("empty message".into())),
@@ -64,6 +85,9 @@ impl Codec {
                 let id = SchemaId(u32::from_be_bytes([
                     header[0], header[1], header[2], header[3],
                 ]));
+                if let Some(w) = &self.writers {
+                    return w.decode(&self.reg, topic, id.0, &bytes[5..]);
+                }
                 let entry = self
                     .reg
                     .entry(id)
@@ -156,6 +180,28 @@ impl Codec {
                 .map(|()| out.push(b'\n'))
                 .map_err(EncodeError::from),
         };
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
+    /// Encodes `event` with the catalog schema `schema`, framed as Confluent wire format with
+    /// `wire_id` as the id: for producers whose ids a schema registry assigned (register or
+    /// look up the catalog schema's text under the topic's subject, then write its id). The
+    /// datum is the same bytes whatever the id. On error `out` is left as it was.
+    pub fn encode_confluent_as(
+        &self,
+        event: &Event,
+        schema: SchemaId,
+        wire_id: u32,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        let entry = self.checked_entry(schema, event.topic())?;
+        let start = out.len();
+        out.push(0);
+        out.extend_from_slice(&wire_id.to_be_bytes());
+        let result = encode_datum(entry, event, out);
         if result.is_err() {
             out.truncate(start);
         }

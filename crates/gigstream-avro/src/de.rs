@@ -22,26 +22,39 @@ pub(crate) struct DeError(Box<DeErrorInner>);
 
 #[derive(Debug)]
 struct DeErrorInner {
-    truncated: bool,
+    kind: Kind,
     message: String,
     path: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Invalid,
+    Truncated,
+    /// The datum reached a part of the writer schema the reader types cannot take.
+    Incompatible,
+}
+
 impl DeError {
-    fn invalid(message: String) -> Self {
+    fn new(kind: Kind, message: String) -> Self {
         DeError(Box::new(DeErrorInner {
-            truncated: false,
+            kind,
             message,
             path: String::new(),
         }))
     }
 
+    fn invalid(message: String) -> Self {
+        DeError::new(Kind::Invalid, message)
+    }
+
     fn truncated(what: &str) -> Self {
-        DeError(Box::new(DeErrorInner {
-            truncated: true,
-            message: format!("input ends inside {what}"),
-            path: String::new(),
-        }))
+        DeError::new(Kind::Truncated, format!("input ends inside {what}"))
+    }
+
+    #[cold]
+    fn incompatible(reason: &str) -> Self {
+        DeError::new(Kind::Incompatible, reason.to_string())
     }
 
     /// Prefixes the path with the enclosing field (errors only: the happy path never pays).
@@ -56,7 +69,12 @@ impl DeError {
     }
 
     pub(crate) fn is_truncated(&self) -> bool {
-        self.0.truncated
+        self.0.kind == Kind::Truncated
+    }
+
+    /// The writer schema (resolved against the reader) says the reader cannot take this datum.
+    pub(crate) fn is_incompatible(&self) -> bool {
+        self.0.kind == Kind::Incompatible
     }
 }
 
@@ -262,6 +280,7 @@ impl<'de> Input<'de> {
                 let (_, b) = self.branch(u)?;
                 self.skip(b)?;
             }
+            Node::Unreadable(u) => self.skip(&u.node)?,
         }
         Ok(())
     }
@@ -313,13 +332,19 @@ impl<'a, 'de> de::Deserializer<'de> for De<'a, 'de> {
             }),
             Node::Enum(e) => {
                 let i = input.long()?;
-                let symbol = usize::try_from(i)
+                let index = usize::try_from(i)
                     .ok()
-                    .and_then(|i| e.symbols.get(i))
+                    .filter(|&i| i < e.symbols.len())
                     .ok_or_else(|| {
                         DeError::invalid(format!("enum {} has no symbol index {i}", e.name))
                     })?;
-                v.visit_str(symbol)
+                if !e.unknown.is_empty() && e.unknown.contains(&index) {
+                    return Err(DeError::incompatible(&format!(
+                        "the writer's symbol '{}' of enum {} is not one the reader knows",
+                        e.symbols[index], e.name
+                    )));
+                }
+                v.visit_str(&e.symbols[index])
             }
             Node::Array(item) => v.visit_seq(BlockAccess {
                 input,
@@ -350,6 +375,7 @@ impl<'a, 'de> de::Deserializer<'de> for De<'a, 'de> {
                     .deserialize_any(v)
                 }
             }
+            Node::Unreadable(u) => Err(DeError::incompatible(&u.reason)),
         }
     }
 
@@ -380,12 +406,22 @@ impl<'a, 'de> de::Deserializer<'de> for De<'a, 'de> {
         match self.node {
             Node::Union(u) => {
                 let (_, branch) = self.input.branch(u)?;
+                if let Node::Unreadable(u) = branch {
+                    return Err(DeError::incompatible(&u.reason).in_field(branch.branch_name()));
+                }
                 v.visit_enum(UnionVariant {
                     input: self.input,
                     node: branch,
                 })
             }
             Node::Enum(_) | Node::String => self.deserialize_any(SymbolVisitor(v)),
+            // A writer that is not a union, for a reader union: the record is the branch of its
+            // name (registry writer schemas; resolution checked that the reader has it).
+            Node::Record(_) => v.visit_enum(UnionVariant {
+                input: self.input,
+                node: self.node,
+            }),
+            Node::Unreadable(u) => Err(DeError::incompatible(&u.reason)),
             other => Err(DeError::invalid(format!(
                 "expected an enum or union in the writer schema, found {}",
                 other.branch_name()

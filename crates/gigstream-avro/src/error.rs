@@ -40,6 +40,25 @@ pub enum DecodeError {
     },
     #[error("cannot read container file: {0}")]
     Io(#[from] std::io::Error),
+    /// The schema registry answered 404 for the record's Confluent id.
+    #[error("writer schema id {id} is not in the {registry} (it answered 404): the producer registered it in another registry, or it was deleted; check the producer's and this consumer's schema registry url")]
+    NotInRegistry { id: u32, registry: String },
+    /// The writer schema cannot be read into the topic's types (or this record uses a part of
+    /// it that cannot: a union branch or enum symbol the reader lacks).
+    #[error("{writer} cannot be read as {reader}: {message}; upgrade this consumer if the writer schema is newer than its catalog, or keep the producers' schemas readable by it (a FULL or FORWARD compatibility level on the subject guards that)")]
+    IncompatibleSchema {
+        writer: String,
+        reader: String,
+        message: String,
+    },
+    /// The schema registry could not be asked for the record's writer schema. Retryable: the
+    /// record is fine, the registry is not; never a dead letter.
+    #[error("cannot get writer schema id {id} from the {registry}: {message}; the record is retried, not dead-lettered: check that the registry runs and is reachable")]
+    SchemaRegistryUnavailable {
+        id: u32,
+        registry: String,
+        message: String,
+    },
 }
 
 impl DecodeError {
@@ -52,6 +71,8 @@ impl DecodeError {
         "invalid_json",
         "schema_topic_mismatch",
         "io",
+        "incompatible_schema",
+        "schema_registry_unavailable",
     ];
 
     /// A stable, snake_case code for this kind of failure (one of [`DecodeError::CODES`]).
@@ -64,7 +85,18 @@ impl DecodeError {
             DecodeError::InvalidJson(_) => "invalid_json",
             DecodeError::SchemaTopicMismatch { .. } => "schema_topic_mismatch",
             DecodeError::Io(_) => "io",
+            DecodeError::NotInRegistry { .. } => "unknown_schema",
+            DecodeError::IncompatibleSchema { .. } => "incompatible_schema",
+            DecodeError::SchemaRegistryUnavailable { .. } => "schema_registry_unavailable",
         }
+    }
+
+    /// Whether the failure is not the record's: the schema registry could not be asked
+    /// (`schema_registry_unavailable`). Such a record must not be dead-lettered, skipped or
+    /// committed past: pause, back off, and decode the same record again. Every other error is
+    /// the record's own and final (a dead letter).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, DecodeError::SchemaRegistryUnavailable { .. })
     }
 }
 
@@ -105,8 +137,30 @@ mod tests {
                 topic: Topic::Usage,
             },
             DecodeError::Io(std::io::Error::other("x")),
+            DecodeError::IncompatibleSchema {
+                writer: String::new(),
+                reader: String::new(),
+                message: String::new(),
+            },
+            DecodeError::SchemaRegistryUnavailable {
+                id: 1,
+                registry: String::new(),
+                message: String::new(),
+            },
         ];
         assert_eq!(all.len(), DecodeError::CODES.len());
+        let not_found = DecodeError::NotInRegistry {
+            id: 7,
+            registry: "schema registry http://r:8081".into(),
+        };
+        assert_eq!(not_found.code(), "unknown_schema");
+        let retryable: Vec<_> = all
+            .iter()
+            .filter(|e| e.is_retryable())
+            .map(|e| e.code())
+            .collect();
+        assert_eq!(retryable, ["schema_registry_unavailable"]);
+        assert!(!not_found.is_retryable());
         for e in &all {
             assert!(DecodeError::CODES.contains(&e.code()), "{}", e.code());
         }

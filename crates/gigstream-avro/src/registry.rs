@@ -1,5 +1,6 @@
-//! The schema registry: the `.avsc` files of `schemas/` and the catalog that gives each one its
-//! Confluent schema id, topic and version.
+//! The local schema catalog (named `Registry` for history; not a schema registry server, for
+//! which see `gigstream-registry`): the `.avsc` files of `schemas/` and the catalog that gives
+//! each one its Confluent schema id, topic and version.
 
 use crate::error::CodecError;
 use crate::schema::{self, Node};
@@ -27,8 +28,14 @@ pub struct SchemaInfo<'a> {
     pub topic: Topic,
     pub version: u32,
     pub file: &'a str,
-    /// CRC-64-AVRO of the parsing canonical form (the single-object encoding's fingerprint).
+    /// CRC-64-AVRO of the Avro specification's Parsing Canonical Form: the single-object
+    /// encoding's fingerprint, as Java's `SchemaNormalization.parsingFingerprint64` and
+    /// fastavro compute it. What [`crate::Codec::encode`] writes.
     pub fingerprint: u64,
+    /// The fingerprint gigstream wrote before it followed the specification (CRC-64-AVRO of
+    /// apache-avro 0.21's `canonical_form`, which keeps `precision`/`scale` and writes
+    /// `{"type":"long"}` for a logical type). Still accepted when decoding, never written.
+    pub legacy_fingerprint: u64,
 }
 
 pub(crate) struct Entry {
@@ -39,6 +46,7 @@ pub(crate) struct Entry {
     pub json: String,
     pub node: Node,
     pub fingerprint: u64,
+    pub legacy_fingerprint: u64,
     pub parsed: apache_avro::Schema,
 }
 
@@ -171,7 +179,12 @@ impl Registry {
                     )))
                 }
             }
-            let fingerprint = schema::rabin(parsed.canonical_form().as_bytes());
+            let fingerprint = schema::rabin(
+                schema::parsing_canonical_form(&value)
+                    .map_err(bad)?
+                    .as_bytes(),
+            );
+            let legacy_fingerprint = schema::rabin(parsed.canonical_form().as_bytes());
             entries.push(Entry {
                 id: SchemaId(c.id),
                 topic: c.topic,
@@ -180,6 +193,7 @@ impl Registry {
                 json,
                 node,
                 fingerprint,
+                legacy_fingerprint,
                 parsed,
             });
         }
@@ -201,11 +215,13 @@ impl Registry {
                     e.topic, e.version
                 )));
             }
-            if by_fingerprint.insert(e.fingerprint, i).is_some() {
-                return Err(CodecError::Catalog(format!(
-                    "{} has the same canonical form as another schema",
-                    e.file
-                )));
+            for fp in [e.fingerprint, e.legacy_fingerprint] {
+                if by_fingerprint.insert(fp, i).is_some_and(|other| other != i) {
+                    return Err(CodecError::Catalog(format!(
+                        "{} has the same canonical form (or fingerprint) as another schema",
+                        e.file
+                    )));
+                }
             }
         }
         let mut latest = [SchemaId(0); 3];
@@ -222,6 +238,13 @@ impl Registry {
             by_fingerprint,
             latest,
         })
+    }
+
+    /// The full name of the top-level record every schema of `topic` declares
+    /// (`gigstream.orders.OrderRecord`): what a schema registry's record-name subject
+    /// strategies use.
+    pub fn record_name(topic: Topic) -> &'static str {
+        record_name(topic)
     }
 
     /// The id of the topic's newest schema version: what producers write.
@@ -263,6 +286,7 @@ impl Registry {
             .map(|i| &self.entries[i])
     }
 
+    /// The schema whose fingerprint (the specification's or the legacy one) this is.
     pub(crate) fn by_fingerprint(&self, fingerprint: u64) -> Option<&Entry> {
         self.by_fingerprint
             .get(&fingerprint)
@@ -278,6 +302,7 @@ impl Entry {
             version: self.version,
             file: &self.file,
             fingerprint: self.fingerprint,
+            legacy_fingerprint: self.legacy_fingerprint,
         }
     }
 }

@@ -34,6 +34,18 @@ pub(crate) enum Node {
     Array(Box<Node>),
     Map(Box<Node>),
     Union(Box<UnionNode>),
+    /// A part of a registry writer schema that the reader types cannot take (found by
+    /// [`crate::resolve`]): decoding a datum that reaches it fails with `incompatible_schema`;
+    /// skipping it (a field the reader ignores) works. Never in a catalog schema's tree.
+    Unreadable(Box<UnreadableNode>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct UnreadableNode {
+    /// The writer's type, for skipping and sizes.
+    pub node: Node,
+    /// Why the reader cannot take it, in plain words (the field path is added on the way up).
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,12 +62,17 @@ pub(crate) struct FieldNode {
     pub node: Node,
     /// The union branch index to write when the value lacks this field (`"default": null`).
     pub null_default: Option<usize>,
+    /// Whether the field declares a `default` (a reader may then miss it in the writer).
+    pub has_default: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct EnumNode {
     pub name: String,
     pub symbols: Vec<String>,
+    /// Indices of writer symbols the reader lacks (registry writer schemas only; empty
+    /// otherwise, so the hot path pays one `is_empty`).
+    pub unknown: Vec<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +101,7 @@ impl Node {
             Node::Array(_) => "array",
             Node::Map(_) => "map",
             Node::Union(_) => "union",
+            Node::Unreadable(u) => u.node.branch_name(),
         }
     }
 
@@ -95,6 +113,7 @@ impl Node {
             Node::Float => 4,
             Node::Double => 8,
             Node::Record(r) => r.fields.iter().map(|f| f.node.min_size()).sum(),
+            Node::Unreadable(u) => u.node.min_size(),
             _ => 1,
         }
     }
@@ -195,6 +214,7 @@ impl Compiler {
                 let node = Node::Enum(Box::new(EnumNode {
                     name: short,
                     symbols,
+                    unknown: Vec::new(),
                 }));
                 self.named.insert(full, node.clone());
                 Ok(node)
@@ -245,6 +265,7 @@ impl Compiler {
                 name: name.to_string(),
                 node,
                 null_default,
+                has_default: f.get("default").is_some(),
             });
         }
         let node = Node::Record(Box::new(RecordNode {
@@ -304,6 +325,180 @@ fn names(obj: &Map<String, Value>, ns: &str) -> Result<(String, String, String),
     Ok((name.to_string(), full, space))
 }
 
+/// The Avro specification's *Parsing Canonical Form* of a schema (spec section "Parsing
+/// Canonical Form for Schemas"), the text whose CRC-64-AVRO is the schema's fingerprint in
+/// single-object encoding. It is what Java's `SchemaNormalization.toParsingForm` and fastavro's
+/// `to_parsing_canonical_form` give:
+///
+/// - primitives as bare strings (`"long"`, also for `{"type": "long", "logicalType": ...}`);
+/// - named types by full name, `namespace` dropped; a named type already written is referred
+///   to by its full name;
+/// - only `name`, `type`, `fields`, `symbols`, `items`, `values`, `size` kept, in that order
+///   (no `doc`, `default`, `aliases`, `logicalType`, `precision`, `scale`, `order`, ...);
+///   fields keep `name` and `type`; `error` is written as `record`;
+/// - no whitespace, strings with their characters unescaped (serde_json's escaping of `"`,
+///   `\` and control characters only), integers without leading zeros.
+///
+/// apache-avro 0.21's `Schema::canonical_form` is *not* this form (it keeps precision and
+/// scale and writes `{"type":"long"}` for a logical type): gigstream before 0.2 fingerprinted
+/// that text, see [`crate::Registry`] on accepting both.
+pub(crate) fn parsing_canonical_form(schema: &Value) -> Result<String, String> {
+    let mut out = String::with_capacity(1024);
+    Canonical::default().write(schema, "", &mut out)?;
+    Ok(out)
+}
+
+#[derive(Default)]
+struct Canonical {
+    /// Full names of the named types written so far.
+    defined: std::collections::HashSet<String>,
+}
+
+impl Canonical {
+    fn write(&mut self, v: &Value, ns: &str, out: &mut String) -> Result<(), String> {
+        match v {
+            Value::String(name) => {
+                let name = self.resolve(name, ns);
+                push_str(out, &name);
+                Ok(())
+            }
+            Value::Array(branches) => {
+                out.push('[');
+                for (i, b) in branches.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    self.write(b, ns, out)?;
+                }
+                out.push(']');
+                Ok(())
+            }
+            Value::Object(obj) => self.object(obj, ns, out),
+            other => Err(format!("unexpected schema element {other}")),
+        }
+    }
+
+    /// A type name as written in the canonical form: primitives bare, others full names.
+    fn resolve(&self, name: &str, ns: &str) -> String {
+        if primitive(name).is_some() || name.contains('.') || ns.is_empty() {
+            return name.to_string();
+        }
+        let qualified = format!("{ns}.{name}");
+        if !self.defined.contains(&qualified) && self.defined.contains(name) {
+            // A type of the null namespace referred to from inside a namespace.
+            return name.to_string();
+        }
+        qualified
+    }
+
+    fn object(
+        &mut self,
+        obj: &Map<String, Value>,
+        ns: &str,
+        out: &mut String,
+    ) -> Result<(), String> {
+        let ty = obj
+            .get("type")
+            .ok_or_else(|| "schema object without 'type'".to_string())?;
+        let ty = match ty {
+            Value::String(s) => s.as_str(),
+            nested => return self.write(nested, ns, out),
+        };
+        match ty {
+            "record" | "error" | "enum" | "fixed" => {
+                let (_, full, own_ns) = names(obj, ns)?;
+                if !self.defined.insert(full.clone()) {
+                    push_str(out, &full);
+                    return Ok(());
+                }
+                out.push_str("{\"name\":");
+                push_str(out, &full);
+                out.push_str(",\"type\":");
+                match ty {
+                    "enum" => {
+                        out.push_str("\"enum\",\"symbols\":[");
+                        let symbols = obj
+                            .get("symbols")
+                            .and_then(Value::as_array)
+                            .ok_or_else(|| format!("enum {full} without symbols"))?;
+                        for (i, s) in symbols.iter().enumerate() {
+                            if i > 0 {
+                                out.push(',');
+                            }
+                            let s = s
+                                .as_str()
+                                .ok_or_else(|| format!("enum {full} has a non-string symbol"))?;
+                            push_str(out, s);
+                        }
+                        out.push(']');
+                    }
+                    "fixed" => {
+                        let size = obj
+                            .get("size")
+                            .and_then(Value::as_u64)
+                            .ok_or_else(|| format!("fixed {full} without a valid size"))?;
+                        out.push_str("\"fixed\",\"size\":");
+                        out.push_str(&size.to_string());
+                    }
+                    _ => {
+                        out.push_str("\"record\",\"fields\":[");
+                        let fields = obj
+                            .get("fields")
+                            .and_then(Value::as_array)
+                            .ok_or_else(|| format!("record {full} without fields"))?;
+                        for (i, f) in fields.iter().enumerate() {
+                            if i > 0 {
+                                out.push(',');
+                            }
+                            let name = f
+                                .get("name")
+                                .and_then(Value::as_str)
+                                .ok_or_else(|| format!("a field of record {full} has no name"))?;
+                            let fty = f
+                                .get("type")
+                                .ok_or_else(|| format!("field {full}.{name} has no type"))?;
+                            out.push_str("{\"name\":");
+                            push_str(out, name);
+                            out.push_str(",\"type\":");
+                            self.write(fty, &own_ns, out)?;
+                            out.push('}');
+                        }
+                        out.push(']');
+                    }
+                }
+                out.push('}');
+                Ok(())
+            }
+            "array" => {
+                let items = obj.get("items").ok_or("array without items")?;
+                out.push_str("{\"type\":\"array\",\"items\":");
+                self.write(items, ns, out)?;
+                out.push('}');
+                Ok(())
+            }
+            "map" => {
+                let values = obj.get("values").ok_or("map without values")?;
+                out.push_str("{\"type\":\"map\",\"values\":");
+                self.write(values, ns, out)?;
+                out.push('}');
+                Ok(())
+            }
+            // A primitive with attributes (a logical type, `avro.java.string`, ...) or a
+            // reference written as `{"type": "Name"}`.
+            other => {
+                let name = self.resolve(other, ns);
+                push_str(out, &name);
+                Ok(())
+            }
+        }
+    }
+}
+
+fn push_str(out: &mut String, s: &str) {
+    // serde_json escapes only `"`, `\` and control characters: the canonical form's strings.
+    out.push_str(&serde_json::to_string(s).expect("invariant: a str serializes"));
+}
+
 /// CRC-64-AVRO (Rabin) fingerprint, as the Avro spec defines it for single-object encoding.
 pub(crate) fn rabin(bytes: &[u8]) -> u64 {
     let mut fp = RABIN_EMPTY;
@@ -339,6 +534,42 @@ mod tests {
     fn rabin_matches_the_spec_vector() {
         // Canonical form of "null" is `"null"`; the Avro spec lists 0x63dd24e7cc258f8a.
         assert_eq!(rabin(br#""null""#), 0x63dd_24e7_cc25_8f8a);
+    }
+
+    /// Schemas with every rule of the Parsing Canonical Form, and what fastavro 1.13
+    /// (`to_parsing_canonical_form`, `fingerprint(.., "CRC-64-AVRO")`, which prints the
+    /// little-endian bytes) gives for them.
+    #[test]
+    fn parsing_canonical_form_matches_fastavro() {
+        let cases = [
+            (r#""null""#, r#""null""#, "8a8f25cce724dd63"),
+            (
+                r#"{"type":"int","logicalType":"date"}"#,
+                r#""int""#,
+                "8f5c393f1ad57572",
+            ),
+            (
+                r#"{"type":"record","name":"R","namespace":"a.b","doc":"d","aliases":["X"],"fields":[{"name":"f","type":{"type":"fixed","name":"F","size":16},"default":"x","doc":"z","order":"descending"},{"name":"g","type":"F"},{"name":"h","type":{"type":"map","values":{"type":"array","items":{"type":"bytes","logicalType":"decimal","precision":9,"scale":2}}}},{"name":"i","type":{"type":"record","name":"c.d.Inner","fields":[{"name":"e","type":{"type":"enum","name":"E","symbols":["A","B"],"default":"A"}}]}},{"name":"j","type":"c.d.E"},{"name":"k","type":["null",{"type":"string","avro.java.string":"String"}]}]}"#,
+                r#"{"name":"a.b.R","type":"record","fields":[{"name":"f","type":{"name":"a.b.F","type":"fixed","size":16}},{"name":"g","type":"a.b.F"},{"name":"h","type":{"type":"map","values":{"type":"array","items":"bytes"}}},{"name":"i","type":{"name":"c.d.Inner","type":"record","fields":[{"name":"e","type":{"name":"c.d.E","type":"enum","symbols":["A","B"]}}]}},{"name":"j","type":"c.d.E"},{"name":"k","type":["null","string"]}]}"#,
+                "5cb3dd7bcbb85061",
+            ),
+            (
+                r#"{"type":"record","name":"Top","fields":[{"name":"a","type":{"type":"record","name":"N","namespace":"x","fields":[{"name":"b","type":{"type":"enum","name":"S","symbols":["Q"]}}]}},{"name":"c","type":"x.S"}]}"#,
+                r#"{"name":"Top","type":"record","fields":[{"name":"a","type":{"name":"x.N","type":"record","fields":[{"name":"b","type":{"name":"x.S","type":"enum","symbols":["Q"]}}]}},{"name":"c","type":"x.S"}]}"#,
+                "71113c28d9c099dc",
+            ),
+        ];
+        for (schema, pcf, fp_le_hex) in cases {
+            let v: Value = serde_json::from_str(schema).unwrap();
+            let ours = parsing_canonical_form(&v).unwrap();
+            assert_eq!(ours, pcf, "{schema}");
+            let hex: String = rabin(ours.as_bytes())
+                .to_le_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(hex, fp_le_hex, "{schema}");
+        }
     }
 
     #[test]

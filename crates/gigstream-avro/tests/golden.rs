@@ -2,6 +2,10 @@
 //! line and the Confluent-framed bytes (plus single-object bytes for v2). Decoding the frozen
 //! bytes must give the JSON, re-encoding must give the bytes, and apache-avro's reader must
 //! decode the datum to the same values. `GIGSTREAM_BLESS=1` rewrites the files.
+//!
+//! The single-object header holds the CRC-64-AVRO of the Avro specification's Parsing
+//! Canonical Form (what Java's `SchemaNormalization.parsingFingerprint64` and fastavro give;
+//! [`spec_fingerprints_are_fastavros`] pins them).
 
 mod common;
 
@@ -147,9 +151,33 @@ fn golden_samples_match_frozen_files() {
                     decoded,
                     "{stem}.so.hex"
                 );
+                // The header carries the specification's fingerprint (Java's and fastavro's).
+                assert_eq!(so[..2], [0xc3, 0x01], "{stem}.so.hex");
+                assert_eq!(
+                    so[2..10],
+                    info.fingerprint.to_le_bytes(),
+                    "{stem}.so.hex: not the spec fingerprint"
+                );
+                assert_eq!(so[10..], frozen[5..], "{stem}: the datum differs from .hex");
+                let mut datum = &so[10..];
+                let v = apache_avro::from_avro_datum(schema, &mut datum, None)
+                    .unwrap_or_else(|e| panic!("{stem}: apache-avro rejects the datum: {e}"));
+                assert_eq!(
+                    common::avro_to_json(&v, schema, &names),
+                    serde_json::to_value(&decoded).unwrap()
+                );
+                // What gigstream wrote before (apache-avro 0.21's fingerprint, which its own
+                // single-object reader expects) still decodes.
+                let mut legacy = so.clone();
+                legacy[2..10].copy_from_slice(&info.legacy_fingerprint.to_le_bytes());
+                assert_eq!(
+                    codec.decode(info.topic, &legacy).unwrap(),
+                    decoded,
+                    "{stem}"
+                );
                 let reader = apache_avro::GenericSingleObjectReader::new(schema.clone()).unwrap();
                 let v = reader
-                    .read_value(&mut &so[..])
+                    .read_value(&mut &legacy[..])
                     .unwrap_or_else(|e| panic!("{stem}: apache single-object: {e}"));
                 assert_eq!(
                     common::avro_to_json(&v, schema, &names),
@@ -193,4 +221,41 @@ fn golden_dir_has_no_stray_files() {
         })
         .collect();
     assert_eq!(found, expected);
+}
+
+/// fastavro 1.13's `fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO")` of every
+/// schema file (it prints the fingerprint's little-endian bytes, as in the header); for v2 the
+/// values the Go client's `SpecFingerprint` names (Java's `parsingFingerprint64`).
+#[test]
+fn spec_fingerprints_are_fastavros() {
+    let fastavro = [
+        ("orders.v1.avsc", "214e7e5dcbcc8551"),
+        ("orders.v2.avsc", "2038ee0ed48e3665"),
+        ("usage.v1.avsc", "420903fd05ffc34b"),
+        ("usage.v2.avsc", "747d00f10bc8bd20"),
+        ("telemetry.v1.avsc", "fbb989de1374a5f7"),
+        ("telemetry.v2.avsc", "fe1f6425d6f25843"),
+    ];
+    let reg = Registry::builtin();
+    for (file, le_hex) in fastavro {
+        let info = reg.schemas().find(|i| i.file == file).expect(file);
+        assert_eq!(
+            hex(&info.fingerprint.to_le_bytes()).trim(),
+            le_hex,
+            "{file}"
+        );
+        assert_ne!(info.fingerprint, info.legacy_fingerprint, "{file}");
+        let legacy = reg
+            .avro_schema(info.id)
+            .unwrap()
+            .fingerprint::<apache_avro::rabin::Rabin>();
+        assert_eq!(
+            legacy.bytes,
+            info.legacy_fingerprint.to_le_bytes(),
+            "{file}"
+        );
+    }
+    let orders = reg.info(reg.latest(gigstream_core::Topic::Orders)).unwrap();
+    assert_eq!(orders.fingerprint, 0x6536_8ed4_0eee_3820);
+    assert_eq!(orders.legacy_fingerprint, 0x2fea_8d56_a441_37e7);
 }
