@@ -39,6 +39,9 @@ COPY infra/gigstream.example.toml /etc/gigstream/gigstream.example.toml
 ENV GIGSTREAM_DATA_DIR=/var/lib/gigstream/data
 USER gigstream:gigstream
 WORKDIR /var/lib/gigstream
-# /health, /ready and /metrics ([http] listen).
+# /health, /ready and /metrics: docker-compose.yml sets [http] listen to 0.0.0.0:9464 in every
+# service container (GIGSTREAM_HTTP_LISTEN). Without it a service binary listens on 127.0.0.1
+# only, at its own port (billing 9464, sla 9465, market 9466), which is unreachable from
+# outside the container.
 EXPOSE 9464
 CMD ["gigstream", "--help"]

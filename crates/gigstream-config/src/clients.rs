@@ -18,9 +18,12 @@ use std::time::Duration;
 pub struct KafkaConfig {
     /// `bootstrap.servers`: comma-separated `host:port` list.
     pub brokers: String,
-    /// Put before every gigstream topic name (`orders` becomes `{prefix}orders`), so several
-    /// environments or test runs can share one cluster.
+    /// Put before every gigstream topic name (`orders` becomes `{prefix}orders`) and consumer
+    /// group, so several environments or test runs can share one cluster.
     pub topic_prefix: String,
+    /// The consumer group of a service after the prefix, `{service}` standing for its name
+    /// (default `gigstream-{service}`): see [`KafkaConfig::group_of`].
+    pub group_id: String,
     /// librdkafka properties applied to every client, after gigstream's defaults (the
     /// properties gigstream's guarantees depend on are applied last and cannot be overridden:
     /// see `gigstream-kafka`'s producer and source docs).
@@ -42,6 +45,7 @@ impl KafkaConfig {
         KafkaConfig {
             brokers: brokers.into(),
             topic_prefix: String::new(),
+            group_id: crate::DEFAULT_GROUP_ID.to_string(),
             properties: BTreeMap::new(),
             assign_timeout: Duration::from_secs(60),
             poll_wait: Duration::from_secs(5),
@@ -65,6 +69,16 @@ impl KafkaConfig {
     /// The Kafka topic carrying `topic`.
     pub fn topic_name(&self, topic: Topic) -> String {
         format!("{}{}", self.topic_prefix, topic.name())
+    }
+
+    /// The consumer group of `service`: the topic prefix, then [`KafkaConfig::group_id`] with
+    /// `{service}` replaced (`gigstream-sla`; `staging.gigstream-sla` under prefix `staging.`).
+    pub fn group_of(&self, service: &str) -> String {
+        format!(
+            "{}{}",
+            self.topic_prefix,
+            self.group_id.replace("{service}", service)
+        )
     }
 
     /// The dead-letter topic of `topic` (`<topic>.dlq`).
@@ -114,6 +128,7 @@ impl fmt::Debug for KafkaConfig {
         f.debug_struct("KafkaConfig")
             .field("brokers", &self.brokers)
             .field("topic_prefix", &self.topic_prefix)
+            .field("group_id", &self.group_id)
             .field("properties", &Props(&self.properties))
             .field("assign_timeout", &self.assign_timeout)
             .field("poll_wait", &self.poll_wait)
@@ -192,6 +207,14 @@ mod tests {
         let cfg = KafkaConfig::new("k:9092").with_topic_prefix("prod.");
         assert_eq!(cfg.topic_name(Topic::Orders), "prod.orders");
         assert_eq!(cfg.dlq_name(Topic::Usage), "prod.usage.dlq");
+        assert_eq!(cfg.group_of("sla"), "prod.gigstream-sla");
+        let mut old = cfg.clone();
+        old.group_id = "{service}".into();
+        assert_eq!(old.group_of("billing"), "prod.billing");
+        assert_eq!(
+            KafkaConfig::new("k:1").group_of("market"),
+            "gigstream-market"
+        );
     }
 
     #[test]

@@ -3,12 +3,12 @@
 //! | variable | setting |
 //! |---|---|
 //! | `GIGSTREAM_DATA_DIR`, `GIGSTREAM_REFERENCE_DIR` | `[data] data_dir`, `reference_dir` |
-//! | `GIGSTREAM_KAFKA_BROKERS`, `_TOPIC_PREFIX`, `_REPLICATION_FACTOR`, `_ASSIGN_TIMEOUT`, `_POLL_WAIT`, `_REQUEST_TIMEOUT`, `_SASL_PASSWORD_ENV`, `_SASL_PASSWORD_FILE` | `[kafka]` keys |
+//! | `GIGSTREAM_KAFKA_BROKERS`, `_TOPIC_PREFIX`, `_GROUP_ID`, `_REPLICATION_FACTOR`, `_ASSIGN_TIMEOUT`, `_POLL_WAIT`, `_REQUEST_TIMEOUT`, `_SASL_PASSWORD_ENV`, `_SASL_PASSWORD_FILE` | `[kafka]` keys |
 //! | any other `GIGSTREAM_KAFKA_<KEY>` | librdkafka property `<key>` lowercased, `_` read as `.`, `__` as `_` (`GIGSTREAM_KAFKA_SASL_MECHANISM` → `sasl.mechanism`); secret ones (`GIGSTREAM_KAFKA_SASL_PASSWORD`) are kept as secrets |
 //! | `GIGSTREAM_CLICKHOUSE_URL`, `_USER`, `_PASSWORD` (a secret), `_DATABASE`, `_PASSWORD_ENV`, `_PASSWORD_FILE`, `_CONNECT_TIMEOUT`, `_REQUEST_TIMEOUT`, `_BATCH_BYTES`, `_RETRY_BACKOFF_MIN`, `_RETRY_BACKOFF_MAX`, `_APPLY_MIGRATIONS` | `[clickhouse]` keys (an empty `_URL` means no ClickHouse, as before) |
 //! | `GIGSTREAM_SERVICE_COMMIT_INTERVAL`, `_CATCH_UP_COMMIT_INTERVAL`, `_COMMIT_EVERY_RECORDS`, `_IDLE_WAIT`, `_SHUTDOWN_DEADLINE` | `[service]` keys; the older `GIGSTREAM_COMMIT_INTERVAL_MS` (milliseconds) sets both intervals unless the new names are set |
 //! | `GIGSTREAM_HTTP_ENABLED`, `GIGSTREAM_HTTP_LISTEN` | `[http]` keys |
-//! | `GIGSTREAM_LOG_FORMAT`, `GIGSTREAM_LOG_FILTER` | `[log]` keys; `RUST_LOG` sets `filter` too, below `GIGSTREAM_LOG_FILTER` |
+//! | `GIGSTREAM_LOG_FORMAT`, `GIGSTREAM_LOG_FILTER`, `GIGSTREAM_LOG_COLOR` | `[log]` keys; `RUST_LOG` sets `filter` too, below `GIGSTREAM_LOG_FILTER`; `NO_COLOR` (any non-empty value) turns colours off where `color = "auto"` |
 //!
 //! Durations take the file's form (`"10s"`), booleans `true`/`false`/`1`/`0`. An unknown
 //! `GIGSTREAM_{DATA,SERVICE,HTTP,LOG}_*` name is an error (those prefixes are the config's
@@ -18,7 +18,7 @@
 use crate::duration::parse_duration;
 use crate::error::ConfigError;
 use crate::secret::Secret;
-use crate::sections::{is_secret_property, LogFormat};
+use crate::sections::{is_secret_property, LogColor, LogFormat};
 use crate::Config;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -86,6 +86,10 @@ pub fn apply(c: &mut Config, vars: &BTreeMap<String, String>) -> Result<Report, 
         c.service.catch_up_commit_interval = Duration::from_millis(ms);
         report.applied.push(name.to_string());
     }
+    if vars.get("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        c.log.no_color = true;
+        report.applied.push("NO_COLOR".to_string());
+    }
     if let Some(v) = vars.get("RUST_LOG").filter(|v| !v.trim().is_empty()) {
         c.log.filter = v.clone();
         report.applied.push("RUST_LOG".to_string());
@@ -121,7 +125,8 @@ pub fn apply(c: &mut Config, vars: &BTreeMap<String, String>) -> Result<Report, 
                     match key {
                         "ENABLED" => c.http.enabled = boolean(name, v)?,
                         "LISTEN" => {
-                            c.http.listen = number(name, v, "an address like 127.0.0.1:9464")?
+                            c.http.listen = number(name, v, "an address like 127.0.0.1:9464")?;
+                            c.http.listen_given = true;
                         }
                         _ => return Err(unknown(name, &["ENABLED", "LISTEN"])),
                     }
@@ -133,7 +138,12 @@ pub fn apply(c: &mut Config, vars: &BTreeMap<String, String>) -> Result<Report, 
                                 .ok_or_else(|| err(name, format!("`{v}` is not human or json")))?
                         }
                         "FILTER" => c.log.filter = nonempty(name, v)?,
-                        _ => return Err(unknown(name, &["FORMAT", "FILTER"])),
+                        "COLOR" => {
+                            c.log.color = LogColor::parse(v).ok_or_else(|| {
+                                err(name, format!("`{v}` is not auto, always or never"))
+                            })?
+                        }
+                        _ => return Err(unknown(name, &["FORMAT", "FILTER", "COLOR"])),
                     }
                     true
                 } else if rest.starts_with("DATA_") {
@@ -176,6 +186,14 @@ fn kafka(c: &mut Config, name: &str, key: &str, v: &str) -> Result<(), ConfigErr
             k.brokers = Some(v.to_string());
         }
         "TOPIC_PREFIX" => k.topic_prefix = v.to_string(),
+        // Empty: the default (so a compose file can pass `${GIGSTREAM_KAFKA_GROUP_ID:-}`).
+        "GROUP_ID" => {
+            k.group_id = if v.trim().is_empty() {
+                crate::DEFAULT_GROUP_ID.to_string()
+            } else {
+                v.to_string()
+            }
+        }
         "REPLICATION_FACTOR" => {
             k.replication_factor = number(name, v, "a whole number (-1: broker default)")?
         }

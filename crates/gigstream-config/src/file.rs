@@ -6,7 +6,13 @@ use crate::{Config, SECTIONS};
 use std::path::Path;
 
 pub(crate) fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
-    toml::from_str::<Config>(text).map_err(|e| explain(text, origin, &e))
+    let mut config = toml::from_str::<Config>(text).map_err(|e| explain(text, origin, &e))?;
+    // Whether [http] listen was written (the services choose their own ports otherwise).
+    config.http.listen_given = toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|t| t.get("http")?.as_table()?.get("listen").cloned())
+        .is_some();
+    Ok(config)
 }
 
 /// Line (1-based) of byte offset `pos` in `text`.

@@ -44,8 +44,9 @@ pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, UnknownKey};
 pub use secret::{Secret, SecretError, SecretSource};
 pub use sections::{
-    ClickHouseSettings, DataSettings, HttpSettings, KafkaSettings, LogFormat, LogSettings,
-    ServiceSettings,
+    service_port, ClickHouseSettings, DataSettings, HttpSettings, KafkaSettings, ListenPlan,
+    LogColor, LogFormat, LogSettings, ServiceSettings, DEFAULT_GROUP_ID, DEFAULT_HTTP_PORT,
+    PORT_ATTEMPTS, PORT_STRIDE, SERVICE_PORTS,
 };
 
 use gigstream_runtime::RunOptions;
@@ -214,6 +215,23 @@ impl Config {
                 );
             }
         }
+        let group = &self.kafka.group_id;
+        if group.matches(sections::GROUP_ID_SERVICE).count() != 1 {
+            return bad(
+                "[kafka] group_id",
+                &format!(
+                    "`{group}` must contain `{{service}}` once, so that every service has a \
+                     group of its own (default `{DEFAULT_GROUP_ID}`; `{{service}}` alone keeps the \
+                     bare service names of earlier versions)"
+                ),
+            );
+        }
+        if group.contains(char::is_whitespace) {
+            return bad(
+                "[kafka] group_id",
+                &format!("`{group}` contains whitespace"),
+            );
+        }
         if self.kafka.sasl_password_env.is_some() && self.kafka.sasl_password_file.is_some() {
             return bad(
                 "[kafka] sasl_password_env and sasl_password_file",
@@ -277,6 +295,7 @@ impl Config {
         let k = &self.kafka;
         let mut c = KafkaConfig::new(k.brokers.clone()?);
         c.topic_prefix = k.topic_prefix.clone();
+        c.group_id = k.group_id.clone();
         c.replication_factor = k.replication_factor;
         c.assign_timeout = k.assign_timeout;
         c.poll_wait = k.poll_wait;
@@ -337,15 +356,27 @@ impl LogSettings {
             .map_err(|e| format!("`{}` is not a tracing filter: {e}", self.filter))
     }
 
-    /// Installs the `tracing` subscriber (stderr, this format and filter). Does nothing when
-    /// one is installed already.
+    /// Whether `human` lines carry ANSI colours: per [`LogSettings::color`], given whether
+    /// stderr is a terminal now.
+    pub fn ansi(&self) -> bool {
+        use std::io::IsTerminal;
+        self.format == LogFormat::Human
+            && self
+                .color
+                .enabled(std::io::stderr().is_terminal(), self.no_color)
+    }
+
+    /// Installs the `tracing` subscriber (stderr, this format and filter): readable lines,
+    /// coloured only on a terminal ([`LogSettings::ansi`]), or one JSON object per line (never
+    /// coloured). Does nothing when one is installed already.
     pub fn init_tracing(&self) {
         let filter = self
             .env_filter()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
         let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_writer(std::io::stderr);
+            .with_writer(std::io::stderr)
+            .with_ansi(self.ansi());
         let _ = match self.format {
             LogFormat::Json => builder.json().try_init(),
             LogFormat::Human => builder.try_init(),

@@ -30,6 +30,14 @@ impl Default for DataSettings {
     }
 }
 
+/// The default consumer group template: `gigstream-billing`, `gigstream-sla`,
+/// `gigstream-market` (after the topic prefix). Deployments that ran with the bare service
+/// names set `group_id = "{service}"` to keep their committed offsets.
+pub const DEFAULT_GROUP_ID: &str = "gigstream-{service}";
+
+/// The placeholder of [`KafkaSettings::group_id`].
+pub const GROUP_ID_SERVICE: &str = "{service}";
+
 /// `[kafka]`: read Kafka instead of the embedded log when `brokers` is set.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -38,6 +46,10 @@ pub struct KafkaSettings {
     pub brokers: Option<String>,
     /// Put before every topic name and consumer group (`staging.` makes `staging.orders`).
     pub topic_prefix: String,
+    /// The consumer group of each service, after `topic_prefix`: `{service}` is replaced by
+    /// the service's name (`billing`, `sla`, `market`). Default `gigstream-{service}`; before
+    /// it was configurable the group was `{service}` (see [`DEFAULT_GROUP_ID`]).
+    pub group_id: String,
     /// Replicas of topics gigstream creates; -1 is the broker's default.
     pub replication_factor: i32,
     /// How long a consumer waits for its first partition assignment.
@@ -71,6 +83,7 @@ impl Default for KafkaSettings {
         KafkaSettings {
             brokers: None,
             topic_prefix: String::new(),
+            group_id: DEFAULT_GROUP_ID.to_string(),
             replication_factor: -1,
             assign_timeout: Duration::from_secs(60),
             poll_wait: Duration::from_secs(5),
@@ -176,17 +189,82 @@ impl Default for ServiceSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSettings {
     pub enabled: bool,
-    /// Address and port to listen on; keep it on 127.0.0.1 unless a scraper needs it.
+    /// Address and port to listen on; keep it on 127.0.0.1 unless a scraper needs it. When it
+    /// is not given (in the file or as `GIGSTREAM_HTTP_LISTEN`), each service binary listens on
+    /// 127.0.0.1 at its own port ([`SERVICE_PORTS`]), or at the next one of its ports when
+    /// another instance holds that one ([`HttpSettings::listen_plan`]); this value is then
+    /// what `gigstream run` uses.
     pub listen: SocketAddr,
+    /// Whether `listen` was given (by the file or the environment), not defaulted.
+    #[serde(skip)]
+    pub listen_given: bool,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
             enabled: true,
-            listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            listen: SocketAddr::from(([127, 0, 0, 1], DEFAULT_HTTP_PORT)),
+            listen_given: false,
         }
     }
+}
+
+/// The port of `[http] listen` when nothing else applies (and `gigstream run`'s).
+pub const DEFAULT_HTTP_PORT: u16 = 9464;
+
+/// Each service binary's own default port: on one host the three services (and, at the next
+/// ports of each, more instances) listen side by side. The same ports the compose file maps
+/// to the host.
+pub const SERVICE_PORTS: [(&str, u16); 3] = [("billing", 9464), ("sla", 9465), ("market", 9466)];
+
+/// The distance between the ports of one service's instances: 3, so that a second instance of
+/// one service never takes another service's default port (billing 9464, 9467, 9470, ...;
+/// sla 9465, 9468, ...; market 9466, 9469, ...), whatever order they start in.
+pub const PORT_STRIDE: u16 = 3;
+
+/// How many ports of its own a service tries before giving up (instances per service on one
+/// host with the defaults): 127.0.0.1:9464 to :9493.
+pub const PORT_ATTEMPTS: u16 = 10;
+
+/// Where a service's operations endpoint listens: the first address, then the others in
+/// order while the previous ones are in use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenPlan {
+    pub addresses: Vec<SocketAddr>,
+    /// The address was configured: no other is tried.
+    pub explicit: bool,
+}
+
+impl HttpSettings {
+    /// Where `service` listens: the configured address alone when one was given, else
+    /// 127.0.0.1 at the service's ports ([`SERVICE_PORTS`], then every [`PORT_STRIDE`]th port
+    /// after it, [`PORT_ATTEMPTS`] in all). A service not in the table starts at 9464.
+    pub fn listen_plan(&self, service: &str) -> ListenPlan {
+        if self.listen_given {
+            return ListenPlan {
+                addresses: vec![self.listen],
+                explicit: true,
+            };
+        }
+        let base = service_port(service);
+        let addresses = (0..PORT_ATTEMPTS)
+            .map(|i| SocketAddr::from(([127, 0, 0, 1], base + i * PORT_STRIDE)))
+            .collect();
+        ListenPlan {
+            addresses,
+            explicit: false,
+        }
+    }
+}
+
+/// The default port of `service` ([`SERVICE_PORTS`]; 9464 for any other name).
+pub fn service_port(service: &str) -> u16 {
+    SERVICE_PORTS
+        .iter()
+        .find(|(s, _)| *s == service)
+        .map(|(_, p)| *p)
+        .unwrap_or(DEFAULT_HTTP_PORT)
 }
 
 /// Log line format.
@@ -209,6 +287,38 @@ impl LogFormat {
     }
 }
 
+/// When log lines carry ANSI colours (`format = "human"` only; JSON never has any).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogColor {
+    /// Colours when stderr is a terminal and `NO_COLOR` is not set; plain text into a file,
+    /// a pipe or a container's log.
+    Auto,
+    Always,
+    Never,
+}
+
+impl LogColor {
+    pub fn parse(s: &str) -> Option<LogColor> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(LogColor::Auto),
+            "always" => Some(LogColor::Always),
+            "never" => Some(LogColor::Never),
+            _ => None,
+        }
+    }
+
+    /// Whether to colour, given whether stderr is a terminal and whether `NO_COLOR` is set
+    /// (to anything but the empty string, as no-color.org has it).
+    pub fn enabled(self, terminal: bool, no_color: bool) -> bool {
+        match self {
+            LogColor::Always => true,
+            LogColor::Never => false,
+            LogColor::Auto => terminal && !no_color,
+        }
+    }
+}
+
 /// `[log]`: logs go to stderr.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -216,6 +326,11 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// `tracing` filter: a level (`info`) or directives (`info,gigstream_runtime=debug`).
     pub filter: String,
+    /// ANSI colours in `human` lines: `auto` (only on a terminal), `always`, `never`.
+    pub color: LogColor,
+    /// Whether `NO_COLOR` was set (read with the environment).
+    #[serde(skip)]
+    pub no_color: bool,
 }
 
 impl Default for LogSettings {
@@ -223,6 +338,8 @@ impl Default for LogSettings {
         LogSettings {
             format: LogFormat::Human,
             filter: "info".to_string(),
+            color: LogColor::Auto,
+            no_color: false,
         }
     }
 }
@@ -285,6 +402,12 @@ fn flatten(
         }
         if key == "bootstrap.servers" {
             return Err("`bootstrap.servers` is set by `brokers` in [kafka]".to_string());
+        }
+        if key == "group.id" {
+            return Err(
+                "`group.id` is set per service by `group_id` in [kafka] (e.g. \"gigstream-{service}\")"
+                    .to_string(),
+            );
         }
         out.insert(key, text);
     }

@@ -1,4 +1,5 @@
 use super::*;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 fn vars(list: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -590,4 +591,121 @@ fn config_file_from_gigstream_config_or_the_argument() {
         .unwrap_err()
         .to_string();
     assert!(err.starts_with("cannot read the config file") && err.contains("missing.toml"));
+}
+
+#[test]
+fn consumer_groups_default_to_gigstream_service_and_are_configurable() {
+    let c = Config::load_from(None, &vars(&[("GIGSTREAM_KAFKA_BROKERS", "k:9092")]))
+        .unwrap()
+        .config;
+    let k = c.kafka().unwrap();
+    assert_eq!(k.group_of("billing"), "gigstream-billing");
+    // The names used before the setting existed, kept for their committed offsets.
+    let c = Config::load_from(
+        None,
+        &vars(&[
+            ("GIGSTREAM_KAFKA_BROKERS", "k:9092"),
+            ("GIGSTREAM_KAFKA_TOPIC_PREFIX", "staging."),
+            ("GIGSTREAM_KAFKA_GROUP_ID", "{service}"),
+        ]),
+    )
+    .unwrap();
+    assert!(c
+        .env_applied
+        .contains(&"GIGSTREAM_KAFKA_GROUP_ID".to_string()));
+    let k = c.config.kafka().unwrap();
+    assert_eq!(k.group_of("sla"), "staging.sla");
+    // Not a librdkafka property any more.
+    assert!(!k.properties.contains_key("group.id"));
+    let c = load("[kafka]\ngroup_id = \"team-a-{service}\"\n", &[]).unwrap();
+    assert_eq!(c.config.kafka.group_id, "team-a-{service}");
+    for bad in ["shared", "{service}-{service}", "a {service}"] {
+        let err = load(&format!("[kafka]\ngroup_id = \"{bad}\"\n"), &[]).unwrap_err();
+        assert!(err.to_string().contains("[kafka] group_id"), "{bad}: {err}");
+    }
+    let err = parse("[kafka.properties]\n\"group.id\" = \"x\"\n").unwrap_err();
+    assert!(err.to_string().contains("group_id"), "{err}");
+}
+
+#[test]
+fn each_service_has_its_own_ports_unless_an_address_is_given() {
+    let c = Config::default();
+    assert!(!c.http.listen_given);
+    let plan = c.http.listen_plan("sla");
+    assert!(!plan.explicit);
+    let ports: Vec<u16> = plan.addresses.iter().map(|a| a.port()).collect();
+    assert_eq!(&ports[..3], &[9465, 9468, 9471]);
+    assert_eq!(ports.len(), usize::from(PORT_ATTEMPTS));
+    assert!(plan.addresses.iter().all(|a| a.ip().is_loopback()));
+    let first = |s: &str| c.http.listen_plan(s).addresses[0].port();
+    assert_eq!(
+        (
+            first("billing"),
+            first("sla"),
+            first("market"),
+            first("run")
+        ),
+        (9464, 9465, 9466, 9464)
+    );
+    // No service's instances ever take another service's ports.
+    let mut all = BTreeSet::new();
+    for (s, _) in SERVICE_PORTS {
+        for a in c.http.listen_plan(s).addresses {
+            assert!(all.insert(a.port()), "{s} {a}");
+        }
+    }
+    // Given in the environment or the file: that address only.
+    for c in [
+        Config::load_from(None, &vars(&[("GIGSTREAM_HTTP_LISTEN", "0.0.0.0:9464")]))
+            .unwrap()
+            .config,
+        load("[http]\nlisten = \"0.0.0.0:9464\"\n", &[])
+            .unwrap()
+            .config,
+    ] {
+        let plan = c.http.listen_plan("market");
+        assert!(plan.explicit);
+        assert_eq!(plan.addresses, vec!["0.0.0.0:9464".parse().unwrap()]);
+    }
+    assert!(
+        !load("[http]\nenabled = true\n", &[])
+            .unwrap()
+            .config
+            .http
+            .listen_given
+    );
+}
+
+#[test]
+fn colours_only_on_a_terminal_unless_asked() {
+    assert!(LogColor::Auto.enabled(true, false));
+    assert!(!LogColor::Auto.enabled(false, false));
+    assert!(!LogColor::Auto.enabled(true, true));
+    assert!(LogColor::Always.enabled(false, true));
+    assert!(!LogColor::Never.enabled(true, false));
+    let c = Config::load_from(None, &vars(&[("NO_COLOR", "1")]))
+        .unwrap()
+        .config;
+    assert!(c.log.no_color && c.log.color == LogColor::Auto);
+    // An empty NO_COLOR means nothing.
+    let c = Config::load_from(None, &vars(&[("NO_COLOR", "")]))
+        .unwrap()
+        .config;
+    assert!(!c.log.no_color);
+    let c = Config::load_from(None, &vars(&[("GIGSTREAM_LOG_COLOR", "never")]))
+        .unwrap()
+        .config;
+    assert_eq!(c.log.color, LogColor::Never);
+    assert!(!c.log.ansi());
+    assert!(Config::load_from(None, &vars(&[("GIGSTREAM_LOG_COLOR", "rainbow")])).is_err());
+    let c = load("[log]\nformat = \"json\"\ncolor = \"always\"\n", &[])
+        .unwrap()
+        .config;
+    // JSON lines never carry colour codes.
+    assert!(!c.log.ansi());
+    // Under `cargo test` stderr is captured, not a terminal: auto means plain.
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        assert!(!Config::default().log.ansi());
+    }
 }

@@ -4,9 +4,9 @@ use crate::ServiceError;
 use crate::{install_stop_handler, run_service, start_shutdown_watchdog, Backends, ServiceRun};
 use clap::{CommandFactory, FromArgMatches, Parser};
 use gigstream_avro::{Codec, Registry};
-use gigstream_config::Config;
+use gigstream_config::{Config, ListenPlan};
 use gigstream_core::{Projection, RefData};
-use gigstream_ops::Ops;
+use gigstream_ops::{HttpServer, Ops};
 use gigstream_runtime::RunError;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,7 +23,9 @@ use std::sync::Arc;
 /// Parquet tables in DIR/tables, or ClickHouse when [clickhouse] url / GIGSTREAM_CLICKHOUSE_URL
 /// is set. Without --follow it stops when caught up; with it, it keeps reading until
 /// SIGTERM/Ctrl-C, then commits and exits 0 within [service] shutdown_deadline (default 20s;
-/// else exit 1). /health, /ready and /metrics are served on [http] listen.
+/// else exit 1). /health, /ready and /metrics are served on [http] listen; when that is not
+/// set, on 127.0.0.1 at the service's own port (billing 9464, sla 9465, market 9466) or, when
+/// another instance holds it, the next free one of its ports (+3, +6, ...).
 #[derive(Debug, Parser)]
 #[command(version)]
 pub struct ServiceArgs {
@@ -37,7 +39,8 @@ pub struct ServiceArgs {
     #[arg(long)]
     pub reference_dir: Option<PathBuf>,
     /// Address for /health, /ready and /metrics (port 0: any free port) [env:
-    /// GIGSTREAM_HTTP_LISTEN] [default: 127.0.0.1:9464]
+    /// GIGSTREAM_HTTP_LISTEN] [default: 127.0.0.1:9464 billing, :9465 sla, :9466 market, or
+    /// the next free port of the service's (+3, +6, ...)]
     #[arg(long)]
     pub http_listen: Option<SocketAddr>,
     /// Keep reading after catching up, until SIGTERM/Ctrl-C.
@@ -76,22 +79,30 @@ fn serve<P: Projection>(name: &str, args: ServiceArgs) -> Result<(), (u8, String
     let ops = Arc::new(Ops::new());
     ops.register_service(P::NAME);
     let _server = if cfg.http.enabled || args.http_listen.is_some() {
-        let addr = args.http_listen.unwrap_or(cfg.http.listen);
-        let server = ops.serve(addr).map_err(|e| {
-            (
-                1,
-                format!(
-                    "cannot listen on {addr} for /health, /ready and /metrics: {e} (set \
-                     --http-listen ADDR or [http] listen / GIGSTREAM_HTTP_LISTEN, or disable it \
-                     with [http] enabled = false / GIGSTREAM_HTTP_ENABLED=false)"
-                ),
-            )
-        })?;
-        tracing::info!(
-            service = P::NAME,
-            "listening on http://{} (/health, /ready, /metrics)",
-            server.local_addr()
-        );
+        let plan = match args.http_listen {
+            Some(addr) => ListenPlan {
+                addresses: vec![addr],
+                explicit: true,
+            },
+            None => cfg.http.listen_plan(P::NAME),
+        };
+        let (server, skipped) = listen(&ops, &plan)?;
+        if skipped.is_empty() {
+            tracing::info!(
+                service = P::NAME,
+                "listening on http://{} (/health, /ready, /metrics)",
+                server.local_addr()
+            );
+        } else {
+            let busy: Vec<String> = skipped.iter().map(ToString::to_string).collect();
+            tracing::info!(
+                service = P::NAME,
+                in_use = %busy.join(", "),
+                "listening on http://{} (/health, /ready, /metrics): the service's earlier \
+                 port(s) are in use, by another instance or program",
+                server.local_addr()
+            );
+        }
         Some(server)
     } else {
         None
@@ -139,9 +150,85 @@ fn serve<P: Projection>(name: &str, args: ServiceArgs) -> Result<(), (u8, String
     }
 }
 
+/// Binds the operations endpoint at the first address of `plan` that is free: an explicit
+/// address must be free; the service's default ports are tried in order. Returns the server
+/// and the addresses found in use before it.
+pub fn listen(
+    ops: &Arc<Ops>,
+    plan: &ListenPlan,
+) -> Result<(HttpServer, Vec<SocketAddr>), (u8, String)> {
+    let mut skipped = Vec::new();
+    for addr in &plan.addresses {
+        match ops.serve(*addr) {
+            Ok(server) => return Ok((server, skipped)),
+            Err(e) if !plan.explicit && e.kind() == std::io::ErrorKind::AddrInUse => {
+                skipped.push(*addr);
+            }
+            Err(e) => {
+                return Err((
+                    1,
+                    format!(
+                        "cannot listen on {addr} for /health, /ready and /metrics: {e} (set \
+                         --http-listen ADDR or [http] listen / GIGSTREAM_HTTP_LISTEN, or disable \
+                         it with [http] enabled = false / GIGSTREAM_HTTP_ENABLED=false)"
+                    ),
+                ))
+            }
+        }
+    }
+    let tried: Vec<String> = plan.addresses.iter().map(ToString::to_string).collect();
+    Err((
+        1,
+        format!(
+            "cannot listen for /health, /ready and /metrics: every port of this service is in \
+             use ({}); set --http-listen ADDR or [http] listen / GIGSTREAM_HTTP_LISTEN (port 0: \
+             any free port)",
+            tried.join(", ")
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_busy_default_port_moves_to_the_next_of_the_service() {
+        let ops = Arc::new(Ops::new());
+        // Any two free ports, taken the way the defaults would be.
+        let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let a = first.local_addr().unwrap();
+        let b: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let plan = ListenPlan {
+            addresses: vec![a, b],
+            explicit: false,
+        };
+        let (server, skipped) = listen(&ops, &plan).unwrap();
+        assert_eq!(skipped, vec![a]);
+        assert_ne!(server.local_addr(), a);
+        // An explicit address that is taken is an error naming it, not a silent move.
+        let explicit = ListenPlan {
+            addresses: vec![a, b],
+            explicit: true,
+        };
+        let Err((_, msg)) = listen(&ops, &explicit) else {
+            panic!("a taken explicit address must fail")
+        };
+        assert!(msg.contains(&a.to_string()), "{msg}");
+        // Every default port taken: the error lists them.
+        let all = ListenPlan {
+            addresses: vec![a],
+            explicit: false,
+        };
+        let Err((_, msg)) = listen(&ops, &all) else {
+            panic!("no free port must fail")
+        };
+        assert!(
+            msg.contains("every port of this service is in use"),
+            "{msg}"
+        );
+        drop(first);
+    }
 
     fn parse(args: &[&str]) -> Result<ServiceArgs, clap::Error> {
         ServiceArgs::try_parse_from(std::iter::once("gigstream-sla").chain(args.iter().copied()))

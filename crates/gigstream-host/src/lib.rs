@@ -5,7 +5,8 @@
 //! | embedded log in `DATA_DIR/log` (default) | Parquet tables in `DATA_DIR/tables` (default) |
 //! | Kafka when `[kafka] brokers` is set     | ClickHouse when `[clickhouse] url` is set     |
 //!
-//! With Kafka, each service is its own consumer group, dead letters also go to `<topic>.dlq`
+//! With Kafka, each service is its own consumer group (`gigstream-<service>` after the topic
+//! prefix; `[kafka] group_id`), dead letters also go to `<topic>.dlq`
 //! with headers naming the reason and the origin, and several instances of a service split the
 //! partitions (their state moves with the partitions through the checkpoints in the sink).
 //! Several instances need a shared sink, i.e. ClickHouse.
@@ -27,7 +28,7 @@ use gigstream_clickhouse::ClickHouseSink;
 use gigstream_config::{ClickHouseConfig, Config, DataDir, KafkaConfig};
 use gigstream_core::validate::Invalid;
 use gigstream_core::{Projection, RefData, Topic};
-use gigstream_kafka::{DeadLetterRef, DlqProducer, KafkaSource};
+use gigstream_kafka::{DeadLetterRef, DlqProducer, DlqStage, KafkaSource};
 use gigstream_log::{EmbeddedSource, Log};
 use gigstream_parquet::ParquetStore;
 use gigstream_runtime::{
@@ -152,6 +153,11 @@ impl DeadLetterOutput for KafkaDeadLetters {
                     timestamp_ms: d.timestamp_ms,
                     code: &d.code,
                     reason: &d.reason,
+                    stage: if DecodeError::CODES.contains(&d.code.as_str()) {
+                        DlqStage::Decode
+                    } else {
+                        DlqStage::Process
+                    },
                     key: &d.key,
                     value: &d.value,
                 })
@@ -252,11 +258,13 @@ pub fn run_service<P: Projection>(
     )?)
 }
 
-/// The consumer group of a service: its name after the topic prefix, so that deployments
-/// sharing a cluster under different prefixes (`staging.`, a test's own prefix) never share a
-/// group.
+/// The consumer group of a service: the topic prefix, then `[kafka] group_id` with
+/// `{service}` replaced (default `gigstream-<service>`), so that deployments sharing a cluster
+/// under different prefixes (`staging.`, a test's own prefix) never share a group and
+/// gigstream's groups are told apart from other applications' (see
+/// [`KafkaConfig::group_of`]).
 pub fn consumer_group(k: &KafkaConfig, service: &str) -> String {
-    format!("{}{service}", k.topic_prefix)
+    k.group_of(service)
 }
 
 /// Sets `stop` on SIGINT/SIGTERM so the loop commits and exits cleanly.

@@ -245,7 +245,13 @@ pub async fn ensure_topics(
     let rf = config.replication_factor;
     let new: Vec<NewTopic<'_>> = missing
         .iter()
-        .map(|(name, parts)| NewTopic::new(name, *parts as i32, TopicReplication::Fixed(rf)))
+        .map(|(name, parts)| {
+            // The log is the record of truth (services replay it from offset 0), and generated
+            // records carry backdated timestamps that a time retention would delete unread.
+            NewTopic::new(name, *parts as i32, TopicReplication::Fixed(rf))
+                .set("retention.ms", "-1")
+                .set("retention.bytes", "-1")
+        })
         .collect();
     let opts = AdminOptions::new().request_timeout(Some(config.request_timeout));
     let results = admin

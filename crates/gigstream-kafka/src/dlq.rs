@@ -7,6 +7,22 @@
 //! (what exactly was wrong), `gigstream.service`, and where the record was read:
 //! `gigstream.topic` (the Kafka topic name, prefix included), `gigstream.partition`,
 //! `gigstream.offset`, `gigstream.timestamp` (its record timestamp, UTC milliseconds).
+//!
+//! Beside them, the names Kafka Connect's dead-letter queue uses (Apache Kafka's
+//! `connect-runtime` `DeadLetterQueueReporter`: `__connect.errors.` + a name, values UTF-8
+//! text, numbers in decimal), so tools built for Connect's DLQs read gigstream's too:
+//!
+//! | header | value |
+//! |---|---|
+//! | `__connect.errors.topic`, `.partition`, `.offset` | where the original was read (same as `gigstream.topic`, ...) |
+//! | `__connect.errors.connector.name` | `gigstream-<service>` |
+//! | `__connect.errors.stage` | Connect's stage name: `VALUE_CONVERTER` for a record that cannot be decoded, `TASK_PUT` for one that was decoded but refused (invalid, late, a service rule) |
+//! | `__connect.errors.class.name` | what refused it: `gigstream.decode` or `gigstream.<service>` |
+//! | `__connect.errors.exception.class.name` | the reason code (`bad_magic`, `late`, ...) |
+//! | `__connect.errors.exception.message` | the reason (as `gigstream.reason`) |
+//!
+//! Connect's `task.id` and `exception.stacktrace` are not written: gigstream has no Connect
+//! tasks and no stack traces.
 
 use crate::producer::{PRODUCER_DEFAULTS, PRODUCER_ENFORCED};
 use crate::read::read_topic;
@@ -28,6 +44,37 @@ pub const HEADER_PARTITION: &str = "gigstream.partition";
 pub const HEADER_OFFSET: &str = "gigstream.offset";
 pub const HEADER_TIMESTAMP: &str = "gigstream.timestamp";
 
+/// The prefix of Kafka Connect's dead-letter headers (`DeadLetterQueueReporter.HEADER_PREFIX`).
+pub const CONNECT_HEADER_PREFIX: &str = "__connect.errors.";
+pub const CONNECT_HEADER_TOPIC: &str = "__connect.errors.topic";
+pub const CONNECT_HEADER_PARTITION: &str = "__connect.errors.partition";
+pub const CONNECT_HEADER_OFFSET: &str = "__connect.errors.offset";
+pub const CONNECT_HEADER_CONNECTOR_NAME: &str = "__connect.errors.connector.name";
+pub const CONNECT_HEADER_STAGE: &str = "__connect.errors.stage";
+pub const CONNECT_HEADER_EXECUTING_CLASS: &str = "__connect.errors.class.name";
+pub const CONNECT_HEADER_EXCEPTION: &str = "__connect.errors.exception.class.name";
+pub const CONNECT_HEADER_EXCEPTION_MESSAGE: &str = "__connect.errors.exception.message";
+
+/// Where in the pipeline a record was refused, in Kafka Connect's terms (its `Stage` enum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DlqStage {
+    /// The record could not be decoded (Connect: `VALUE_CONVERTER`).
+    Decode,
+    /// Decoded, then refused: invalid, beyond the allowed lateness, or a service's own rule
+    /// (Connect: `TASK_PUT`, the sink task's processing).
+    Process,
+}
+
+impl DlqStage {
+    /// Connect's name of the stage.
+    pub fn connect_name(self) -> &'static str {
+        match self {
+            DlqStage::Decode => "VALUE_CONVERTER",
+            DlqStage::Process => "TASK_PUT",
+        }
+    }
+}
+
 /// A dead letter to send: the record as it was read, and why it was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeadLetterRef<'a> {
@@ -43,6 +90,8 @@ pub struct DeadLetterRef<'a> {
     pub code: &'a str,
     /// Human-readable detail.
     pub reason: &'a str,
+    /// Decoding or processing (for the Kafka Connect headers).
+    pub stage: DlqStage,
     pub key: &'a [u8],
     pub value: &'a [u8],
 }
@@ -66,6 +115,8 @@ pub struct DlqRecord {
     pub source_partition: u32,
     pub source_offset: u64,
     pub source_timestamp_ms: i64,
+    /// Every header as read, in order (the gigstream and the Kafka Connect names).
+    pub headers: Vec<(String, Vec<u8>)>,
 }
 
 /// Delivery outcomes, filled by librdkafka's delivery callback on the producer's thread.
@@ -133,6 +184,11 @@ impl DlqProducer {
             letter.offset.to_string(),
             letter.timestamp_ms.to_string(),
         );
+        let connector = format!("gigstream-{}", letter.service);
+        let executing = match letter.stage {
+            DlqStage::Decode => "gigstream.decode".to_string(),
+            DlqStage::Process => format!("gigstream.{}", letter.service),
+        };
         let headers = [
             (HEADER_REASON_CODE, letter.code),
             (HEADER_REASON, letter.reason),
@@ -141,9 +197,17 @@ impl DlqProducer {
             (HEADER_PARTITION, partition.as_str()),
             (HEADER_OFFSET, offset.as_str()),
             (HEADER_TIMESTAMP, timestamp.as_str()),
+            (CONNECT_HEADER_TOPIC, source_topic.as_str()),
+            (CONNECT_HEADER_PARTITION, partition.as_str()),
+            (CONNECT_HEADER_OFFSET, offset.as_str()),
+            (CONNECT_HEADER_CONNECTOR_NAME, connector.as_str()),
+            (CONNECT_HEADER_STAGE, letter.stage.connect_name()),
+            (CONNECT_HEADER_EXECUTING_CLASS, executing.as_str()),
+            (CONNECT_HEADER_EXCEPTION, letter.code),
+            (CONNECT_HEADER_EXCEPTION_MESSAGE, letter.reason),
         ]
         .into_iter()
-        .fold(OwnedHeaders::new_with_capacity(7), |h, (key, value)| {
+        .fold(OwnedHeaders::new_with_capacity(15), |h, (key, value)| {
             h.insert(Header {
                 key,
                 value: Some(value),
@@ -226,6 +290,7 @@ pub fn read_dlq(config: &KafkaConfig, topic: Topic) -> Result<Vec<DlqRecord>, Er
                 timestamp_ms: r.timestamp_ms,
                 key: r.key.clone().unwrap_or_default(),
                 value: r.value.clone().unwrap_or_default(),
+                headers: r.headers.clone(),
             })
         })
         .collect()

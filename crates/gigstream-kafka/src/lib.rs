@@ -33,8 +33,11 @@ pub use admin::{
 pub use bounded::read_partitions_until;
 pub use config::{dlq_of, is_secret, rdkafka_config, KafkaConfig};
 pub use dlq::{
-    read_dlq, DeadLetterRef, DlqProducer, DlqRecord, HEADER_OFFSET, HEADER_PARTITION,
-    HEADER_REASON, HEADER_REASON_CODE, HEADER_SERVICE, HEADER_TIMESTAMP, HEADER_TOPIC,
+    read_dlq, DeadLetterRef, DlqProducer, DlqRecord, DlqStage, CONNECT_HEADER_CONNECTOR_NAME,
+    CONNECT_HEADER_EXCEPTION, CONNECT_HEADER_EXCEPTION_MESSAGE, CONNECT_HEADER_EXECUTING_CLASS,
+    CONNECT_HEADER_OFFSET, CONNECT_HEADER_PARTITION, CONNECT_HEADER_PREFIX, CONNECT_HEADER_STAGE,
+    CONNECT_HEADER_TOPIC, HEADER_OFFSET, HEADER_PARTITION, HEADER_REASON, HEADER_REASON_CODE,
+    HEADER_SERVICE, HEADER_TIMESTAMP, HEADER_TOPIC,
 };
 pub use error::Error;
 pub use producer::{KafkaProducer, OutRecord, ProduceSummary};

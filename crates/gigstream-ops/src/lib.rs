@@ -20,12 +20,15 @@
 //! | `gigstream_events_duplicate_total` | counter | `topic` | repeated event ids skipped |
 //! | `gigstream_dead_letters_total` | counter | `topic`, `reason` | dead letters committed, by reason code |
 //! | `gigstream_consumer_lag` | gauge | `topic`, `partition` | records between the position and the partition's end |
+//! | `gigstream_consumer_lag_seconds` | gauge | `topic`, `partition` | seconds behind by event time: now minus the newest event time applied from the partition while records are left to read, 0 when caught up |
+//! | `gigstream_event_time_watermark_seconds` | gauge | `topic`, `partition` | newest event time (`occurred_at`) applied from the partition, Unix seconds |
 //! | `gigstream_flush_seconds` | histogram | | one commit attempt (tables and positions) |
 //! | `gigstream_flush_rows` | histogram | | rows written per commit |
 //! | `gigstream_commits_total` | counter | `result` (`ok`, `error`) | commit attempts |
 //! | `gigstream_last_commit_timestamp_seconds` | gauge | | Unix time of the last successful commit |
 //! | `gigstream_sink_errors_total` | counter | | failed sink operations (commits, checkpoint loads) |
 //! | `gigstream_sink_retries_total` | counter | | retries after a failure (sink or dead-letter delivery) |
+//! | `gigstream_broker_errors_total` | counter | `operation` | failed broker operations that are retried (`dlq_produce`: dead letters not delivered to `<topic>.dlq`) |
 //! | `gigstream_rebalances_total` | counter | | assignment changes handled |
 //! | `gigstream_assigned_partitions` | gauge | | partitions owned |
 //! | `gigstream_up` | gauge | | 1 while running, 0 once stopping |
@@ -48,6 +51,9 @@ pub const EVENTS_APPLIED: &str = "gigstream_events_applied_total";
 pub const EVENTS_DUPLICATE: &str = "gigstream_events_duplicate_total";
 pub const DEAD_LETTERS: &str = "gigstream_dead_letters_total";
 pub const CONSUMER_LAG: &str = "gigstream_consumer_lag";
+pub const CONSUMER_LAG_SECONDS: &str = "gigstream_consumer_lag_seconds";
+pub const EVENT_TIME_WATERMARK: &str = "gigstream_event_time_watermark_seconds";
+pub const BROKER_ERRORS: &str = "gigstream_broker_errors_total";
 pub const FLUSH_SECONDS: &str = "gigstream_flush_seconds";
 pub const FLUSH_ROWS: &str = "gigstream_flush_rows";
 pub const COMMITS: &str = "gigstream_commits_total";
@@ -110,11 +116,21 @@ fn one_line(s: &str) -> String {
     out
 }
 
+/// What the lag in seconds is computed from, per service.
+#[derive(Debug, Default, Clone)]
+struct LagState {
+    /// Records left per owned partition (the last lag report).
+    records: BTreeMap<(Topic, u32), u64>,
+    /// Newest event time applied per owned partition, Unix ms.
+    watermarks: BTreeMap<(Topic, u32), i64>,
+}
+
 /// Metrics and readiness of the services of one process.
 #[derive(Debug)]
 pub struct Ops {
     registry: Registry,
     ready: Mutex<BTreeMap<&'static str, Readiness>>,
+    lags: Mutex<BTreeMap<&'static str, LagState>>,
 }
 
 impl Default for Ops {
@@ -154,6 +170,18 @@ impl Ops {
             CONSUMER_LAG,
             "Records between the service's position and the end of each owned partition.",
         );
+        r.gauge(
+            CONSUMER_LAG_SECONDS,
+            "Seconds behind by event time per owned partition: now minus the newest event time applied from it while records are left to read; 0 when caught up.",
+        );
+        r.gauge(
+            EVENT_TIME_WATERMARK,
+            "Newest event time (occurred_at) applied from each owned partition, Unix seconds.",
+        );
+        r.counter(
+            BROKER_ERRORS,
+            "Failed broker operations that are retried, by operation (dlq_produce).",
+        );
         r.histogram(
             FLUSH_SECONDS,
             "Duration of one commit attempt of the tables with their positions, seconds.",
@@ -183,6 +211,7 @@ impl Ops {
         Ops {
             registry: r,
             ready: Mutex::new(BTreeMap::new()),
+            lags: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -236,6 +265,62 @@ impl Ops {
         HttpServer::start(addr, Arc::new(move |path: &str| ops.respond(path)))
     }
 
+    /// The newest event time (`occurred_at`, Unix ms) applied from each owned partition, for
+    /// `gigstream_consumer_lag_seconds` and `gigstream_event_time_watermark_seconds`. The
+    /// runner reports it with each lag report through the `RunObserver::event_times` hook
+    /// (see the crate docs); partitions with no event yet are left out.
+    pub fn record_event_times(
+        &self,
+        service: &'static str,
+        watermarks: &BTreeMap<(Topic, u32), i64>,
+    ) {
+        self.lag_state(service, |s| s.watermarks = watermarks.clone());
+        self.update_lag_seconds(service, now_ms());
+    }
+
+    fn lag_state(&self, service: &'static str, f: impl FnOnce(&mut LagState)) {
+        let mut m = self.lags.lock().unwrap_or_else(|p| p.into_inner());
+        f(m.entry(service).or_default());
+    }
+
+    /// Sets the lag-in-seconds and watermark gauges of `service` from its last lag and event
+    /// time reports, as of `now_ms`: a partition with records left is `now - watermark`
+    /// seconds behind (0 at least), one with none left is 0 behind; a partition without an
+    /// event time yet has no lag-in-seconds series. Partitions no longer owned disappear.
+    pub fn update_lag_seconds(&self, service: &'static str, now_ms: i64) {
+        let state = {
+            let m = self.lags.lock().unwrap_or_else(|p| p.into_inner());
+            m.get(service).cloned().unwrap_or_default()
+        };
+        let labels = |t: &Topic, p: &u32| {
+            with(
+                service,
+                &[("topic", t.name()), ("partition", &p.to_string())],
+            )
+        };
+        let behind = state.records.iter().filter_map(|((t, p), left)| {
+            let seconds = if *left == 0 {
+                0.0
+            } else {
+                let wm = state.watermarks.get(&(*t, *p))?;
+                ((now_ms - wm).max(0) as f64) / 1000.0
+            };
+            Some((labels(t, p), seconds))
+        });
+        let _ = self
+            .registry
+            .replace_gauges(CONSUMER_LAG_SECONDS, &svc(service), behind);
+        let owned = |k: &(Topic, u32)| state.records.is_empty() || state.records.contains_key(k);
+        let marks = state
+            .watermarks
+            .iter()
+            .filter(|(k, _)| owned(k))
+            .map(|((t, p), wm)| (labels(t, p), *wm as f64 / 1000.0));
+        let _ = self
+            .registry
+            .replace_gauges(EVENT_TIME_WATERMARK, &svc(service), marks);
+    }
+
     fn count(&self, name: &'static str, labels: Labels, v: u64) {
         if v > 0 {
             let _ = self.registry.inc(name, labels, v);
@@ -244,6 +329,10 @@ impl Ops {
 }
 
 impl RunObserver for Ops {
+    fn event_times(&self, service: &'static str, watermarks: &BTreeMap<(Topic, u32), i64>) {
+        self.record_event_times(service, watermarks);
+    }
+
     fn started(&self, service: &'static str, exclusive: bool) {
         self.readiness(service, |r| {
             r.started = true;
@@ -254,6 +343,11 @@ impl RunObserver for Ops {
         for name in [SINK_ERRORS, SINK_RETRIES, REBALANCES] {
             let _ = self.registry.inc(name, svc(service), 0);
         }
+        let _ = self.registry.inc(
+            BROKER_ERRORS,
+            with(service, &[("operation", "dlq_produce")]),
+            0,
+        );
     }
 
     fn polled(&self, service: &'static str, batch: &PollBatch) {
@@ -277,6 +371,8 @@ impl RunObserver for Ops {
         partitions: Option<&BTreeMap<(Topic, u32), u64>>,
     ) {
         let Some(parts) = partitions else { return };
+        self.lag_state(service, |s| s.records = parts.clone());
+        self.update_lag_seconds(service, now_ms());
         let values = parts.iter().map(|((t, p), lag)| {
             let l = with(
                 service,
@@ -323,8 +419,16 @@ impl RunObserver for Ops {
         });
     }
 
-    fn retry(&self, service: &'static str, _what: &str, _error: &str, _delay: Duration) {
+    fn retry(&self, service: &'static str, what: &str, _error: &str, _delay: Duration) {
         self.count(SINK_RETRIES, svc(service), 1);
+        // The runner's name for a failed delivery to the `.dlq` topics.
+        if what.contains("dead letters") {
+            self.count(
+                BROKER_ERRORS,
+                with(service, &[("operation", "dlq_produce")]),
+                1,
+            );
+        }
     }
 
     fn assignment(&self, service: &'static str, owned: &[(Topic, u32)]) {
@@ -350,6 +454,13 @@ impl RunObserver for Ops {
         self.readiness(service, |r| r.stopping = true);
         let _ = self.registry.set(UP, svc(service), 0.0);
     }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -153,3 +153,71 @@ fn the_embedded_log_needs_no_assignment_and_every_service_must_be_ready() {
     ops.sink_result("sla", "load the checkpoints", Ok(()));
     assert_eq!(ops.not_ready(), None);
 }
+
+#[test]
+fn lag_in_seconds_follows_event_time_and_the_assignment() {
+    let ops = Ops::new();
+    ops.started("sla", false);
+    let t = Topic::Telemetry;
+    let lag = BTreeMap::from([((t, 0), 500u64), ((t, 1), 0u64), ((t, 2), 9u64)]);
+    ops.lag("sla", Some(509), Some(&lag));
+    // Event times: partition 0 at 1000 s, partition 1 at 1500 s, partition 2 none yet.
+    let marks = BTreeMap::from([((t, 0), 1_000_000i64), ((t, 1), 1_500_000i64)]);
+    ops.record_event_times("sla", &marks);
+    ops.update_lag_seconds("sla", 1_090_500);
+    let l = |p: &str| {
+        vec![
+            ("service", "sla".to_string()),
+            ("topic", "telemetry".to_string()),
+            ("partition", p.to_string()),
+        ]
+    };
+    let r = ops.registry();
+    assert_eq!(r.value(CONSUMER_LAG_SECONDS, &l("0")), Some(90.5));
+    // Caught up: 0 behind, whatever the event time.
+    assert_eq!(r.value(CONSUMER_LAG_SECONDS, &l("1")), Some(0.0));
+    // Records left but no event time yet: no series rather than a made-up one.
+    assert_eq!(r.value(CONSUMER_LAG_SECONDS, &l("2")), None);
+    assert_eq!(r.value(EVENT_TIME_WATERMARK, &l("1")), Some(1500.0));
+    // A clock behind the event times never gives a negative lag.
+    ops.update_lag_seconds("sla", 0);
+    assert_eq!(r.value(CONSUMER_LAG_SECONDS, &l("0")), Some(0.0));
+    // After a rebalance partition 0 is gone from both gauges.
+    let lag = BTreeMap::from([((t, 1), 3u64)]);
+    ops.lag("sla", Some(3), Some(&lag));
+    ops.update_lag_seconds("sla", 1_600_000);
+    assert_eq!(r.value(CONSUMER_LAG_SECONDS, &l("0")), None);
+    assert_eq!(r.value(EVENT_TIME_WATERMARK, &l("0")), None);
+    assert_eq!(r.value(CONSUMER_LAG_SECONDS, &l("1")), Some(100.0));
+    let text = r.render();
+    assert!(
+        text.contains("# TYPE gigstream_consumer_lag_seconds gauge"),
+        "{text}"
+    );
+}
+
+#[test]
+fn dead_letter_delivery_failures_count_as_broker_errors() {
+    let ops = Ops::new();
+    ops.started("billing", false);
+    let l = vec![
+        ("service", "billing".to_string()),
+        ("operation", "dlq_produce".to_string()),
+    ];
+    assert_eq!(ops.registry().value(BROKER_ERRORS, &l), Some(0.0));
+    ops.retry(
+        "billing",
+        "deliver the dead letters",
+        "broker down",
+        Duration::from_millis(200),
+    );
+    ops.retry(
+        "billing",
+        "load the checkpoints",
+        "ClickHouse down",
+        Duration::from_millis(200),
+    );
+    assert_eq!(ops.registry().value(BROKER_ERRORS, &l), Some(1.0));
+    let retries = vec![("service", "billing".to_string())];
+    assert_eq!(ops.registry().value(SINK_RETRIES, &retries), Some(2.0));
+}

@@ -1,9 +1,16 @@
 //! The Grafana dashboards in `dashboards/` and the SQL cookbook `docs/queries.md`, run for real.
 //!
-//! Without a server, `dashboard_json_is_well_formed` checks the dashboards' structure: unique
-//! panel ids, every query on the provisioned data source (uid `gigstream-clickhouse`), raw SQL
-//! with a format, time-series panels in time-series format, every table read with `FINAL`,
-//! template variables declared and used.
+//! Without a server, `dashboard_json_is_well_formed` checks the dashboards' structure against
+//! the ClickHouse plugin's own query model (grafana-clickhouse-datasource v4.20,
+//! `src/types/queryBuilder.ts` `QueryType`, `src/types/sql.ts` `EditorType`, and the formats of
+//! `src/data/utils.ts` `mapQueryTypeToGrafanaFormat`): unique panel ids, every query on the
+//! data source variable (`${datasource}`, defaulting to the provisioned uid
+//! `gigstream-clickhouse`; Prometheus queries on `${prometheus}`), raw SQL whose `queryType`
+//! and `format` are a pair the plugin itself writes, every table read with `FINAL`, every
+//! `IN (${var})` filter inside `$__conditionalAll` (so an empty or All variable never gives
+//! `IN ()`), units on percentages, milliseconds and money, template variables declared and
+//! used, Prometheus expressions naming only metrics the services export, and dashboards a
+//! user can edit and save (`editable`, the provider's `allowUiUpdates`).
 //!
 //! With `GIGSTREAM_CLICKHOUSE_URL` set, `dashboards_and_cookbook_run_on_clickhouse_and_chdb`
 //! generates a stream (60,000 events over 60 days) into a temporary data directory, runs the
@@ -12,7 +19,8 @@
 //! Parquet, then:
 //!
 //! - expands every panel's SQL as Grafana and the ClickHouse plugin do (template variables set
-//!   to All and to each single value; `$__timeFilter`, `$__dateFilter`, `$__fromTime`,
+//!   to All, to every value selected one by one, and to each single value;
+//!   `$__conditionalAll` as the plugin applies it; `$__timeFilter`, `$__dateFilter`, `$__fromTime`,
 //!   `$__toTime`, `$__interval_s`, `$__timeInterval`, ... for a fixed range covering the
 //!   data) and runs it: an error, or an empty result with the variables at All, fails the test
 //!   with the dashboard, the panel and ClickHouse's message; a time-series panel must return a
@@ -39,6 +47,20 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The uid of the provisioned data source (`infra/grafana/provisioning/datasources`).
 pub const DATASOURCE_UID: &str = "gigstream-clickhouse";
+/// The uid of the provisioned Prometheus data source.
+pub const PROMETHEUS_UID: &str = "gigstream-prometheus";
+/// What panels and queries name as their data source: the dashboard's data source variables.
+pub const DATASOURCE_VAR: &str = "${datasource}";
+pub const PROMETHEUS_VAR: &str = "${prometheus}";
+/// The plugin's id.
+pub const PLUGIN_ID: &str = "grafana-clickhouse-datasource";
+/// The plugin's query types (`QueryType` in its `src/types/queryBuilder.ts`) with the format
+/// its editor writes for each (`mapQueryTypeToGrafanaFormat`, `src/data/utils.ts`: sqlds'
+/// formats 0 time series, 1 table, 2 logs, 3 traces; anything else becomes 256).
+pub const QUERY_TYPES: [(&str, i64); 4] =
+    [("table", 1), ("logs", 2), ("timeseries", 0), ("traces", 3)];
+/// The plugin's editor types (`EditorType`, `src/types/sql.ts`).
+pub const EDITOR_TYPES: [&str; 2] = ["sql", "builder"];
 const PANEL_TYPES: [&str; 4] = ["timeseries", "table", "stat", "bargauge"];
 /// Grafana's default number of points per panel, for `$__interval_s`.
 const MAX_DATA_POINTS: i64 = 1000;
@@ -391,11 +413,10 @@ pub struct Var {
     pub sql: String,
 }
 
+/// The query variables (those of type `datasource` pick a data source and have no SQL).
 fn variables(d: &Json) -> Vec<Var> {
-    d["templating"]["list"]
-        .as_array()
+    query_variables(d)
         .into_iter()
-        .flatten()
         .map(|v| {
             let q = &v["query"];
             let sql = q
@@ -410,6 +431,177 @@ fn variables(d: &Json) -> Vec<Var> {
         })
         .collect()
 }
+
+fn query_variables(d: &Json) -> Vec<&Json> {
+    d["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["type"] != "datasource")
+        .collect()
+}
+
+/// Applies the plugin's `$__conditionalAll(condition, $var)` as it does, before Grafana
+/// interpolates the variables (`applyConditionalAll`, `src/data/CHDatasource.ts`): from the
+/// last call to the first, the arguments split at commas one parenthesis deep (quotes are not
+/// special there either); `1=1` when the variable in the second argument (`$var` or `${var}`)
+/// is at All or empty (`all` holds those), else the condition. Anything but two arguments is
+/// an error (the plugin would leave the text and ClickHouse reject it).
+pub fn expand_conditional_all(sql: &str, all: &BTreeSet<String>) -> Result<String, String> {
+    const MACRO: &str = "$__conditionalAll(";
+    let mut out = sql.to_string();
+    while let Some(at) = out.rfind(MACRO) {
+        let open = at + MACRO.len() - 1;
+        let bytes = out.as_bytes();
+        let (mut depth, mut last, mut args, mut end) = (0i32, open + 1, Vec::new(), None);
+        for (i, &b) in bytes.iter().enumerate().skip(open) {
+            match b {
+                b'(' => depth += 1,
+                b')' => depth -= 1,
+                b',' if depth == 1 => {
+                    args.push(out[last..i].to_string());
+                    last = i + 1;
+                }
+                _ => {}
+            }
+            if depth == 0 {
+                args.push(out[last..i].to_string());
+                end = Some(i + 1);
+                break;
+            }
+        }
+        let end = end.ok_or_else(|| format!("unbalanced $__conditionalAll in {sql}"))?;
+        let [cond, var] = args.as_slice() else {
+            return Err(format!(
+                "$__conditionalAll takes 2 arguments, got {}: {args:?}",
+                args.len()
+            ));
+        };
+        let v = var.trim();
+        let name = v
+            .strip_prefix("${")
+            .and_then(|r| r.strip_suffix('}'))
+            .or_else(|| v.strip_prefix('$'))
+            .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .ok_or_else(|| {
+                format!(
+                    "the second argument of $__conditionalAll must be a plain $var or ${{var}} (the plugin cannot tell All otherwise), is {v:?}"
+                )
+            })?;
+        let text = if all.contains(name) {
+            "1=1".to_string()
+        } else {
+            cond.clone()
+        };
+        out.replace_range(at..end, &text);
+    }
+    Ok(out)
+}
+
+/// `IN (${var...})` or `IN ($var)` filters outside `$__conditionalAll`: with no value they
+/// become `IN ()`, which ClickHouse before 25 rejects.
+fn bare_in_filters(sql: &str) -> Vec<String> {
+    // With every variable at All, each $__conditionalAll is gone: what is left is bare.
+    let Ok(rest) = expand_conditional_all(sql, &vars_in(sql)) else {
+        return Vec::new();
+    };
+    let upper = rest.to_ascii_uppercase();
+    upper
+        .match_indices("IN (")
+        .filter(|(i, _)| rest[i + 4..].trim_start().starts_with('$'))
+        .map(|(i, _)| rest[i..(i + 30).min(rest.len())].to_string())
+        .collect()
+}
+
+/// Names after `$` or `${` in a text.
+fn vars_in(sql: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (i, _) in sql.match_indices('$') {
+        let rest = sql[i + 1..].trim_start_matches('{');
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !name.is_empty() && !name.starts_with("__") {
+            out.insert(name);
+        }
+    }
+    out
+}
+
+/// The metric names gigstream's services export (`pub const ... = "gigstream_..."` in
+/// `crates/gigstream-ops/src/lib.rs`), with a histogram's `_bucket`, `_sum` and `_count`.
+fn exported_metrics() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(root().join("crates/gigstream-ops/src/lib.rs"))
+        .expect("gigstream-ops source");
+    let mut out = BTreeSet::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if !(l.starts_with("pub const ") && l.contains(": &str = \"gigstream_")) {
+            continue;
+        }
+        let name = l.split('"').nth(1).unwrap_or_default().to_string();
+        for suffix in ["", "_bucket", "_sum", "_count"] {
+            out.insert(format!("{name}{suffix}"));
+        }
+    }
+    out
+}
+
+/// Whether a panel gives columns named like `column` the unit `unit`: its default, or an
+/// override by that name or by a regular expression of the simple forms the dashboards use
+/// (`.*_pct$`, `.*CNY.*`, `^payments.*`).
+fn has_unit(p: &Json, column: &str, unit: &str) -> bool {
+    let fc = &p["fieldConfig"];
+    let mut found = fc["defaults"]["unit"] == unit;
+    for o in fc["overrides"].as_array().into_iter().flatten() {
+        let opt = o["matcher"]["options"].as_str().unwrap_or_default();
+        let matches = match o["matcher"]["id"].as_str() {
+            Some("byName") => opt == column,
+            Some("byRegexp") => simple_regex(opt, column),
+            _ => false,
+        };
+        if matches {
+            for prop in o["properties"].as_array().into_iter().flatten() {
+                if prop["id"] == "unit" {
+                    found = prop["value"] == unit;
+                }
+            }
+        }
+    }
+    found
+}
+
+/// `^?(.*)?LITERAL(.*)?$?` against `s`.
+fn simple_regex(re: &str, s: &str) -> bool {
+    let anchored_start = re.starts_with('^') || !re.starts_with(".*");
+    let anchored_end = re.ends_with('$') || !re.ends_with(".*");
+    let lit = re
+        .trim_start_matches('^')
+        .trim_start_matches(".*")
+        .trim_end_matches('$')
+        .trim_end_matches(".*");
+    match (
+        anchored_start && !re.starts_with(".*"),
+        anchored_end && !re.ends_with(".*"),
+    ) {
+        (true, true) => s == lit,
+        (true, false) => s.starts_with(lit),
+        (false, true) => s.ends_with(lit),
+        (false, false) => s.contains(lit),
+    }
+}
+
+/// Money columns of the dashboards' SQL (amounts in a currency).
+const MONEY_COLUMNS: &[&str] = &[
+    "gross",
+    "platform_fee",
+    "tax",
+    "net",
+    "net_due",
+    "charge",
+    "credit",
+];
 
 /// The panel's minimum interval in seconds ("1m", "30s", "5m", "1h"), 1 when unset.
 fn min_interval(p: &Json) -> i64 {
@@ -442,18 +634,43 @@ pub fn check_structure(d: &Dashboard, known_tables: &BTreeSet<String>) -> Vec<St
     if j["schemaVersion"].as_i64().is_none_or(|v| v < 36) {
         errs.push(format!("{f}: schemaVersion missing or older than 36"));
     }
+    if j["editable"] != true {
+        errs.push(format!(
+            "{f}: not editable (a user's edit could not be saved)"
+        ));
+    }
+    // The data source variables: ClickHouse (and Prometheus where a panel reads it), each
+    // defaulting to the provisioned data source.
+    let list: Vec<&Json> = j["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    let ds_var = |name: &str, plugin: &str, uid: &str| -> Option<String> {
+        let Some(v) = list.iter().find(|v| v["name"] == name) else {
+            return Some(format!("{f}: no data source variable {name}"));
+        };
+        (v["type"] != "datasource" || v["query"] != plugin || v["current"]["value"] != uid)
+            .then(|| {
+                format!("{f}: variable {name} must be a data source variable of {plugin} defaulting to {uid}")
+            })
+    };
+    errs.extend(ds_var("datasource", PLUGIN_ID, DATASOURCE_UID));
+    let uses_prometheus = panels(j)
+        .iter()
+        .any(|p| p["datasource"]["type"] == "prometheus");
+    if uses_prometheus {
+        errs.extend(ds_var("prometheus", "prometheus", PROMETHEUS_UID));
+    }
     let vars = variables(j);
     let declared: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
-    for (v, raw) in vars
-        .iter()
-        .zip(j["templating"]["list"].as_array().into_iter().flatten())
-    {
+    for (v, raw) in vars.iter().zip(query_variables(j)) {
         if raw["type"] != "query" {
             errs.push(format!("{f}: variable {} is not a query variable", v.name));
         }
-        if raw["datasource"]["uid"] != DATASOURCE_UID {
+        if raw["datasource"]["uid"] != DATASOURCE_VAR || raw["datasource"]["type"] != PLUGIN_ID {
             errs.push(format!(
-                "{f}: variable {} does not use the data source {DATASOURCE_UID}",
+                "{f}: variable {} does not use the data source variable {DATASOURCE_VAR}",
                 v.name
             ));
         }
@@ -493,41 +710,81 @@ pub fn check_structure(d: &Dashboard, known_tables: &BTreeSet<String>) -> Vec<St
                 "{f}: panel {title:?} has type {ty:?}, expected one of {PANEL_TYPES:?}"
             ));
         }
-        if p["datasource"]["uid"] != DATASOURCE_UID {
+        let prometheus = p["datasource"]["type"] == "prometheus";
+        let (want_ds, want_type) = if prometheus {
+            (PROMETHEUS_VAR, "prometheus")
+        } else {
+            (DATASOURCE_VAR, PLUGIN_ID)
+        };
+        if p["datasource"]["uid"] != want_ds || p["datasource"]["type"] != want_type {
             errs.push(format!(
-                "{f}: panel {title:?} does not use the data source {DATASOURCE_UID}"
+                "{f}: panel {title:?} does not use the data source variable {DATASOURCE_VAR} (or {PROMETHEUS_VAR})"
             ));
         }
         let targets = p["targets"].as_array().cloned().unwrap_or_default();
         if targets.is_empty() {
             errs.push(format!("{f}: panel {title:?} has no query"));
         }
+        let mut panel_sql = String::new();
         for t in &targets {
             let r = t["refId"].as_str().unwrap_or("?");
             let at = format!("{f}: panel {title:?} query {r}");
-            if t["datasource"]["uid"] != DATASOURCE_UID {
+            if t["datasource"]["uid"] != want_ds || t["datasource"]["type"] != want_type {
                 errs.push(format!(
-                    "{at} does not use the data source {DATASOURCE_UID}"
+                    "{at} does not use the data source of its panel ({want_ds})"
                 ));
             }
-            if t["editorType"] != "sql" {
-                errs.push(format!("{at}: editorType must be \"sql\""));
+            if prometheus {
+                let expr = t["expr"].as_str().unwrap_or_default();
+                if expr.trim().is_empty() {
+                    errs.push(format!("{at} has no expr"));
+                }
+                let known = exported_metrics();
+                for name in tokens(expr) {
+                    if name.starts_with("gigstream_") && !known.contains(&name) {
+                        errs.push(format!("{at}: {name} is not a metric the services export"));
+                    }
+                }
+                continue;
+            }
+            let editor = t["editorType"].as_str().unwrap_or_default();
+            if !EDITOR_TYPES.contains(&editor) {
+                errs.push(format!(
+                    "{at}: editorType {editor:?} is not one of the plugin's {EDITOR_TYPES:?}"
+                ));
+            } else if editor != "sql" {
+                errs.push(format!("{at}: editorType must be \"sql\" (raw SQL)"));
             }
             let sql = t["rawSql"].as_str().unwrap_or_default();
             if sql.trim().is_empty() {
                 errs.push(format!("{at} has no rawSql"));
             }
+            panel_sql.push_str(sql);
+            panel_sql.push('\n');
             let format = t["format"].as_i64();
-            let want = if ty == "timeseries" { 0 } else { 1 };
-            if format != Some(want) {
-                errs.push(format!(
-                    "{at}: format must be {want} ({}) for a {ty} panel, is {format:?}",
-                    if want == 0 { "time series" } else { "table" }
-                ));
+            let qt = t["queryType"].as_str().unwrap_or_default();
+            match QUERY_TYPES.iter().find(|(name, _)| *name == qt) {
+                None => errs.push(format!(
+                    "{at}: queryType {qt:?} is not one of the plugin's {:?}",
+                    QUERY_TYPES.map(|q| q.0)
+                )),
+                Some((_, f)) if format != Some(*f) => errs.push(format!(
+                    "{at}: queryType {qt:?} goes with format {f} in the plugin, is {format:?}"
+                )),
+                Some(_) => {}
             }
-            let qt = if want == 0 { "timeSeries" } else { "table" };
-            if t["queryType"] != qt {
-                errs.push(format!("{at}: queryType must be {qt:?}"));
+            let want = if ty == "timeseries" {
+                "timeseries"
+            } else {
+                "table"
+            };
+            if qt != want {
+                errs.push(format!("{at}: queryType must be {want:?} for a {ty} panel"));
+            }
+            for bare in bare_in_filters(sql) {
+                errs.push(format!(
+                    "{at}: {bare:?} is outside $__conditionalAll (an empty variable gives IN ())"
+                ));
             }
             for tbl in tables_without_final(sql, known_tables) {
                 errs.push(format!("{at} reads {tbl} without FINAL"));
@@ -545,10 +802,43 @@ pub fn check_structure(d: &Dashboard, known_tables: &BTreeSet<String>) -> Vec<St
                 to: 1,
                 interval_s: 1,
             };
-            if let Err(e) =
-                expand_vars(sql, &dummy).and_then(|s| expand_macros(&s, &range).map(|_| ()))
+            if let Err(e) = expand_conditional_all(sql, &BTreeSet::new())
+                .and_then(|s| expand_vars(&s, &dummy))
+                .and_then(|s| expand_macros(&s, &range).map(|_| ()))
             {
                 errs.push(format!("{at}: {e}"));
+            }
+        }
+        // Units: percentages, milliseconds and (where a currency names the series) money.
+        let aliases: BTreeSet<String> = {
+            let t = tokens(&panel_sql);
+            t.windows(2)
+                .filter(|w| w[0].eq_ignore_ascii_case("AS"))
+                .map(|w| w[1].clone())
+                .collect()
+        };
+        for a in &aliases {
+            for (suffix, unit) in [("_pct", "percent"), ("_ms", "ms")] {
+                if a.ends_with(suffix) && !has_unit(p, a, unit) {
+                    errs.push(format!(
+                        "{f}: panel {title:?}: column {a} has no unit {unit}"
+                    ));
+                }
+            }
+        }
+        let per_currency = panel_sql.contains("currency") && matches!(ty, "timeseries" | "stat");
+        if per_currency && aliases.iter().any(|a| MONEY_COLUMNS.contains(&a.as_str())) {
+            for (code, unit) in [("CNY", "currencyCNY"), ("USD", "currencyUSD")] {
+                let money = aliases
+                    .iter()
+                    .find(|a| MONEY_COLUMNS.contains(&a.as_str()))
+                    .cloned()
+                    .unwrap_or_default();
+                if !has_unit(p, &format!("{money} {code}"), unit) {
+                    errs.push(format!(
+                        "{f}: panel {title:?}: {code} amounts have no unit {unit}"
+                    ));
+                }
             }
         }
     }
@@ -566,7 +856,7 @@ pub(crate) fn dashboard_json_is_well_formed() {
     let known = schema_tables();
     let dashboards = load_dashboards();
     let names: Vec<&str> = dashboards.iter().map(|d| d.file.as_str()).collect();
-    for want in ["billing.json", "sla.json", "market.json"] {
+    for want in ["billing.json", "sla.json", "market.json", "pipeline.json"] {
         assert!(names.contains(&want), "dashboards/{want} is missing");
     }
     let mut errs = Vec::new();
@@ -588,6 +878,25 @@ pub(crate) fn dashboard_json_is_well_formed() {
             .any(|l| l.trim() == format!("uid: {DATASOURCE_UID}")),
         "the provisioned data source must have uid {DATASOURCE_UID}"
     );
+    let prom = std::fs::read_to_string(
+        root().join("infra/grafana/provisioning/datasources/prometheus.yaml"),
+    )
+    .expect("the Prometheus data source is provisioned");
+    assert!(
+        prom.lines()
+            .any(|l| l.trim() == format!("uid: {PROMETHEUS_UID}"))
+            && prom.lines().any(|l| l.trim() == "type: prometheus"),
+        "the provisioned Prometheus data source must have uid {PROMETHEUS_UID}"
+    );
+    // A user's edit of a provisioned dashboard can be saved.
+    let provider = std::fs::read_to_string(
+        root().join("infra/grafana/provisioning/dashboards/gigstream.yaml"),
+    )
+    .unwrap();
+    assert!(
+        provider.lines().any(|l| l.trim() == "allowUiUpdates: true"),
+        "the dashboards are editable, so the provider must allow saving UI updates"
+    );
 }
 
 pub(crate) fn the_checks_catch_broken_dashboards() {
@@ -597,14 +906,14 @@ pub(crate) fn the_checks_catch_broken_dashboards() {
         json: serde_json::json!({
             "uid": "x", "title": "x", "schemaVersion": 39,
             "templating": {"list": [{"name": "service", "type": "query", "includeAll": true,
-                "multi": true, "datasource": {"uid": DATASOURCE_UID},
+                "multi": true, "datasource": {"uid": DATASOURCE_VAR, "type": PLUGIN_ID},
                 "query": "SELECT DISTINCT service_id FROM sla_monthly"}]},
             "panels": [
                 {"id": 1, "type": "timeseries", "title": "a", "gridPos": {"w": 1, "h": 1},
                  "datasource": {"uid": "other"},
-                 "targets": [{"refId": "A", "datasource": {"uid": DATASOURCE_UID},
-                    "editorType": "sql", "queryType": "table", "format": 1,
-                    "rawSql": "SELECT $__nope FROM sla_monthly FINAL WHERE $unknown = 1"}]},
+                 "targets": [{"refId": "A", "datasource": {"uid": DATASOURCE_VAR, "type": PLUGIN_ID},
+                    "editorType": "sql", "queryType": "timeSeries", "format": 1,
+                    "rawSql": "SELECT $__nope AS x_pct FROM sla_monthly FINAL WHERE $unknown = 1"}]},
                 {"id": 1, "type": "graph", "title": "b", "gridPos": {"w": 1, "h": 1},
                  "datasource": {"uid": DATASOURCE_UID}, "targets": []}
             ]
@@ -614,8 +923,11 @@ pub(crate) fn the_checks_catch_broken_dashboards() {
     for want in [
         "variable service reads sla_monthly without FINAL",
         "panel \"a\" does not use the data source",
-        "format must be 0",
-        "queryType must be \"timeSeries\"",
+        "queryType \"timeSeries\" is not one of the plugin's",
+        "queryType must be \"timeseries\"",
+        "column x_pct has no unit percent",
+        "no data source variable datasource",
+        "not editable",
         "unknown template variable $unknown",
         "panel id 1 is used twice",
         "has type \"graph\"",
@@ -627,6 +939,25 @@ pub(crate) fn the_checks_catch_broken_dashboards() {
             "{want:?} not reported: {errs:#?}"
         );
     }
+    // $__conditionalAll as the plugin applies it.
+    let all: BTreeSet<String> = ["p".to_string()].into();
+    let q = "WHERE $__conditionalAll(a IN (${p:singlequote}), $p) AND $__conditionalAll(f(b, c) > 0, ${q})";
+    assert_eq!(
+        expand_conditional_all(q, &all).unwrap(),
+        "WHERE 1=1 AND f(b, c) > 0"
+    );
+    assert_eq!(
+        expand_conditional_all(q, &BTreeSet::new()).unwrap(),
+        "WHERE a IN (${p:singlequote}) AND f(b, c) > 0"
+    );
+    assert!(expand_conditional_all("$__conditionalAll(a, ${p:singlequote})", &all).is_err());
+    assert!(expand_conditional_all("$__conditionalAll(a)", &all).is_err());
+    assert_eq!(
+        bare_in_filters("WHERE x IN (${p:singlequote}) AND y = 1"),
+        vec!["IN (${p:singlequote}) AND y = ".to_string()]
+    );
+    assert!(bare_in_filters("WHERE $__conditionalAll(x IN (${p:singlequote}), $p)").is_empty());
+    assert!(bare_in_filters("WHERE x IN ('a', 'b')").is_empty());
     let r = TimeRange {
         from: 1_790_000_000,
         to: 1_790_086_400,
@@ -839,6 +1170,9 @@ fn variable_values(
     out
 }
 
+/// A run of a query: its label, the variables' values, and the variables at All.
+type Variant = (String, BTreeMap<String, Vec<String>>, BTreeSet<String>);
+
 /// Runs every panel of every dashboard; returns the expanded queries for chdb.
 fn run_dashboards(loaded: &Loaded, failures: &mut Vec<String>) -> Vec<Case> {
     let mut cases = Vec::new();
@@ -857,22 +1191,42 @@ fn run_dashboards(loaded: &Loaded, failures: &mut Vec<String>) -> Vec<Case> {
                 ..loaded.range
             };
             for t in p["targets"].as_array().into_iter().flatten() {
+                if t["datasource"]["type"] == "prometheus" {
+                    continue; // PromQL, checked by name in check_structure
+                }
                 let raw = t["rawSql"].as_str().unwrap_or_default();
                 let used = vars_used(raw, &declared);
-                // All values of every variable first, then each single value of each variable
-                // the query uses (the others at All).
-                let mut variants: Vec<(String, BTreeMap<String, Vec<String>>)> =
-                    vec![("all variables = All".to_string(), values.clone())];
+                let every: BTreeSet<String> = declared.iter().cloned().collect();
+                // Every variable at All first (each $__conditionalAll is 1=1), then every value
+                // of every variable selected one by one (the conditions with all values), then
+                // each single value of each variable the query uses (the others at All).
+                let mut variants: Vec<Variant> = vec![
+                    (
+                        "all variables = All".to_string(),
+                        values.clone(),
+                        every.clone(),
+                    ),
+                    (
+                        "every value selected".to_string(),
+                        values.clone(),
+                        BTreeSet::new(),
+                    ),
+                ];
                 for v in &used {
                     for val in values.get(v).into_iter().flatten() {
                         let mut vs = values.clone();
                         vs.insert(v.clone(), vec![val.clone()]);
-                        variants.push((format!("{v} = {val}"), vs));
+                        let mut at_all = every.clone();
+                        at_all.remove(v);
+                        variants.push((format!("{v} = {val}"), vs, at_all));
                     }
                 }
-                for (i, (label, vs)) in variants.iter().enumerate() {
+                for (i, (label, vs, at_all)) in variants.iter().enumerate() {
                     let at = format!("{} / panel {title:?} ({label})", d.file);
-                    let sql = match expand_vars(raw, vs).and_then(|s| expand_macros(&s, &range)) {
+                    let sql = match expand_conditional_all(raw, at_all)
+                        .and_then(|s| expand_vars(&s, vs))
+                        .and_then(|s| expand_macros(&s, &range))
+                    {
                         Ok(s) => s,
                         Err(e) => {
                             failures.push(format!("{at}: {e}"));
@@ -883,7 +1237,7 @@ fn run_dashboards(loaded: &Loaded, failures: &mut Vec<String>) -> Vec<Case> {
                     match query(&loaded.conn, &sql) {
                         Err(e) => failures.push(format!("{at}: ClickHouse: {e}\n--- SQL:\n{sql}")),
                         Ok(a) => {
-                            if a.rows == 0 && i == 0 {
+                            if a.rows == 0 && i <= 1 {
                                 failures.push(format!("{at}: empty result\n--- SQL:\n{sql}"));
                             } else if a.rows == 0 {
                                 empty_single.push(at.clone());
@@ -902,7 +1256,7 @@ fn run_dashboards(loaded: &Loaded, failures: &mut Vec<String>) -> Vec<Case> {
                             cases.push(Case {
                                 name: at,
                                 sql,
-                                may_be_empty: i > 0,
+                                may_be_empty: i > 1,
                                 rows: Some(a.rows),
                             });
                         }

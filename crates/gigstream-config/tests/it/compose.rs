@@ -164,13 +164,20 @@ fn official_images_are_named() {
             .split_once(':')
             .unwrap_or_else(|| panic!("{name}: untagged {image}"));
         let version: Vec<u32> = tag
+            .trim_start_matches('v')
             .split(['.', '-'])
             .map_while(|p| p.parse().ok())
             .collect();
         match repo {
             "apache/kafka" => assert!(version >= vec![3, 9], "{image}"),
             "clickhouse/clickhouse-server" => assert!(version >= vec![24], "{image}"),
-            "grafana/grafana" => assert!(version >= vec![11], "{image}"),
+            // The ClickHouse plugin 4.20 needs Grafana 11.6; GF_PLUGINS_PREINSTALL_SYNC with
+            // id@version needs 12.1.
+            "grafana/grafana" => assert!(version >= vec![12, 1], "{image}"),
+            "prom/prometheus" => assert!(
+                tag.starts_with('v') && tag[1..].split('.').count() == 3,
+                "{image}: an exact vX.Y.Z"
+            ),
             other => panic!("{name}: {other} is not one of the official images"),
         }
         seen.insert(repo.to_string());
@@ -179,21 +186,42 @@ fn official_images_are_named() {
         "apache/kafka",
         "clickhouse/clickhouse-server",
         "grafana/grafana",
+        "prom/prometheus",
     ]
     .map(String::from)
     .into();
     assert_eq!(seen, want);
 
-    let grafana = &c["services"]["grafana"];
-    let plugins = environment(grafana)
-        .into_iter()
-        .find(|(k, _)| k == "GF_INSTALL_PLUGINS")
-        .map(|(_, v)| v)
-        .unwrap_or_default();
+    // The plugin at an exact version, installed before Grafana starts; not the deprecated
+    // GF_INSTALL_PLUGINS, which takes the latest.
+    let grafana_env = environment(&c["services"]["grafana"]);
+    let get = |k: &str| {
+        grafana_env
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(get("GF_INSTALL_PLUGINS"), None);
+    let pin = get("GF_PLUGINS_PREINSTALL_SYNC").expect("GF_PLUGINS_PREINSTALL_SYNC");
+    let version = pin
+        .strip_prefix("grafana-clickhouse-datasource@")
+        .unwrap_or_else(|| panic!("{pin}: not grafana-clickhouse-datasource@VERSION"));
     assert!(
-        plugins.contains("grafana-clickhouse-datasource"),
-        "{plugins}"
+        version.split('.').count() == 3 && version.split('.').all(|p| p.parse::<u32>().is_ok()),
+        "{pin}: an exact X.Y.Z"
     );
+    assert_eq!(
+        get("GF_PLUGINS_PREINSTALL_AUTO_UPDATE").as_deref(),
+        Some("false")
+    );
+    // The dashboards say the version they were written for.
+    for d in ["billing", "sla", "market", "pipeline"] {
+        let text = read(&format!("dashboards/{d}.json"));
+        assert!(
+            text.contains(&format!("\"pluginVersion\": \"{version}\"")),
+            "dashboards/{d}.json is not written for plugin {version}"
+        );
+    }
     // Kafka runs in KRaft mode: no ZooKeeper anywhere.
     let kafka_env = environment(&c["services"]["kafka"]);
     assert!(kafka_env
@@ -477,4 +505,200 @@ fn services_start_after_the_init_steps() {
     for t in ["orders", "usage", "telemetry", ".dlq", "--if-not-exists"] {
         assert!(init.contains(t), "kafka-init does not mention {t}");
     }
+}
+
+/// The port of an `ADDR:PORT` text.
+fn port_of(addr: &str) -> u16 {
+    addr.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// The compose services running a service binary, with the gigstream service name.
+fn gigstream_services(c: &Yaml) -> Vec<(String, String, Yaml)> {
+    services(c)
+        .into_iter()
+        .filter_map(|(name, svc)| {
+            let cmd = strings(&svc["command"]);
+            let service = cmd.first()?.strip_prefix("gigstream-")?.to_string();
+            Some((name, service, svc))
+        })
+        .collect()
+}
+
+#[test]
+fn prometheus_scrapes_every_service_where_it_listens() {
+    let c = compose();
+    let prom = &c["services"]["prometheus"];
+    let vols = strings(&prom["volumes"]);
+    assert!(
+        vols.iter()
+            .any(|v| v
+                .starts_with("./infra/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml")),
+        "{vols:?}"
+    );
+    let cmd = strings(&prom["command"]);
+    assert!(
+        cmd.contains(&"--config.file=/etc/prometheus/prometheus.yml".to_string()),
+        "{cmd:?}"
+    );
+    assert!(!prom["healthcheck"]["test"].is_badvalue());
+    let docs = YamlLoader::load_from_str(&read("infra/prometheus/prometheus.yml")).unwrap();
+    let cfg = &docs[0];
+    let jobs = cfg["scrape_configs"].as_vec().expect("scrape_configs");
+    let job = jobs
+        .iter()
+        .find(|j| j["job_name"].as_str() == Some("gigstream"))
+        .expect("job gigstream");
+    assert_eq!(job["metrics_path"].as_str(), Some("/metrics"));
+    let sd = &job["dns_sd_configs"][0];
+    assert_eq!(sd["type"].as_str(), Some("A"));
+    let names: BTreeSet<String> = strings(&sd["names"]).into_iter().collect();
+    let scraped_port = sd["port"].as_i64().expect("port") as u16;
+    let mut found = BTreeSet::new();
+    for (name, service, svc) in gigstream_services(&c) {
+        assert!(names.contains(&name), "Prometheus does not look up {name}");
+        // Where the container listens: GIGSTREAM_HTTP_LISTEN, its healthcheck and the port
+        // Prometheus scrapes agree.
+        let env = environment(&svc);
+        let listen = env
+            .iter()
+            .find(|(k, _)| k == "GIGSTREAM_HTTP_LISTEN")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{name}: no GIGSTREAM_HTTP_LISTEN"));
+        assert!(
+            listen.starts_with("0.0.0.0:"),
+            "{name}: {listen} is unreachable from Prometheus"
+        );
+        assert_eq!(port_of(&listen), scraped_port, "{name}");
+        let health = strings(&svc["healthcheck"]["test"]).join(" ");
+        assert!(
+            health.contains(&format!(":{scraped_port}/health")),
+            "{name}: {health}"
+        );
+        // The host port is the service's own default port, where the docs' Prometheus finds
+        // a binary started on the host.
+        let ports = strings(&svc["ports"]);
+        let host: Vec<u16> = ports
+            .iter()
+            .map(|p| p.split(':').nth(1).unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(
+            host,
+            vec![gigstream_config::service_port(&service)],
+            "{name}: {ports:?}"
+        );
+        assert!(
+            ports[0].ends_with(&format!(":{scraped_port}")),
+            "{name}: {ports:?}"
+        );
+        found.insert(service);
+    }
+    assert_eq!(found.len(), 3, "{found:?}");
+    // Grafana's second data source is this Prometheus.
+    let ds = read("infra/grafana/provisioning/datasources/prometheus.yaml");
+    let ds = &YamlLoader::load_from_str(&ds).unwrap()[0]["datasources"][0];
+    assert_eq!(ds["type"].as_str(), Some("prometheus"));
+    assert_eq!(ds["uid"].as_str(), Some("gigstream-prometheus"));
+    let prom_port = strings(&prom["ports"])[0]
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        ds["url"].as_str(),
+        Some(format!("http://prometheus:{prom_port}").as_str())
+    );
+    let grafana_deps = &c["services"]["grafana"]["depends_on"];
+    assert!(!grafana_deps["prometheus"].is_badvalue());
+    assert!(strings(&c["services"]["grafana"]["volumes"])
+        .iter()
+        .any(|v| v.starts_with("./infra/grafana/provisioning:")));
+}
+
+#[test]
+fn the_host_example_of_prometheus_lists_the_ports_the_binaries_take() {
+    let docs = YamlLoader::load_from_str(&read("infra/prometheus/prometheus.host.yml")).unwrap();
+    let job = &docs[0]["scrape_configs"][0];
+    assert_eq!(job["job_name"].as_str(), Some("gigstream"));
+    let defaults = gigstream_config::Config::default();
+    let mut listed = 0;
+    for group in job["static_configs"].as_vec().unwrap() {
+        let service = group["labels"]["port_of"].as_str().unwrap();
+        let targets = strings(&group["targets"]);
+        let plan = defaults.http.listen_plan(service);
+        let want: Vec<String> = plan
+            .addresses
+            .iter()
+            .take(targets.len())
+            .map(|a| a.to_string())
+            .collect();
+        assert_eq!(targets, want, "{service}");
+        assert!(targets.len() >= 2, "{service}: room for a second instance");
+        listed += 1;
+    }
+    assert_eq!(listed, 3);
+}
+
+#[test]
+fn the_producer_loads_the_demo_data_from_the_image_on_demand() {
+    let c = compose();
+    let p = &c["services"]["producer"];
+    assert_eq!(strings(&p["profiles"]), vec!["producer".to_string()]);
+    assert!(built_from_dockerfile(p));
+    let cmd = strings(&p["command"]);
+    assert_eq!(
+        &cmd[..2],
+        &["gigstream".to_string(), "produce".to_string()],
+        "{cmd:?}"
+    );
+    assert_eq!(p["restart"].as_str(), Some("no"));
+    assert_eq!(
+        p["depends_on"]["kafka-init"]["condition"].as_str(),
+        Some("service_completed_successfully")
+    );
+    let env = environment(p);
+    assert!(env
+        .iter()
+        .any(|(k, v)| k == "GIGSTREAM_KAFKA_BROKERS" && v == "kafka:19092"));
+    assert!(env.iter().any(|(k, _)| k == "GIGSTREAM_KAFKA_TOPIC_PREFIX"));
+}
+
+#[test]
+fn topics_keep_backdated_records_and_groups_are_named() {
+    let c = compose();
+    let init = strings(&c["services"]["kafka-init"]["command"]).join("\n");
+    for want in [
+        "--config retention.ms=-1",
+        "--config retention.bytes=-1",
+        "kafka-configs.sh",
+        "--add-config",
+    ] {
+        assert!(init.contains(want), "kafka-init does not set {want}");
+    }
+    let env = environment(&c["services"]["kafka-init"]);
+    assert!(env
+        .iter()
+        .any(|(k, v)| k == "RETENTION" && v == "retention.ms=-1,retention.bytes=-1"));
+    for (name, _, svc) in gigstream_services(&c) {
+        let env = environment(&svc);
+        let group = env
+            .iter()
+            .find(|(k, _)| k == "GIGSTREAM_KAFKA_GROUP_ID")
+            .unwrap_or_else(|| panic!("{name}: no GIGSTREAM_KAFKA_GROUP_ID"));
+        assert_eq!(group.1, "${GIGSTREAM_KAFKA_GROUP_ID:-}", "{name}");
+    }
+    // Empty means the default group names.
+    let vars = [
+        (
+            "GIGSTREAM_KAFKA_BROKERS".to_string(),
+            "kafka:19092".to_string(),
+        ),
+        ("GIGSTREAM_KAFKA_GROUP_ID".to_string(), String::new()),
+    ]
+    .into();
+    let k = gigstream_config::Config::load_from(None, &vars)
+        .unwrap()
+        .config
+        .kafka()
+        .unwrap();
+    assert_eq!(k.group_of("sla"), "gigstream-sla");
 }

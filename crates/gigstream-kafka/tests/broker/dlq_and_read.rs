@@ -3,7 +3,7 @@
 use crate::common::*;
 use gigstream_core::Topic;
 use gigstream_kafka::{
-    ensure_topics, raw_consume, read_dlq, read_topic, DeadLetterRef, DlqProducer, Error,
+    ensure_topics, raw_consume, read_dlq, read_topic, DeadLetterRef, DlqProducer, DlqStage, Error,
     KafkaProducer, HEADER_REASON_CODE,
 };
 use std::time::{Duration, Instant};
@@ -21,6 +21,11 @@ fn letter<'a>(i: u64, key: &'a [u8], value: &'a [u8], reason: &'a str) -> DeadLe
             "late"
         },
         reason,
+        stage: if i.is_multiple_of(2) {
+            DlqStage::Decode
+        } else {
+            DlqStage::Process
+        },
         key,
         value,
     }
@@ -76,7 +81,16 @@ pub(crate) fn dead_letters_arrive_in_the_dlq_twin_with_bytes_and_headers() {
             "gigstream.topic",
             "gigstream.partition",
             "gigstream.offset",
-            "gigstream.timestamp"
+            "gigstream.timestamp",
+            // Kafka Connect's names (connect-runtime DeadLetterQueueReporter), beside ours.
+            "__connect.errors.topic",
+            "__connect.errors.partition",
+            "__connect.errors.offset",
+            "__connect.errors.connector.name",
+            "__connect.errors.stage",
+            "__connect.errors.class.name",
+            "__connect.errors.exception.class.name",
+            "__connect.errors.exception.message",
         ]
     );
     let offset = &raw[0].headers[5].1;
@@ -84,6 +98,29 @@ pub(crate) fn dead_letters_arrive_in_the_dlq_twin_with_bytes_and_headers() {
         .expect("utf-8")
         .parse::<u64>()
         .is_ok());
+    // The Connect headers say the same as ours, as Connect writes them (UTF-8, decimal).
+    for r in &got {
+        let h = |k: &str| {
+            let v = &r.headers.iter().find(|(n, _)| n == k).expect(k).1;
+            String::from_utf8(v.clone()).expect("utf-8")
+        };
+        assert_eq!(h("__connect.errors.topic"), r.source_topic);
+        assert_eq!(
+            h("__connect.errors.partition"),
+            r.source_partition.to_string()
+        );
+        assert_eq!(h("__connect.errors.offset"), r.source_offset.to_string());
+        assert_eq!(h("__connect.errors.connector.name"), "gigstream-billing");
+        assert_eq!(h("__connect.errors.exception.class.name"), r.code);
+        assert_eq!(h("__connect.errors.exception.message"), r.reason);
+        let (stage, class) = if r.code == "bad_magic" {
+            ("VALUE_CONVERTER", "gigstream.decode")
+        } else {
+            ("TASK_PUT", "gigstream.billing")
+        };
+        assert_eq!(h("__connect.errors.stage"), stage);
+        assert_eq!(h("__connect.errors.class.name"), class);
+    }
     // The other topics' twins do not exist: reading one says so.
     match read_dlq(&cfg, Topic::Usage) {
         Err(Error::Setting { key, .. }) => assert!(key.contains("usage.dlq"), "{key}"),
