@@ -1,11 +1,14 @@
-//! The settings of the two clients, as plain data: what `gigstream-kafka` and
-//! `gigstream-clickhouse` take. [`crate::Config::kafka`] and [`crate::Config::clickhouse`] build
-//! them from the loaded configuration (file and environment); nothing else reads the
-//! environment for them.
+//! The settings of the clients, as plain data: what `gigstream-kafka`, `gigstream-clickhouse`
+//! and `gigstream-registry` take. [`crate::Config::kafka`], [`crate::Config::clickhouse`] and
+//! [`crate::Config::schema_registry`] build them from the loaded configuration (file and
+//! environment); nothing else reads the environment for them.
 
+use crate::secret::Secret;
 use gigstream_core::Topic;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// Where Kafka is and how to talk to it.
@@ -198,6 +201,134 @@ impl ClickHouseConfig {
     }
 }
 
+/// How a topic's value schema is named in a schema registry (Confluent's
+/// `value.subject.name.strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SubjectStrategy {
+    /// `<topic>-value` (Confluent's default, `TopicNameStrategy`).
+    #[default]
+    TopicName,
+    /// `<record full name>` (`RecordNameStrategy`).
+    RecordName,
+    /// `<topic>-<record full name>` (`TopicRecordNameStrategy`).
+    TopicRecordName,
+}
+
+impl SubjectStrategy {
+    pub const ALL: [SubjectStrategy; 3] = [
+        SubjectStrategy::TopicName,
+        SubjectStrategy::RecordName,
+        SubjectStrategy::TopicRecordName,
+    ];
+
+    /// The subject of the values of `topic_name` whose schema is the record `record_full_name`
+    /// (e.g. `gigstream.orders.OrderRecord`).
+    pub fn subject(self, topic_name: &str, record_full_name: &str) -> String {
+        match self {
+            SubjectStrategy::TopicName => format!("{topic_name}-value"),
+            SubjectStrategy::RecordName => record_full_name.to_string(),
+            SubjectStrategy::TopicRecordName => format!("{topic_name}-{record_full_name}"),
+        }
+    }
+
+    /// The name in settings: `topic_name`, `record_name`, `topic_record_name`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SubjectStrategy::TopicName => "topic_name",
+            SubjectStrategy::RecordName => "record_name",
+            SubjectStrategy::TopicRecordName => "topic_record_name",
+        }
+    }
+}
+
+impl fmt::Display for SubjectStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for SubjectStrategy {
+    type Err = String;
+
+    /// `topic_name`, `record_name`, `topic_record_name`, or Confluent's class names
+    /// (`TopicNameStrategy`, `io.confluent.kafka.serializers.subject.RecordNameStrategy`, ...).
+    fn from_str(s: &str) -> Result<SubjectStrategy, String> {
+        let short = s.trim().rsplit('.').next().unwrap_or(s);
+        match short {
+            "topic_name" | "TopicNameStrategy" => Ok(SubjectStrategy::TopicName),
+            "record_name" | "RecordNameStrategy" => Ok(SubjectStrategy::RecordName),
+            "topic_record_name" | "TopicRecordNameStrategy" => {
+                Ok(SubjectStrategy::TopicRecordName)
+            }
+            _ => Err(format!(
+                "unknown subject strategy `{s}`: expected topic_name, record_name or topic_record_name"
+            )),
+        }
+    }
+}
+
+/// The default [`SchemaRegistryConfig::timeout`].
+pub const DEFAULT_REGISTRY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where a Confluent-compatible schema registry is and how to talk to it: what
+/// `gigstream-registry`'s client takes (it re-exports this as `RegistryConfig`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaRegistryConfig {
+    /// The base URL of the Confluent-compatible API, e.g. `http://127.0.0.1:8081` (Confluent,
+    /// Karapace, Redpanda) or `http://127.0.0.1:8080/apis/ccompat/v7` (Apicurio). `http` or
+    /// `https`; no credentials in it.
+    pub url: String,
+    /// Basic-auth user (Confluent Cloud: the API key).
+    pub username: Option<String>,
+    /// Basic-auth password (Confluent Cloud: the API secret); `Debug` shows `***`.
+    pub password: Option<Secret>,
+    /// A PEM file of CA certificates to trust for `https` (instead of the system's).
+    pub ca_location: Option<PathBuf>,
+    /// For a whole request: connect, TLS, send, answer.
+    pub timeout: Duration,
+    pub subject_strategy: SubjectStrategy,
+}
+
+impl SchemaRegistryConfig {
+    /// `url` with no credentials, the system's CAs, a 10 s timeout and `<topic>-value`
+    /// subjects.
+    pub fn new(url: impl Into<String>) -> SchemaRegistryConfig {
+        SchemaRegistryConfig {
+            url: url.into(),
+            username: None,
+            password: None,
+            ca_location: None,
+            timeout: DEFAULT_REGISTRY_TIMEOUT,
+            subject_strategy: SubjectStrategy::TopicName,
+        }
+    }
+
+    pub fn with_basic_auth(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> SchemaRegistryConfig {
+        self.username = Some(username.into());
+        self.password = Some(Secret::new(password));
+        self
+    }
+
+    pub fn with_ca_location(mut self, pem: impl Into<PathBuf>) -> SchemaRegistryConfig {
+        self.ca_location = Some(pem.into());
+        self
+    }
+
+    pub fn with_timeout(mut self, timeout: Duration) -> SchemaRegistryConfig {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn with_subject_strategy(mut self, strategy: SubjectStrategy) -> SchemaRegistryConfig {
+        self.subject_strategy = strategy;
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +369,36 @@ mod tests {
             !shown.contains("pw-of-ch") && shown.contains("<redacted>"),
             "{shown}"
         );
+        let sr = SchemaRegistryConfig::new("https://sr:8081").with_basic_auth("key", "pw-of-sr");
+        let shown = format!("{sr:?}");
+        assert!(
+            !shown.contains("pw-of-sr") && shown.contains("***") && shown.contains("key"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn subject_strategies() {
+        let rec = "gigstream.orders.OrderRecord";
+        assert_eq!(
+            SubjectStrategy::default().subject("orders", rec),
+            "orders-value"
+        );
+        assert_eq!(SubjectStrategy::RecordName.subject("orders", rec), rec);
+        assert_eq!(
+            SubjectStrategy::TopicRecordName.subject("orders", rec),
+            "orders-gigstream.orders.OrderRecord"
+        );
+        for s in SubjectStrategy::ALL {
+            assert_eq!(s.name().parse::<SubjectStrategy>(), Ok(s));
+        }
+        assert_eq!(
+            "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy".parse(),
+            Ok(SubjectStrategy::TopicRecordName)
+        );
+        assert!("topic"
+            .parse::<SubjectStrategy>()
+            .unwrap_err()
+            .contains("topic_name"));
     }
 }

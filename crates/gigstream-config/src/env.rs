@@ -6,12 +6,13 @@
 //! | `GIGSTREAM_KAFKA_BROKERS`, `_TOPIC_PREFIX`, `_GROUP_ID`, `_REPLICATION_FACTOR`, `_ASSIGN_TIMEOUT`, `_POLL_WAIT`, `_REQUEST_TIMEOUT`, `_SASL_PASSWORD_ENV`, `_SASL_PASSWORD_FILE` | `[kafka]` keys |
 //! | any other `GIGSTREAM_KAFKA_<KEY>` | librdkafka property `<key>` lowercased, `_` read as `.`, `__` as `_` (`GIGSTREAM_KAFKA_SASL_MECHANISM` → `sasl.mechanism`); secret ones (`GIGSTREAM_KAFKA_SASL_PASSWORD`) are kept as secrets |
 //! | `GIGSTREAM_CLICKHOUSE_URL`, `_USER`, `_PASSWORD` (a secret), `_DATABASE`, `_PASSWORD_ENV`, `_PASSWORD_FILE`, `_CONNECT_TIMEOUT`, `_REQUEST_TIMEOUT`, `_BATCH_BYTES`, `_RETRY_BACKOFF_MIN`, `_RETRY_BACKOFF_MAX`, `_APPLY_MIGRATIONS` | `[clickhouse]` keys (an empty `_URL` means no ClickHouse, as before) |
+//! | `GIGSTREAM_SCHEMA_REGISTRY_URL`, `_USERNAME`, `_PASSWORD` (a secret), `_PASSWORD_ENV`, `_PASSWORD_FILE`, `_CA_LOCATION`, `_TIMEOUT`, `_SUBJECT_STRATEGY` (`topic_name`, `record_name`, `topic_record_name`) | `[schema_registry]` keys (an empty `_URL` means no registry: the catalog's ids) |
 //! | `GIGSTREAM_SERVICE_COMMIT_INTERVAL`, `_CATCH_UP_COMMIT_INTERVAL`, `_COMMIT_EVERY_RECORDS`, `_IDLE_WAIT`, `_SHUTDOWN_DEADLINE` | `[service]` keys; the older `GIGSTREAM_COMMIT_INTERVAL_MS` (milliseconds) sets both intervals unless the new names are set |
 //! | `GIGSTREAM_HTTP_ENABLED`, `GIGSTREAM_HTTP_LISTEN` | `[http]` keys |
 //! | `GIGSTREAM_LOG_FORMAT`, `GIGSTREAM_LOG_FILTER`, `GIGSTREAM_LOG_COLOR` | `[log]` keys; `RUST_LOG` sets `filter` too, below `GIGSTREAM_LOG_FILTER`; `NO_COLOR` (any non-empty value) turns colours off where `color = "auto"` |
 //!
 //! Durations take the file's form (`"10s"`), booleans `true`/`false`/`1`/`0`. An unknown
-//! `GIGSTREAM_{DATA,SERVICE,HTTP,LOG}_*` name is an error (those prefixes are the config's
+//! `GIGSTREAM_{DATA,SCHEMA_REGISTRY,SERVICE,HTTP,LOG}_*` name is an error (those prefixes are the config's
 //! alone); unknown `GIGSTREAM_CLICKHOUSE_*` names are reported in [`crate::Loaded::env_ignored`]
 //! because the test scripts use that prefix too.
 
@@ -118,6 +119,9 @@ pub fn apply(c: &mut Config, vars: &BTreeMap<String, String>) -> Result<Report, 
                         report.ignored.push(name.clone());
                     }
                     known
+                } else if let Some(key) = rest.strip_prefix("SCHEMA_REGISTRY_") {
+                    schema_registry(c, name, key, v)?;
+                    true
                 } else if let Some(key) = rest.strip_prefix("SERVICE_") {
                     service(c, name, key, v)?;
                     true
@@ -161,10 +165,12 @@ pub fn apply(c: &mut Config, vars: &BTreeMap<String, String>) -> Result<Report, 
 }
 
 fn unknown(name: &str, keys: &[&str]) -> ConfigError {
-    let section = name
-        .strip_prefix(PREFIX)
-        .and_then(|r| r.split('_').next())
-        .unwrap_or("");
+    let rest = name.strip_prefix(PREFIX).unwrap_or("");
+    let section = if rest.starts_with("SCHEMA_REGISTRY_") {
+        "SCHEMA_REGISTRY"
+    } else {
+        rest.split('_').next().unwrap_or("")
+    };
     let list = if keys.is_empty() && section == "DATA" {
         "GIGSTREAM_DATA_DIR (and GIGSTREAM_REFERENCE_DIR)".to_string()
     } else {
@@ -253,6 +259,42 @@ fn clickhouse(c: &mut Config, name: &str, key: &str, v: &str) -> Result<bool, Co
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+fn schema_registry(c: &mut Config, name: &str, key: &str, v: &str) -> Result<(), ConfigError> {
+    let r = &mut c.schema_registry;
+    match key {
+        "URL" => r.url = (!v.trim().is_empty()).then(|| v.trim().to_string()),
+        "USERNAME" => r.username = (!v.is_empty()).then(|| v.to_string()),
+        "PASSWORD" => r.password = (!v.is_empty()).then(|| Secret::new(v)),
+        "PASSWORD_ENV" => {
+            r.password_env = Some(nonempty(name, v)?);
+            r.password_file = None;
+        }
+        "PASSWORD_FILE" => {
+            r.password_file = Some(PathBuf::from(nonempty(name, v)?));
+            r.password_env = None;
+        }
+        "CA_LOCATION" => r.ca_location = (!v.trim().is_empty()).then(|| PathBuf::from(v)),
+        "TIMEOUT" => r.timeout = duration(name, v)?,
+        "SUBJECT_STRATEGY" => r.subject_strategy = v.parse().map_err(|m: String| err(name, m))?,
+        _ => {
+            return Err(unknown(
+                name,
+                &[
+                    "URL",
+                    "USERNAME",
+                    "PASSWORD",
+                    "PASSWORD_ENV",
+                    "PASSWORD_FILE",
+                    "CA_LOCATION",
+                    "TIMEOUT",
+                    "SUBJECT_STRATEGY",
+                ],
+            ))
+        }
+    }
+    Ok(())
 }
 
 fn service(c: &mut Config, name: &str, key: &str, v: &str) -> Result<(), ConfigError> {

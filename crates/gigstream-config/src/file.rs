@@ -49,6 +49,7 @@ fn section_error(name: &str, value: toml::Value) -> Option<toml::de::Error> {
         "data" => value.try_into::<DataSettings>().err(),
         "kafka" => value.try_into::<KafkaSettings>().err(),
         "clickhouse" => value.try_into::<ClickHouseSettings>().err(),
+        "schema_registry" => value.try_into::<SchemaRegistrySettings>().err(),
         "service" => value.try_into::<ServiceSettings>().err(),
         "http" => value.try_into::<HttpSettings>().err(),
         "log" => value.try_into::<LogSettings>().err(),
@@ -76,6 +77,18 @@ fn hint(section: &str, key: &str) -> Option<String> {
              password_file = \"/path\", or GIGSTREAM_CLICKHOUSE_PASSWORD"
                 .into(),
         ),
+        (s, "password") if s.starts_with("schema_registry") => Some(
+            "the password is never written here: use password_env = \"NAME\", \
+             password_file = \"/path\", or GIGSTREAM_SCHEMA_REGISTRY_PASSWORD"
+                .into(),
+        ),
+        (s, "subject_name_strategy" | "strategy" | "value_subject_name_strategy")
+            if s.starts_with("schema_registry") =>
+        {
+            Some(
+                "the key is subject_strategy (topic_name, record_name or topic_record_name)".into(),
+            )
+        }
         (s, "sasl_password" | "password") if s.starts_with("kafka") => Some(
             "the SASL password is never written here: use sasl_password_env = \"NAME\" or \
              sasl_password_file = \"/path\""

@@ -13,11 +13,12 @@
 //!
 //! This is the one place settings are read, by the services, the `gigstream` command and the
 //! tests alike: the client crates take the plain settings built here ([`KafkaConfig`],
-//! [`ClickHouseConfig`]) and read no environment variable themselves.
+//! [`ClickHouseConfig`], [`SchemaRegistryConfig`]) and read no environment variable
+//! themselves.
 //!
 //! Unknown sections and keys in the file are refused, naming the key, the section and the
-//! file. Secrets (the ClickHouse password, `sasl.password` and other secret librdkafka
-//! properties) are never written in the file: it names an environment variable or a file that
+//! file. Secrets (the ClickHouse and schema registry passwords, `sasl.password` and other
+//! secret librdkafka properties) are never written in the file: it names an environment variable or a file that
 //! holds them, and they are read when the configuration is loaded into [`Secret`]s, which print
 //! as `***`. No error message carries a secret.
 //!
@@ -27,6 +28,7 @@
 //! cfg.log.init_tracing();
 //! let kafka = cfg.kafka(); // Option<KafkaConfig>, what gigstream-kafka takes
 //! let clickhouse = cfg.clickhouse(); // Option<ClickHouseConfig>, what gigstream-clickhouse takes
+//! let registry = cfg.schema_registry(); // Option<SchemaRegistryConfig>, what gigstream-registry takes
 //! let run = cfg.run_options(true);
 //! # Ok::<(), gigstream_config::ConfigError>(())
 //! ```
@@ -39,14 +41,17 @@ mod file;
 pub mod secret;
 pub mod sections;
 
-pub use clients::{dlq_of, is_secret, ClickHouseConfig, KafkaConfig};
+pub use clients::{
+    dlq_of, is_secret, ClickHouseConfig, KafkaConfig, SchemaRegistryConfig, SubjectStrategy,
+    DEFAULT_REGISTRY_TIMEOUT,
+};
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, UnknownKey};
 pub use secret::{Secret, SecretError, SecretSource};
 pub use sections::{
     service_port, ClickHouseSettings, DataSettings, HttpSettings, KafkaSettings, ListenPlan,
-    LogColor, LogFormat, LogSettings, ServiceSettings, DEFAULT_GROUP_ID, DEFAULT_HTTP_PORT,
-    PORT_ATTEMPTS, PORT_STRIDE, SERVICE_PORTS,
+    LogColor, LogFormat, LogSettings, SchemaRegistrySettings, ServiceSettings, DEFAULT_GROUP_ID,
+    DEFAULT_HTTP_PORT, PORT_ATTEMPTS, PORT_STRIDE, SERVICE_PORTS,
 };
 
 use gigstream_runtime::RunOptions;
@@ -58,7 +63,15 @@ use std::path::{Path, PathBuf};
 pub const ENV_CONFIG: &str = "GIGSTREAM_CONFIG";
 
 /// The sections of the file, in the order the example file has them.
-pub const SECTIONS: &[&str] = &["data", "kafka", "clickhouse", "service", "http", "log"];
+pub const SECTIONS: &[&str] = &[
+    "data",
+    "kafka",
+    "clickhouse",
+    "schema_registry",
+    "service",
+    "http",
+    "log",
+];
 
 /// Every setting of a service.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -67,6 +80,7 @@ pub struct Config {
     pub data: DataSettings,
     pub kafka: KafkaSettings,
     pub clickhouse: ClickHouseSettings,
+    pub schema_registry: SchemaRegistrySettings,
     pub service: ServiceSettings,
     pub http: HttpSettings,
     pub log: LogSettings,
@@ -163,6 +177,16 @@ impl Config {
             };
             if source.env.is_some() || source.file.is_some() {
                 ch.password = Some(source.read("[clickhouse] password", vars)?);
+            }
+        }
+        let sr = &mut self.schema_registry;
+        if sr.password.is_none() {
+            let source = SecretSource {
+                env: sr.password_env.clone(),
+                file: sr.password_file.clone(),
+            };
+            if source.env.is_some() || source.file.is_some() {
+                sr.password = Some(source.read("[schema_registry] password", vars)?);
             }
         }
         let k = &mut self.kafka;
@@ -271,6 +295,44 @@ impl Config {
                 ),
             );
         }
+        let sr = &self.schema_registry;
+        if let Some(url) = &sr.url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad(
+                    "[schema_registry] url",
+                    &format!(
+                        "`{url}` is not an http:// or https:// URL of the registry's \
+                         Confluent-compatible API"
+                    ),
+                );
+            }
+            if url
+                .split_once("://")
+                .is_some_and(|(_, rest)| rest.split('/').next().unwrap_or("").contains('@'))
+            {
+                return bad(
+                    "[schema_registry] url",
+                    "carries credentials; give the user as username and the password through \
+                     password_env, password_file or GIGSTREAM_SCHEMA_REGISTRY_PASSWORD",
+                );
+            }
+        }
+        if sr.password_env.is_some() && sr.password_file.is_some() {
+            return bad(
+                "[schema_registry] password_env and password_file",
+                "give one of them, not both",
+            );
+        }
+        if sr.password.is_some() && sr.username.is_none() {
+            return bad(
+                "[schema_registry] password",
+                "is set without a username: basic auth needs both (username, \
+                 GIGSTREAM_SCHEMA_REGISTRY_USERNAME)",
+            );
+        }
+        if sr.timeout.is_zero() {
+            return bad("[schema_registry] timeout", "must be above 0");
+        }
         let s = &self.service;
         for (name, d) in [
             ("commit_interval", s.commit_interval),
@@ -324,6 +386,19 @@ impl Config {
         c.batch_bytes = ch.batch_bytes;
         c.apply_migrations = ch.apply_migrations;
         Some(c)
+    }
+
+    /// Schema registry client settings, or `None` for the catalog's ids (no `url`).
+    pub fn schema_registry(&self) -> Option<SchemaRegistryConfig> {
+        let r = &self.schema_registry;
+        Some(SchemaRegistryConfig {
+            url: r.url.clone()?,
+            username: r.username.clone(),
+            password: r.password.clone(),
+            ca_location: r.ca_location.clone(),
+            timeout: r.timeout,
+            subject_strategy: r.subject_strategy,
+        })
     }
 
     /// The runtime's options for a run with or without `--follow`. (The commit retry backoff,

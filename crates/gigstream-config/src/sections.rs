@@ -1,6 +1,7 @@
 //! The sections of the config file and their defaults (the `Default` impls below are the one
 //! place defaults are written; `infra/gigstream.example.toml` is checked against them).
 
+use crate::clients::SubjectStrategy;
 use crate::duration;
 use crate::secret::{Secret, SecretSource};
 use serde::de::{self, Deserializer};
@@ -149,6 +150,56 @@ impl Default for ClickHouseSettings {
             apply_migrations: true,
         }
     }
+}
+
+/// `[schema_registry]`: resolve Confluent schema ids through a Confluent-compatible schema
+/// registry (Confluent, Apicurio's `ccompat` API, Karapace, Redpanda) when `url` is set;
+/// unset means the ids of `schemas/catalog.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchemaRegistrySettings {
+    /// The base URL of the Confluent-compatible API, e.g. `http://127.0.0.1:8081`, or
+    /// `http://127.0.0.1:8080/apis/ccompat/v7` for Apicurio; no credentials in it.
+    pub url: Option<String>,
+    /// Basic-auth user (Confluent Cloud: the API key).
+    pub username: Option<String>,
+    /// Environment variable holding the basic-auth password.
+    pub password_env: Option<String>,
+    /// File holding the password (one trailing line break is dropped).
+    pub password_file: Option<PathBuf>,
+    /// The password, read when the configuration is loaded (from the sources above or from
+    /// `GIGSTREAM_SCHEMA_REGISTRY_PASSWORD`).
+    #[serde(skip)]
+    pub password: Option<Secret>,
+    /// A PEM file of the CA certificates to trust for `https` (instead of the system's).
+    pub ca_location: Option<PathBuf>,
+    /// One request: connect, TLS, send, answer.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub timeout: Duration,
+    /// How a topic's subject is named: `topic_name` (`<topic>-value`), `record_name`
+    /// (`<record full name>`) or `topic_record_name` (`<topic>-<record full name>`).
+    #[serde(deserialize_with = "deserialize_strategy")]
+    pub subject_strategy: SubjectStrategy,
+}
+
+impl Default for SchemaRegistrySettings {
+    fn default() -> Self {
+        SchemaRegistrySettings {
+            url: None,
+            username: None,
+            password_env: None,
+            password_file: None,
+            password: None,
+            ca_location: None,
+            timeout: crate::clients::DEFAULT_REGISTRY_TIMEOUT,
+            subject_strategy: SubjectStrategy::TopicName,
+        }
+    }
+}
+
+fn deserialize_strategy<'de, D: Deserializer<'de>>(d: D) -> Result<SubjectStrategy, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map_err(de::Error::custom)
 }
 
 /// `[service]`: how a service runs and commits.

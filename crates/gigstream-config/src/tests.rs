@@ -26,7 +26,7 @@ fn no_file_and_no_env_gives_the_defaults() {
     assert_eq!(loaded.config, Config::default());
     assert!(loaded.file.is_none());
     let c = &loaded.config;
-    assert!(c.kafka().is_none() && c.clickhouse().is_none());
+    assert!(c.kafka().is_none() && c.clickhouse().is_none() && c.schema_registry().is_none());
     assert_eq!(c.data_dir().root, PathBuf::from("data"));
     assert_eq!(c.service.commit_interval, Duration::from_secs(1));
     assert_eq!(c.service.shutdown_deadline, Duration::from_secs(20));
@@ -124,7 +124,7 @@ fn unknown_section_is_named() {
     let msg = err.to_string();
     assert_eq!(
         msg,
-        "unknown section [servce] in /etc/gigstream/gigstream.toml (line 1); expected one of [data], [kafka], [clickhouse], [service], [http], [log]"
+        "unknown section [servce] in /etc/gigstream/gigstream.toml (line 1); expected one of [data], [kafka], [clickhouse], [schema_registry], [service], [http], [log]"
     );
 }
 
@@ -708,4 +708,168 @@ fn colours_only_on_a_terminal_unless_asked() {
     if !std::io::stderr().is_terminal() {
         assert!(!Config::default().log.ansi());
     }
+}
+
+#[test]
+fn schema_registry_from_the_file_and_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw_file = dir.path().join("sr-password");
+    std::fs::write(&pw_file, "from-file\n").unwrap();
+    // Defaults: what the registry client had.
+    let d = SchemaRegistrySettings::default();
+    assert_eq!(d.timeout, DEFAULT_REGISTRY_TIMEOUT);
+    assert_eq!(d.subject_strategy, SubjectStrategy::TopicName);
+    let c = SchemaRegistryConfig::new("http://sr:8081");
+    let loaded = Config::load_from(
+        None,
+        &vars(&[("GIGSTREAM_SCHEMA_REGISTRY_URL", "http://sr:8081")]),
+    )
+    .unwrap();
+    assert_eq!(loaded.config.schema_registry(), Some(c));
+
+    // The file: every key; the password from a variable named there.
+    let text = "[schema_registry]\nurl = \"https://sr.example:8081/apis/ccompat/v7\"\nusername = \"key\"\npassword_env = \"SR_PW\"\nca_location = \"/etc/ssl/sr-ca.pem\"\ntimeout = \"1500ms\"\nsubject_strategy = \"topic_record_name\"\n";
+    let loaded = load(text, &[("SR_PW", "from-var")]).unwrap();
+    let r = loaded.config.schema_registry().unwrap();
+    assert_eq!(r.url, "https://sr.example:8081/apis/ccompat/v7");
+    assert_eq!(r.username.as_deref(), Some("key"));
+    assert_eq!(r.password.as_ref().map(Secret::expose), Some("from-var"));
+    assert_eq!(r.ca_location, Some(PathBuf::from("/etc/ssl/sr-ca.pem")));
+    assert_eq!(r.timeout, Duration::from_millis(1500));
+    assert_eq!(r.subject_strategy, SubjectStrategy::TopicRecordName);
+    for shown in [format!("{loaded:?}"), format!("{r:?}"), loaded.describe()] {
+        assert!(!shown.contains("from-var"), "{shown}");
+    }
+
+    // The environment over the file; GIGSTREAM_SCHEMA_REGISTRY_PASSWORD wins over the file's
+    // source (which is then not read), _PASSWORD_FILE replaces its password_env.
+    let loaded = load(
+        text,
+        &[
+            ("GIGSTREAM_SCHEMA_REGISTRY_URL", "http://env:8081"),
+            ("GIGSTREAM_SCHEMA_REGISTRY_USERNAME", "env-user"),
+            ("GIGSTREAM_SCHEMA_REGISTRY_PASSWORD", "env-secret"),
+            ("GIGSTREAM_SCHEMA_REGISTRY_CA_LOCATION", "/env/ca.pem"),
+            ("GIGSTREAM_SCHEMA_REGISTRY_TIMEOUT", "3s"),
+            (
+                "GIGSTREAM_SCHEMA_REGISTRY_SUBJECT_STRATEGY",
+                "io.confluent.kafka.serializers.subject.RecordNameStrategy",
+            ),
+        ],
+    )
+    .unwrap();
+    let r = loaded.config.schema_registry().unwrap();
+    assert_eq!(
+        (r.url.as_str(), r.username.as_deref()),
+        ("http://env:8081", Some("env-user"))
+    );
+    assert_eq!(r.password.as_ref().map(Secret::expose), Some("env-secret"));
+    assert_eq!(r.ca_location, Some(PathBuf::from("/env/ca.pem")));
+    assert_eq!(r.timeout, Duration::from_secs(3));
+    assert_eq!(r.subject_strategy, SubjectStrategy::RecordName);
+    assert!(!format!("{loaded:?}").contains("env-secret"));
+    assert!(loaded
+        .env_applied
+        .contains(&"GIGSTREAM_SCHEMA_REGISTRY_PASSWORD".to_string()));
+    let r = load(
+        text,
+        &[(
+            "GIGSTREAM_SCHEMA_REGISTRY_PASSWORD_FILE",
+            pw_file.to_str().unwrap(),
+        )],
+    )
+    .unwrap()
+    .config
+    .schema_registry()
+    .unwrap();
+    assert_eq!(r.password.unwrap().expose(), "from-file");
+    // An empty URL: no registry, as for ClickHouse.
+    let c = load(
+        text,
+        &[("GIGSTREAM_SCHEMA_REGISTRY_URL", ""), ("SR_PW", "x")],
+    )
+    .unwrap()
+    .config;
+    assert!(c.schema_registry().is_none());
+}
+
+#[test]
+fn schema_registry_settings_that_do_not_work_are_refused() {
+    let cases = [
+        (
+            "[schema_registry]\nurl = \"sr:8081\"\n",
+            "not an http:// or https:// URL",
+        ),
+        (
+            "[schema_registry]\nurl = \"https://key:pw-in-url@sr:8081\"\n",
+            "carries credentials",
+        ),
+        (
+            "[schema_registry]\nusername = \"u\"\npassword_env = \"A\"\npassword_file = \"/x\"\n",
+            "not both",
+        ),
+        (
+            "[schema_registry]\npassword_env = \"A\"\n",
+            "without a username",
+        ),
+        (
+            "[schema_registry]\ntimeout = \"0\"\n",
+            "timeout: must be above 0",
+        ),
+        (
+            "[schema_registry]\nsubject_strategy = \"topic\"\n",
+            "expected topic_name, record_name or topic_record_name",
+        ),
+        (
+            "[schema_registry]\npassword = \"pw-inline\"\n",
+            "GIGSTREAM_SCHEMA_REGISTRY_PASSWORD",
+        ),
+        (
+            "[schema_registry]\nsubject_name_strategy = \"x\"\n",
+            "subject_strategy",
+        ),
+    ];
+    for (text, want) in cases {
+        let err = load(text, &[("A", "a")]).unwrap_err().to_string();
+        assert!(err.contains(want), "{text}: {err}");
+        assert!(!err.contains("pw-in"), "{text}: {err}");
+    }
+    let env_cases = [
+        (
+            "GIGSTREAM_SCHEMA_REGISTRY_TIMEOUT",
+            "soon",
+            "is not a duration",
+        ),
+        (
+            "GIGSTREAM_SCHEMA_REGISTRY_SUBJECT_STRATEGY",
+            "topic",
+            "topic_name",
+        ),
+        (
+            "GIGSTREAM_SCHEMA_REGISTRY_URLL",
+            "http://x",
+            "GIGSTREAM_SCHEMA_REGISTRY_URL, GIGSTREAM_SCHEMA_REGISTRY_USERNAME",
+        ),
+    ];
+    for (name, value, want) in env_cases {
+        let err = Config::load_from(None, &vars(&[(name, value)]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("environment variable {name}")),
+            "{err}"
+        );
+        assert!(err.contains(want), "{name}: {err}");
+    }
+    // The password's variable unset: named, never a value.
+    let err = load(
+        "[schema_registry]\nurl = \"http://sr:1\"\nusername = \"u\"\npassword_env = \"SR_PW\"\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        "cannot read the secret [schema_registry] password: environment variable SR_PW is not set"
+    );
 }

@@ -1,9 +1,10 @@
 //! `main` of the service binaries (`gigstream-billing`, `gigstream-sla`, `gigstream-market`).
 
 use crate::ServiceError;
-use crate::{install_stop_handler, run_service, start_shutdown_watchdog, Backends, ServiceRun};
+use crate::{
+    install_stop_handler, run_service, service_codec, start_shutdown_watchdog, Backends, ServiceRun,
+};
 use clap::{CommandFactory, FromArgMatches, Parser};
-use gigstream_avro::{Codec, Registry};
 use gigstream_config::{Config, ListenPlan};
 use gigstream_core::{Projection, RefData};
 use gigstream_ops::{HttpServer, Ops};
@@ -21,7 +22,8 @@ use std::sync::Arc;
 /// Input: the embedded event log in DIR/log (default ./data), or Kafka when [kafka] brokers /
 /// GIGSTREAM_KAFKA_BROKERS is set (other librdkafka settings as GIGSTREAM_KAFKA_<KEY>). Output:
 /// Parquet tables in DIR/tables, or ClickHouse when [clickhouse] url / GIGSTREAM_CLICKHOUSE_URL
-/// is set. Without --follow it stops when caught up; with it, it keeps reading until
+/// is set. Confluent schema ids: the catalog's, or resolved through a schema registry when
+/// [schema_registry] url / GIGSTREAM_SCHEMA_REGISTRY_URL is set. Without --follow it stops when caught up; with it, it keeps reading until
 /// SIGTERM/Ctrl-C, then commits and exits 0 within [service] shutdown_deadline (default 20s;
 /// else exit 1). /health, /ready and /metrics are served on [http] listen; when that is not
 /// set, on 127.0.0.1 at the service's own port (billing 9464, sla 9465, market 9466) or, when
@@ -117,10 +119,11 @@ fn serve<P: Projection>(name: &str, args: ServiceArgs) -> Result<(), (u8, String
         .or_else(|| cfg.data.reference_dir.clone());
     let refdata = RefData::load(reference_dir.as_deref())
         .map_err(|e| (1, format!("cannot set up the reference data: {e}")))?;
+    let codec = service_codec(cfg.schema_registry(), &backends).map_err(|e| (2, e.to_string()))?;
     let run = ServiceRun {
         backends: &backends,
         options: cfg.run_options(args.follow),
-        codec: Codec::new(Registry::builtin()),
+        codec,
         refdata: Arc::new(refdata),
         observer: Some(ops.as_ref()),
     };

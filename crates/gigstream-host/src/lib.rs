@@ -5,6 +5,11 @@
 //! | embedded log in `DATA_DIR/log` (default) | Parquet tables in `DATA_DIR/tables` (default) |
 //! | Kafka when `[kafka] brokers` is set     | ClickHouse when `[clickhouse] url` is set     |
 //!
+//! Confluent schema ids are the catalog's (`schemas/catalog.json`), or, with `[schema_registry]
+//! url` set, resolved through that registry ([`service_codec`]): producers with Confluent's
+//! serializers write the ids it assigns. While it cannot be reached, records wait (see
+//! `gigstream_runtime::run`); an id it does not know is an `unknown_schema` dead letter.
+//!
 //! With Kafka, each service is its own consumer group (`gigstream-<service>` after the topic
 //! prefix; `[kafka] group_id`), dead letters also go to `<topic>.dlq`
 //! with headers naming the reason and the origin, and several instances of a service split the
@@ -22,8 +27,8 @@ mod binary;
 
 pub use binary::{service_main, ServiceArgs};
 
-use gigstream_avro::Codec;
 use gigstream_avro::DecodeError;
+use gigstream_avro::{Codec, Registry};
 use gigstream_clickhouse::ClickHouseSink;
 use gigstream_config::{ClickHouseConfig, Config, DataDir, KafkaConfig};
 use gigstream_core::validate::Invalid;
@@ -31,6 +36,7 @@ use gigstream_core::{Projection, RefData, Topic};
 use gigstream_kafka::{DeadLetterRef, DlqProducer, DlqStage, KafkaSource};
 use gigstream_log::{EmbeddedSource, Log};
 use gigstream_parquet::ParquetStore;
+use gigstream_registry::{RegistryConfig, SchemaRegistry};
 use gigstream_runtime::{
     DeadLetter, DeadLetterOutput, Pipeline, Progress, RunObserver, RunOptions, RunSummary, Sink,
     Source,
@@ -106,6 +112,46 @@ pub enum ServiceError {
 fn setup(what: impl Into<String>) -> impl FnOnce(String) -> ServiceError {
     let what = what.into();
     move |message| ServiceError::Setup { what, message }
+}
+
+/// The codec of a service reading `backends`: the catalog's schemas (the reader of every
+/// topic); Confluent ids of Kafka records are resolved through the schema registry when
+/// `registry` is given (`Config::schema_registry`), else they are the catalog's, as without a
+/// registry. The embedded log holds what gigstream wrote itself (`gen`, `produce --from`), with
+/// the catalog's ids: it is read with them whatever is configured.
+pub fn service_codec(
+    registry: Option<RegistryConfig>,
+    backends: &Backends,
+) -> Result<Codec, ServiceError> {
+    let codec = Codec::new(Registry::builtin());
+    let Some(config) = registry else {
+        return Ok(codec);
+    };
+    if backends.kafka.is_none() {
+        tracing::info!(
+            registry = %config.url,
+            "a schema registry is configured, but the input is the embedded log, whose records carry the catalog's schema ids: the registry is not used"
+        );
+        return Ok(codec);
+    }
+    let strategy = config.subject_strategy;
+    let client = SchemaRegistry::new(config)
+        .map_err(|e| setup("the schema registry client")(e.to_string()))?;
+    tracing::info!(
+        registry = client.url(),
+        subject_strategy = %strategy,
+        "schema ids are resolved through the schema registry"
+    );
+    Ok(codec.with_writer_schemas(Arc::new(client)))
+}
+
+/// Where a codec takes the writer schemas of Confluent ids from, for logs: `schema registry
+/// <url>` (never a credential) or the catalog.
+pub fn describe_schemas(codec: &Codec) -> String {
+    codec
+        .writer_schemas()
+        .map(|w| w.describe())
+        .unwrap_or_else(|| "catalog schemas/catalog.json".to_string())
 }
 
 /// Whether a dead letter's reason lies in the record itself (it cannot be decoded, is
@@ -205,7 +251,8 @@ pub fn run_service<P: Projection>(
 ) -> Result<RunSummary, ServiceError> {
     let b = run.backends;
     let (input, output) = b.describe();
-    tracing::info!(service = P::NAME, %input, %output, "starting");
+    let schemas = describe_schemas(&run.codec);
+    tracing::info!(service = P::NAME, %input, %output, %schemas, "starting");
 
     let mut sink: Box<dyn Sink> = match &b.clickhouse {
         Some(c) => Box::new(

@@ -118,6 +118,7 @@ pub fn read_partitions_until(
                         timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
                         key: m.key().unwrap_or_default(),
                         value: m.payload().unwrap_or_default(),
+                        origin: None,
                     });
                     records += 1;
                 }

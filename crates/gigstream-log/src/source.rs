@@ -3,7 +3,7 @@
 
 use crate::{Batch, Log, LogError, PartitionReader};
 use gigstream_core::Topic;
-use gigstream_runtime::{AssignmentChange, RecordRef, Source, SourceError};
+use gigstream_runtime::{AssignmentChange, Origin, RecordRef, Source, SourceError};
 use std::collections::BTreeMap;
 
 /// Makes a log error a source error (`?` in [`Source`] methods).
@@ -113,6 +113,7 @@ impl Source for EmbeddedSource {
                     timestamp_ms: r.timestamp_ms,
                     key: r.key,
                     value: r.value,
+                    origin: Origin::from_headers(|name| r.headers.get(name)),
                 });
             }
             if n > 0 {

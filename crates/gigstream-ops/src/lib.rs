@@ -8,7 +8,7 @@
 //! | path | answer |
 //! |---|---|
 //! | `/health` | 200 `ok` while the process runs |
-//! | `/ready` | 200 `ready` when the service holds partitions (or reads the embedded log) and its last sink operation succeeded; 503 with a one-line reason otherwise |
+//! | `/ready` | 200 `ready` when the service holds partitions (or reads the embedded log), its last sink operation succeeded and no record waits for the schema registry; 503 with a one-line reason otherwise |
 //! | `/metrics` | the OpenMetrics text format (`prometheus-client`), which Prometheus scrapes |
 //!
 //! Metrics (every one labelled `service`):
@@ -29,6 +29,7 @@
 //! | `gigstream_sink_errors_total` | counter | | failed sink operations (commits, checkpoint loads) |
 //! | `gigstream_sink_retries_total` | counter | | retries after a failure (sink or dead-letter delivery) |
 //! | `gigstream_broker_errors_total` | counter | `operation` | failed broker operations that are retried (`dlq_produce`: dead letters not delivered to `<topic>.dlq`) |
+//! | `gigstream_schema_registry_errors_total` | counter | | writer-schema look-ups that found the schema registry unreachable (or answering 5xx): each is retried after a backoff while the records wait (never dead-lettered) |
 //! | `gigstream_rebalances_total` | counter | | assignment changes handled |
 //! | `gigstream_assigned_partitions` | gauge | | partitions owned |
 //! | `gigstream_up` | gauge | | 1 while running, 0 once stopping |
@@ -40,7 +41,7 @@ pub use http::{HttpServer, Response};
 pub use metrics::{Labels, Registry};
 
 use gigstream_core::Topic;
-use gigstream_runtime::{topic_index, CommitReport, PollBatch, RunObserver};
+use gigstream_runtime::{topic_index, CommitReport, PollBatch, RunObserver, WAIT_SCHEMAS};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -54,6 +55,7 @@ pub const CONSUMER_LAG: &str = "gigstream_consumer_lag";
 pub const CONSUMER_LAG_SECONDS: &str = "gigstream_consumer_lag_seconds";
 pub const EVENT_TIME_WATERMARK: &str = "gigstream_event_time_watermark_seconds";
 pub const BROKER_ERRORS: &str = "gigstream_broker_errors_total";
+pub const SCHEMA_REGISTRY_ERRORS: &str = "gigstream_schema_registry_errors_total";
 pub const FLUSH_SECONDS: &str = "gigstream_flush_seconds";
 pub const FLUSH_ROWS: &str = "gigstream_flush_rows";
 pub const COMMITS: &str = "gigstream_commits_total";
@@ -85,6 +87,8 @@ struct Readiness {
     assigned: usize,
     /// The last sink operation: `None` before the first.
     last_sink: Option<Result<(), String>>,
+    /// Records wait for the schema registry, which failed with this.
+    registry: Option<String>,
     stopping: bool,
 }
 
@@ -98,6 +102,12 @@ impl Readiness {
         }
         if !self.exclusive && self.assigned == 0 {
             return Some("no partition assigned".into());
+        }
+        if let Some(e) = &self.registry {
+            return Some(format!(
+                "records wait for the schema registry: {}",
+                one_line(e)
+            ));
         }
         match &self.last_sink {
             None => Some("no sink operation yet".into()),
@@ -181,6 +191,10 @@ impl Ops {
         r.counter(
             BROKER_ERRORS,
             "Failed broker operations that are retried, by operation (dlq_produce).",
+        );
+        r.counter(
+            SCHEMA_REGISTRY_ERRORS,
+            "Writer-schema look-ups that found the schema registry unreachable or answering 5xx; each is retried while the records wait.",
         );
         r.histogram(
             FLUSH_SECONDS,
@@ -340,7 +354,12 @@ impl RunObserver for Ops {
         });
         let _ = self.registry.set(UP, svc(service), 1.0);
         let _ = self.registry.set(ASSIGNED_PARTITIONS, svc(service), 0.0);
-        for name in [SINK_ERRORS, SINK_RETRIES, REBALANCES] {
+        for name in [
+            SINK_ERRORS,
+            SINK_RETRIES,
+            REBALANCES,
+            SCHEMA_REGISTRY_ERRORS,
+        ] {
             let _ = self.registry.inc(name, svc(service), 0);
         }
         let _ = self.registry.inc(
@@ -420,6 +439,11 @@ impl RunObserver for Ops {
     }
 
     fn retry(&self, service: &'static str, what: &str, _error: &str, _delay: Duration) {
+        if what == WAIT_SCHEMAS {
+            // Not the sink's: the records wait for their writer schemas.
+            self.count(SCHEMA_REGISTRY_ERRORS, svc(service), 1);
+            return;
+        }
         self.count(SINK_RETRIES, svc(service), 1);
         // The runner's name for a failed delivery to the `.dlq` topics.
         if what.contains("dead letters") {
@@ -429,6 +453,10 @@ impl RunObserver for Ops {
                 1,
             );
         }
+    }
+
+    fn schema_registry(&self, service: &'static str, result: Result<(), &str>) {
+        self.readiness(service, |r| r.registry = result.err().map(str::to_string));
     }
 
     fn assignment(&self, service: &'static str, owned: &[(Topic, u32)]) {

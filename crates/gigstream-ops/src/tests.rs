@@ -221,3 +221,48 @@ fn dead_letter_delivery_failures_count_as_broker_errors() {
     let retries = vec![("service", "billing".to_string())];
     assert_eq!(ops.registry().value(SINK_RETRIES, &retries), Some(2.0));
 }
+
+#[test]
+fn waiting_for_the_schema_registry_is_not_ready_and_counted_apart_from_the_sink() {
+    let ops = Ops::new();
+    ops.register_service("sla");
+    ops.started("sla", true);
+    ops.sink_result("sla", "load the checkpoints", Ok(()));
+    assert_eq!(ops.not_ready(), None);
+    let svc = vec![("service", "sla".to_string())];
+    assert_eq!(
+        ops.registry().value(SCHEMA_REGISTRY_ERRORS, &svc),
+        Some(0.0)
+    );
+    let error = "cannot get writer schema id 17 from the schema registry http://sr:8081: cannot connect to sr:8081: Connection refused\nmore";
+    for _ in 0..3 {
+        ops.schema_registry("sla", Err(error));
+        ops.retry("sla", WAIT_SCHEMAS, error, Duration::from_millis(200));
+        // A commit of what went through before the wait does not make it ready.
+        ops.committed(
+            "sla",
+            &CommitReport {
+                duration: Duration::from_millis(5),
+                rows: 1,
+                result: Ok(()),
+            },
+        );
+    }
+    assert_eq!(
+        ops.not_ready().as_deref(),
+        Some("sla: records wait for the schema registry: cannot get writer schema id 17 from the schema registry http://sr:8081: cannot connect to sr:8081: Connection refused")
+    );
+    assert_eq!(
+        ops.registry().value(SCHEMA_REGISTRY_ERRORS, &svc),
+        Some(3.0)
+    );
+    assert_eq!(ops.registry().value(SINK_RETRIES, &svc), Some(0.0));
+    assert_eq!(ops.registry().value(SINK_ERRORS, &svc), Some(0.0));
+    ops.schema_registry("sla", Ok(()));
+    assert_eq!(ops.not_ready(), None);
+    let text = ops.registry().render();
+    assert!(
+        text.contains("gigstream_schema_registry_errors_total{service=\"sla\"} 3\n"),
+        "{text}"
+    );
+}

@@ -16,6 +16,9 @@
 //!   `<topic>-<record>`.
 //! - Basic auth (`username`, [`Secret`] password, never printed) and `https` with the
 //!   system's CAs or a PEM bundle of one's own (`ca_location`, which then is the only trust).
+//! - Settings: [`RegistryConfig`] is `gigstream-config`'s `SchemaRegistryConfig`; a service
+//!   gets it from `Config::schema_registry()` (`[schema_registry]` of the config file and the
+//!   `GIGSTREAM_SCHEMA_REGISTRY_*` variables), which is the one reader of those settings.
 //! - Errors ([`RegistryError`]) name the request (method and URL, no credential) and what to
 //!   check; [`RegistryError::is_retryable`] for connection failures, timeouts, 5xx, 408, 429.
 //!
@@ -96,7 +99,7 @@ mod tests {
         let e = SchemaRegistry::new(RegistryConfig::new("localhost:8081")).unwrap_err();
         assert!(matches!(e, RegistryError::Config { .. }), "{e}");
         let mut c = RegistryConfig::new("http://h:1");
-        c.password = Some("p".into());
+        c.password = Some(Secret::new("p"));
         assert!(SchemaRegistry::new(c)
             .unwrap_err()
             .to_string()

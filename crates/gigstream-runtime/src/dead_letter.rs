@@ -2,6 +2,25 @@
 //! projection's rules. They are kept with the reason and the original bytes, counted, and written
 //! with the service's tables (the embedded equivalent of `<topic>.dlq`), so they commit atomically
 //! with the positions and a replay never loses or repeats one.
+//!
+//! Codes (`DeadLetter::code`), each stable (metric labels, `<topic>.dlq` headers):
+//!
+//! - decoding (`gigstream_avro::DecodeError::code`): `bad_magic`, `unknown_schema` (a Confluent
+//!   id neither the catalog nor, when one is configured, the schema registry knows: the registry
+//!   answered 404; the reason names the id and the registry), `incompatible_schema` (the writer
+//!   schema the registry gave cannot be read as the topic's catalog schema; the reason names
+//!   both and what does not fit), `truncated`, `invalid_avro`, `invalid_json`,
+//!   `schema_topic_mismatch`;
+//! - validation (`gigstream_core::validate::Invalid::code`): `missing_field`,
+//!   `negative_amount`, `unknown_currency`, `unknown_platform`, `future_timestamp`,
+//!   `out_of_range`, `unknown_plan`, ...;
+//! - `late`: beyond the allowed lateness;
+//! - a projection's own rules (`unknown_contract`, `invalid_transition`, ...).
+//!
+//! `schema_registry_unavailable` is a decode error code but never a dead letter: the record is
+//! fine, the registry is not (unreachable, timeout, HTTP 5xx). The processor leaves it
+//! unconsumed (`Outcome::Retry`) and the runner retries it, and every later record of its
+//! partition, once the registry answers.
 
 use gigstream_core::table::{col, datetime_ms, ColumnType, TableData, TableDef, Value};
 use serde::{Deserialize, Serialize};
@@ -32,7 +51,7 @@ pub static DEAD_LETTERS: TableDef = TableDef {
         col("partition", ColumnType::UInt32, "partition of the record"),
         col("offset", ColumnType::UInt64, "offset of the record in its partition"),
         col("appended_at", ColumnType::DateTime, "when the record was appended to the log (UTC)"),
-        col("code", ColumnType::String, "stable reason code: decode errors (bad_magic, unknown_schema, truncated, invalid_avro, invalid_json), validation (missing_field, negative_amount, unknown_currency, unknown_platform, future_timestamp, out_of_range, unknown_plan), late, or a projection rule"),
+        col("code", ColumnType::String, "stable reason code: decode errors (bad_magic, unknown_schema, incompatible_schema, truncated, invalid_avro, invalid_json, schema_topic_mismatch), validation (missing_field, negative_amount, unknown_currency, unknown_platform, future_timestamp, out_of_range, unknown_plan), late, or a projection rule; never schema_registry_unavailable (such records wait and are retried)"),
         col("reason", ColumnType::String, "human-readable description of what was wrong"),
         col("key", ColumnType::String, "the record key (UTF-8, lossy)"),
         col("payload_text", ColumnType::String, "the original value when it is valid UTF-8 (JSON lines), else empty"),

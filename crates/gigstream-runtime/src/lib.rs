@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! Source (embedded log | Kafka) ──records──▶ Processor<P> ──tables + checkpoint──▶ Sink
-//!                                              │ decode (Confluent / single-object / JSON)
+//!                                              │ decode (Confluent / single-object / JSON;
+//!                                              │   registry down: the record waits, retried)
 //!                                              │ validate against reference data
 //!                                              │ enforce allowed lateness (per-partition watermark)
 //!                                              │ drop repeated event ids (idempotency)
@@ -38,7 +39,10 @@ pub use dedup::Dedup;
 pub use processor::{Outcome, Processor, ProcessorError, Stats, TaskCheckpoint, TaskId};
 pub use runner::{
     run, topic_index, CommitReport, DeadLetterOutput, Pipeline, PollBatch, Progress, RunError,
-    RunObserver, RunOptions, RunSummary,
+    RunObserver, RunOptions, RunSummary, WAIT_SCHEMAS,
 };
 pub use sink::{Commit, RowGroup, Sink, SinkError, StoredTask};
-pub use source::{AssignmentChange, RecordRef, Source, SourceError};
+pub use source::{
+    AssignmentChange, Origin, RecordRef, Source, SourceError, SOURCE_FILE_HEADER,
+    SOURCE_LINE_HEADER,
+};

@@ -77,6 +77,13 @@ pub enum Outcome {
     Duplicate,
     Redelivered,
     DeadLettered,
+    /// Not taken: its writer schema could not be asked for (the schema registry is unreachable
+    /// or answers 5xx; [`gigstream_avro::DecodeError::is_retryable`]), which is no fault of the
+    /// record. Nothing of it is consumed: the partition's next offset stays at it, and every
+    /// later record of the partition is refused the same way until this one goes through. Hand
+    /// it (and them, in order) to [`Processor::process`] again later;
+    /// [`Processor::retry_error`] says what failed.
+    Retry,
 }
 
 /// Everything one task needs to resume exactly where the committed tables stop.
@@ -121,6 +128,9 @@ struct Task<P> {
     /// Records read and events applied (of the task's topic) not yet added to `ck.stats`:
     /// counting in the maps keyed by topic name cost two lookups per record.
     unflushed: Counts,
+    /// The record at `ck.next_offset` was refused with [`Outcome::Retry`]: later records of
+    /// the partition are refused too until it goes through (never counted as a gap).
+    waiting: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -162,6 +172,7 @@ impl<P: Projection> Task<P> {
             // task in the `positions` table has one.
             changed: true,
             unflushed: Counts::default(),
+            waiting: false,
         }
     }
 
@@ -197,6 +208,7 @@ impl<P: Projection> Task<P> {
             ck,
             changed: false,
             unflushed: Counts::default(),
+            waiting: false,
         })
     }
 
@@ -240,6 +252,8 @@ pub struct Processor<P: Projection> {
     written: Fingerprints,
     /// No commit prepared yet: the first one names every table (so that each exists).
     first_commit: bool,
+    /// Why the last [`Outcome::Retry`] was given.
+    retry_error: Option<String>,
 }
 
 /// What one commit writes, prepared by [`Processor::prepare_commit`].
@@ -282,7 +296,29 @@ impl<P: Projection> Processor<P> {
             render_stale: true,
             written: Fingerprints::default(),
             first_commit: true,
+            retry_error: None,
         }
+    }
+
+    /// The codec records are decoded with.
+    pub fn codec(&self) -> &Codec {
+        &self.codec
+    }
+
+    /// Why the last record refused with [`Outcome::Retry`] was refused (the decode error,
+    /// naming the schema registry and what failed), if one was.
+    pub fn retry_error(&self) -> Option<&str> {
+        self.retry_error.as_deref()
+    }
+
+    /// The owned partitions whose next record was refused with [`Outcome::Retry`] and has not
+    /// gone through since.
+    pub fn waiting(&self) -> Vec<TaskId> {
+        self.owned
+            .iter()
+            .filter(|(_, t)| t.waiting)
+            .map(|(k, _)| *k)
+            .collect()
     }
 
     /// Takes ownership of a task from its latest stored checkpoint (`None`: nothing stored, a
@@ -492,6 +528,22 @@ impl<P: Projection> Processor<P> {
             ck.stats.redelivered += 1;
             return Outcome::Redelivered;
         }
+        if task.waiting && rec.offset > ck.next_offset {
+            // An earlier record of the partition waits for its writer schema: this one comes
+            // after it, not after a gap.
+            return Outcome::Retry;
+        }
+        // Decoded before anything is counted: a record whose writer schema cannot be asked
+        // for now is not consumed at all.
+        let decoded = self.codec.decode(rec.topic, rec.value);
+        if let Err(e) = &decoded {
+            if e.is_retryable() {
+                task.waiting = true;
+                self.retry_error = Some(e.to_string());
+                return Outcome::Retry;
+            }
+        }
+        task.waiting = false;
         if rec.offset > ck.next_offset {
             tracing::warn!(service = P::NAME, topic = %rec.topic, partition = rec.partition, expected = ck.next_offset, got = rec.offset, "offsets skipped: the source moved past records this service never saw (retention?)");
             ck.stats.gaps += rec.offset - ck.next_offset;
@@ -500,7 +552,7 @@ impl<P: Projection> Processor<P> {
         task.changed = true;
         task.unflushed.consumed += 1;
 
-        let event = match self.codec.decode(rec.topic, rec.value) {
+        let event = match decoded {
             Ok(e) => e,
             Err(e) => return dead_letter::<P>(ck, &rec, e.code(), e.to_string()),
         };
@@ -620,6 +672,11 @@ fn dead_letter<P: Projection>(
     code: &str,
     reason: String,
 ) -> Outcome {
+    // A record made from a file names its line (`gigstream produce --from`).
+    let reason = match rec.origin {
+        Some(origin) => format!("{origin}: {reason}"),
+        None => reason,
+    };
     tracing::debug!(service = P::NAME, topic = %rec.topic, partition = rec.partition, offset = rec.offset, code, %reason, "dead letter");
     bump(&mut ck.stats.dead_lettered, code);
     ck.dead_letters.push(DeadLetter {

@@ -3,7 +3,7 @@
 use crate::dead_letter::DeadLetter;
 use crate::processor::{Outcome, Processor, ProcessorError, Stats};
 use crate::sink::{Commit, Sink, SinkError};
-use crate::source::{AssignmentChange, Source, SourceError};
+use crate::source::{AssignmentChange, Origin, RecordRef, Source, SourceError};
 use gigstream_avro::Codec;
 use gigstream_core::{Projection, RefData, Scope, Topic};
 use std::cell::Cell;
@@ -81,14 +81,20 @@ pub struct PollBatch {
 impl PollBatch {
     fn count(&mut self, topic: Topic, outcome: Outcome) {
         let i = topic_index(topic);
-        self.consumed[i] += 1;
         let slot = match outcome {
             Outcome::Applied => &mut self.applied,
             Outcome::Duplicate => &mut self.duplicates,
             Outcome::Redelivered => &mut self.redelivered,
             Outcome::DeadLettered => &mut self.dead_lettered,
+            // Not consumed: it is handed to the processor again.
+            Outcome::Retry => return,
         };
+        self.consumed[i] += 1;
         slot[i] += 1;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.consumed.iter().all(|n| *n == 0)
     }
 }
 
@@ -135,8 +141,13 @@ pub trait RunObserver: Send + Sync {
     fn committed(&self, _service: &'static str, _report: &CommitReport<'_>) {}
     /// Any other sink operation (loading checkpoints, reading heads) ended.
     fn sink_result(&self, _service: &'static str, _what: &str, _result: Result<(), &str>) {}
-    /// A failed operation will be retried after `delay`.
+    /// A failed operation will be retried after `delay`. `what` is [`WAIT_SCHEMAS`] while
+    /// records wait for the schema registry.
     fn retry(&self, _service: &'static str, _what: &str, _error: &str, _delay: Duration) {}
+    /// Records wait for their writer schemas: `Err(error)` each time the schema registry could
+    /// not be asked (the records are not consumed; they are tried again after a backoff, never
+    /// dead-lettered), `Ok(())` once every waiting record went through.
+    fn schema_registry(&self, _service: &'static str, _result: Result<(), &str>) {}
     /// The partitions owned changed (after a rebalance was handled); `owned` is the new set.
     fn assignment(&self, _service: &'static str, _owned: &[(Topic, u32)]) {}
     /// Dead letters committed, counted by `(topic, code)`.
@@ -196,8 +207,64 @@ impl<'a> Pipeline<'a> {
     }
 }
 
+/// What the runner calls waiting for the schema registry, in [`RunObserver::retry`] and the
+/// shutdown-deadline error.
+pub const WAIT_SCHEMAS: &str = "read writer schemas from the schema registry";
+
+/// A record the processor refused with [`Outcome::Retry`] (or a later record of its
+/// partition), kept to be handed to it again: the source has moved past it.
+struct HeldRecord {
+    topic: Topic,
+    partition: u32,
+    offset: u64,
+    timestamp_ms: i64,
+    key: Vec<u8>,
+    value: Vec<u8>,
+    /// [`Origin`]'s file and line.
+    origin: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl HeldRecord {
+    fn of(rec: &RecordRef<'_>) -> HeldRecord {
+        HeldRecord {
+            topic: rec.topic,
+            partition: rec.partition,
+            offset: rec.offset,
+            timestamp_ms: rec.timestamp_ms,
+            key: rec.key.to_vec(),
+            value: rec.value.to_vec(),
+            origin: rec.origin.map(|o| (o.file.to_vec(), o.line.to_vec())),
+        }
+    }
+
+    fn as_ref(&self) -> RecordRef<'_> {
+        RecordRef {
+            topic: self.topic,
+            partition: self.partition,
+            offset: self.offset,
+            timestamp_ms: self.timestamp_ms,
+            key: &self.key,
+            value: &self.value,
+            origin: self
+                .origin
+                .as_ref()
+                .map(|(file, line)| Origin { file, line }),
+        }
+    }
+}
+
 /// Runs projection `P` from its last commit until caught up (or until `stop` in follow mode),
 /// committing tables with the task checkpoints along the way and at the end.
+///
+/// While the schema registry cannot be reached (a record's writer schema cannot be asked
+/// for: [`Outcome::Retry`]), that record and every later record of its partition are kept,
+/// not consumed: the runner commits what it processed, then waits with backoff (200 ms,
+/// doubling up to 30 s; `schema registry unavailable; retrying` in the log, naming the
+/// registry and the error) and hands the kept records to the processor again, in order, until
+/// they go through; nothing is polled meanwhile (like a commit retry: a Kafka member stays in
+/// its group for `max.poll.interval.ms`, and a partition moved away resumes from its
+/// checkpoint). A stop request ends the wait at once: the kept records are read again at the
+/// next start.
 pub fn run<P: Projection>(
     pipeline: Pipeline<'_>,
     opts: &RunOptions,
@@ -223,6 +290,10 @@ pub fn run<P: Projection>(
     if let Some(o) = guard.observer {
         o.started(P::NAME, source.exclusive());
     }
+    let registry = codec
+        .writer_schemas()
+        .map(|w| w.describe())
+        .unwrap_or_else(|| "schema registry".to_string());
     let mut proc: Processor<P> = Processor::new(codec, refdata);
     let first_run = if P::SCOPE == Scope::Partition {
         // Each instance holds only its own partitions' states: the others' are never loaded.
@@ -292,17 +363,23 @@ pub fn run<P: Projection>(
             }
         }
         let mut batch = PollBatch::default();
+        let mut held: Vec<HeldRecord> = Vec::new();
         let n = source.poll(&mut |rec| {
             let outcome = proc.process(rec);
-            batch.count(rec.topic, outcome);
+            if outcome == Outcome::Retry {
+                held.push(HeldRecord::of(&rec));
+            } else {
+                batch.count(rec.topic, outcome);
+            }
         })? as u64;
         if let Some(o) = guard.observer {
-            if n > 0 {
+            if !batch.is_empty() {
                 o.polled(P::NAME, &batch);
             }
         }
-        records += n;
-        since_commit += n;
+        let taken = n - held.len() as u64;
+        records += taken;
+        since_commit += taken;
         if last_progress.elapsed() > Duration::from_millis(250) {
             let lag = source.lag();
             if let Some(o) = guard.observer {
@@ -314,7 +391,8 @@ pub fn run<P: Projection>(
         }
         let due = since_commit >= opts.commit_every_records
             || (proc.needs_commit() && last_commit.elapsed() >= opts.commit_interval);
-        if due || (n == 0 && proc.needs_commit()) {
+        // Before waiting for the schema registry, commit what went through.
+        if due || ((n == 0 || !held.is_empty()) && proc.needs_commit()) {
             if !source.exclusive() {
                 ctx.refresh_foreign(&mut proc)?;
             }
@@ -322,6 +400,14 @@ pub fn run<P: Projection>(
             commits += 1;
             since_commit = 0;
             last_commit = Instant::now();
+        }
+        if !held.is_empty() {
+            let taken = wait_for_schemas(&mut proc, &guard, &registry, held);
+            records += taken;
+            since_commit += taken;
+            // Stopping: the run ends below and commits what went through; the rest is read
+            // again at the next start. Else the next poll goes on after the kept records.
+            continue;
         }
         if n == 0 {
             // A rebalance ends a poll early: handle it before concluding anything.
@@ -364,6 +450,84 @@ pub fn run<P: Projection>(
     })
 }
 
+/// Hands `held` (records refused with [`Outcome::Retry`], in the order the source gave them)
+/// to the processor again after a backoff, until every one went through or a stop is
+/// requested; returns how many went through. Nothing else is read meanwhile.
+fn wait_for_schemas<P: Projection>(
+    proc: &mut Processor<P>,
+    guard: &Guard<'_>,
+    registry: &str,
+    mut held: Vec<HeldRecord>,
+) -> u64 {
+    let service = P::NAME;
+    let started = Instant::now();
+    let mut backoff = Backoff::new();
+    let mut attempts = 0u64;
+    let mut taken = 0u64;
+    loop {
+        let error = proc
+            .retry_error()
+            .unwrap_or("the schema registry cannot be reached")
+            .to_string();
+        let delay = backoff.next();
+        attempts += 1;
+        let waiting = proc.waiting();
+        tracing::warn!(
+            service,
+            registry,
+            error = %error,
+            retry_in = ?delay,
+            records = held.len(),
+            partitions = ?waiting,
+            "schema registry unavailable; retrying (the records wait, none is dead-lettered)"
+        );
+        if let Some(o) = guard.observer {
+            o.schema_registry(service, Err(&error));
+            o.retry(service, WAIT_SCHEMAS, &error, delay);
+        }
+        if !guard.sleep_unless_stopping(delay) {
+            tracing::info!(
+                service,
+                registry,
+                records = held.len(),
+                "stop requested while waiting for the schema registry: the waiting records are read again at the next start"
+            );
+            return taken;
+        }
+        let mut batch = PollBatch::default();
+        for rec in std::mem::take(&mut held) {
+            let r = rec.as_ref();
+            if !proc.owns(&(r.topic, r.partition)) {
+                continue; // released meanwhile: its next owner reads it from the checkpoint
+            }
+            match proc.process(r) {
+                Outcome::Retry => held.push(rec),
+                outcome => batch.count(r.topic, outcome),
+            }
+        }
+        let n: u64 = batch.consumed.iter().sum();
+        taken += n;
+        if let Some(o) = guard.observer {
+            if n > 0 {
+                o.polled(service, &batch);
+            }
+        }
+        if held.is_empty() {
+            if let Some(o) = guard.observer {
+                o.schema_registry(service, Ok(()));
+            }
+            tracing::info!(
+                service,
+                registry,
+                waited_ms = started.elapsed().as_millis() as u64,
+                retries = attempts,
+                "schema registry reachable again: the waiting records went through"
+            );
+            return taken;
+        }
+    }
+}
+
 /// The stop request, the shutdown deadline and the observer, as the retry loops see them.
 struct Guard<'a> {
     service: &'static str,
@@ -391,6 +555,21 @@ impl Guard<'_> {
             }
         }
         true
+    }
+
+    /// Sleeps `delay`, or less when a stop is requested; whether it slept the whole delay.
+    fn sleep_unless_stopping(&self, delay: Duration) -> bool {
+        let until = Instant::now() + delay;
+        loop {
+            if self.stopping() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= until {
+                return true;
+            }
+            std::thread::sleep((until - now).min(STOP_CHECK));
+        }
     }
 
     /// Waits `delay` before retrying `what`, or less when the shutdown deadline comes first
@@ -606,5 +785,346 @@ impl CommitCtx<'_, '_, '_> {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The wait for the schema registry, with an in-memory source and sink and a writer-schema
+    //! source that fails on purpose (the pipeline tests run the same against a real registry).
+    use super::*;
+    use crate::sink::StoredTask;
+    use gigstream_avro::{LookupError, Registry, WriterSchemas};
+    use gigstream_core::table::{TableData, TableDef};
+    use gigstream_core::{Event, Rejection};
+    use serde::{Deserialize, Serialize};
+    use std::sync::atomic::AtomicU32;
+    use std::sync::Mutex;
+
+    /// Remembers every event it folds, in order.
+    #[derive(Debug, Default, Clone, Serialize, Deserialize)]
+    struct Seen {
+        ids: Vec<String>,
+    }
+
+    impl Projection for Seen {
+        const NAME: &'static str = "seen";
+        fn topics() -> &'static [Topic] {
+            &Topic::ALL
+        }
+        fn table_defs() -> &'static [&'static TableDef] {
+            &[]
+        }
+        fn new(_: &RefData) -> Seen {
+            Seen::default()
+        }
+        fn apply(&mut self, _: &RefData, event: &Event) -> Result<(), Rejection> {
+            self.ids.push(event.event_id().to_string());
+            Ok(())
+        }
+        fn merge(&mut self, other: &Seen) {
+            self.ids.extend(other.ids.iter().cloned());
+        }
+        fn tables(&self, _: &RefData) -> Vec<TableData> {
+            Vec::new()
+        }
+    }
+
+    type Rec = (Topic, u32, u64, i64, Vec<u8>);
+
+    /// Partitions in memory, handed out `per_poll` records at a time, round robin.
+    struct MemSource {
+        parts: BTreeMap<(Topic, u32), Vec<Rec>>,
+        pos: BTreeMap<(Topic, u32), u64>,
+        per_poll: usize,
+    }
+
+    impl Source for MemSource {
+        fn take_assignment_changes(&mut self) -> Vec<AssignmentChange> {
+            Vec::new()
+        }
+        fn exclusive(&self) -> bool {
+            true
+        }
+        fn seek(&mut self, p: &BTreeMap<(Topic, u32), u64>) -> Result<(), SourceError> {
+            self.pos = p.clone();
+            Ok(())
+        }
+        fn poll(&mut self, f: &mut dyn FnMut(RecordRef<'_>)) -> Result<usize, SourceError> {
+            let mut n = 0;
+            'fill: loop {
+                let mut any = false;
+                for (k, recs) in &self.parts {
+                    let at = self.pos.entry(*k).or_default();
+                    if let Some((topic, partition, offset, ts, value)) = recs.get(*at as usize) {
+                        f(RecordRef {
+                            topic: *topic,
+                            partition: *partition,
+                            offset: *offset,
+                            timestamp_ms: *ts,
+                            key: b"",
+                            value,
+                            origin: None,
+                        });
+                        *at += 1;
+                        n += 1;
+                        any = true;
+                        if n == self.per_poll {
+                            break 'fill;
+                        }
+                    }
+                }
+                if !any {
+                    break;
+                }
+            }
+            Ok(n)
+        }
+        fn lag(&self) -> Option<u64> {
+            None
+        }
+        fn commit_hint(&mut self, _: &BTreeMap<(Topic, u32), u64>) -> Result<(), SourceError> {
+            Ok(())
+        }
+    }
+
+    #[derive(Default)]
+    struct MemSink {
+        tasks: BTreeMap<(Topic, u32), StoredTask>,
+        commits: u64,
+    }
+
+    impl Sink for MemSink {
+        fn load_tasks(
+            &mut self,
+            _: &str,
+            only: Option<&[(Topic, u32)]>,
+        ) -> Result<Vec<StoredTask>, SinkError> {
+            Ok(self
+                .tasks
+                .values()
+                .filter(|t| only.is_none_or(|o| o.contains(&(t.topic, t.partition))))
+                .cloned()
+                .collect())
+        }
+        fn commit(&mut self, _: &str, c: &Commit<'_>) -> Result<(), SinkError> {
+            for (t, _) in c.tasks {
+                self.tasks.insert((t.topic, t.partition), t.clone());
+            }
+            self.commits += 1;
+            Ok(())
+        }
+    }
+
+    /// The catalog's schemas under ids 101.. (as a registry assigns them), unreachable for
+    /// the first `fails` look-ups (or for good with `u32::MAX`).
+    struct Flaky {
+        fails: AtomicU32,
+        lookups: AtomicU32,
+    }
+
+    fn wire_id(catalog_id: u32) -> u32 {
+        100 + catalog_id
+    }
+
+    impl WriterSchemas for Flaky {
+        fn schema_json(&self, id: u32) -> Result<Arc<str>, LookupError> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            let left = self.fails.load(Ordering::SeqCst);
+            if left > 0 {
+                if left != u32::MAX {
+                    self.fails.store(left - 1, Ordering::SeqCst);
+                }
+                return Err(LookupError::Unavailable(
+                    "cannot connect to 127.0.0.1:1: Connection refused".into(),
+                ));
+            }
+            let catalog = Registry::builtin();
+            let text = catalog
+                .schema_json(gigstream_avro::SchemaId(id - 100))
+                .ok_or(LookupError::NotFound)?;
+            Ok(text.into())
+        }
+        fn describe(&self) -> String {
+            "schema registry http://127.0.0.1:1".into()
+        }
+    }
+
+    #[derive(Default)]
+    struct Watch {
+        retries: Mutex<Vec<(String, Duration)>>,
+        registry: Mutex<Vec<Result<(), String>>>,
+        consumed: Mutex<u64>,
+    }
+
+    impl RunObserver for Watch {
+        fn polled(&self, _: &'static str, batch: &PollBatch) {
+            *self.consumed.lock().unwrap() += batch.consumed.iter().sum::<u64>();
+        }
+        fn retry(&self, _: &'static str, what: &str, _: &str, delay: Duration) {
+            self.retries.lock().unwrap().push((what.to_string(), delay));
+        }
+        fn schema_registry(&self, _: &'static str, result: Result<(), &str>) {
+            self.registry
+                .lock()
+                .unwrap()
+                .push(result.map_err(str::to_string));
+        }
+    }
+
+    /// Generated events, Confluent-framed with the registry ids, in 4 partitions per topic.
+    fn records() -> (MemSource, Vec<String>) {
+        let refdata = RefData::builtin();
+        let cfg = gigstream_gen::GenConfig {
+            events: 600,
+            days: 3,
+            ..Default::default()
+        };
+        let generated = gigstream_gen::generate(&cfg, &refdata);
+        let codec = Codec::new(Registry::builtin());
+        let mut parts: BTreeMap<(Topic, u32), Vec<Rec>> = BTreeMap::new();
+        let mut ids = Vec::new();
+        for g in &generated {
+            let topic = g.event.topic();
+            let partition = gigstream_core::partition::partition_for(g.event.key().as_bytes(), 4);
+            let latest = codec.registry().latest(topic);
+            let mut value = Vec::new();
+            codec
+                .encode_confluent_as(&g.event, latest, wire_id(latest.0), &mut value)
+                .unwrap();
+            let part = parts.entry((topic, partition)).or_default();
+            let offset = part.len() as u64;
+            part.push((topic, partition, offset, g.append_ts, value));
+            ids.push(g.event.event_id().to_string());
+        }
+        ids.sort();
+        let source = MemSource {
+            parts,
+            pos: BTreeMap::new(),
+            per_poll: 50,
+        };
+        (source, ids)
+    }
+
+    fn run_with(
+        fails: u32,
+        stop_after: Option<Duration>,
+    ) -> (
+        Result<RunSummary, RunError>,
+        MemSink,
+        Watch,
+        Vec<String>,
+        u64,
+    ) {
+        let (mut source, ids) = records();
+        let total: u64 = source.parts.values().map(|p| p.len() as u64).sum();
+        let flaky = Arc::new(Flaky {
+            fails: AtomicU32::new(fails),
+            lookups: AtomicU32::new(0),
+        });
+        let codec = Codec::new(Registry::builtin()).with_writer_schemas(flaky);
+        let mut sink = MemSink::default();
+        let watch = Watch::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        if let Some(after) = stop_after {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(after);
+                stop.store(true, Ordering::SeqCst);
+            });
+        }
+        let mut pipeline =
+            Pipeline::new(codec, Arc::new(RefData::builtin()), &mut source, &mut sink);
+        pipeline.observer = Some(&watch);
+        let opts = RunOptions {
+            shutdown_deadline: Some(Duration::from_secs(5)),
+            ..RunOptions::default()
+        };
+        let result = run::<Seen>(pipeline, &opts, &stop, &mut |_| {});
+        (result, sink, watch, ids, total)
+    }
+
+    /// The events folded by the committed checkpoints, sorted; dead letters; positions.
+    fn committed(sink: &MemSink) -> (Vec<String>, usize, BTreeMap<(Topic, u32), u64>) {
+        let mut ids = Vec::new();
+        let mut letters = 0;
+        let mut positions = BTreeMap::new();
+        for t in sink.tasks.values() {
+            let ck: crate::processor::TaskCheckpoint<Seen> =
+                rmp_serde::from_slice(&t.bytes).unwrap();
+            ids.extend(ck.state.ids.iter().cloned());
+            letters += ck.stats.dead_lettered_total() as usize;
+            positions.insert((t.topic, t.partition), t.next_offset);
+        }
+        ids.sort();
+        (ids, letters, positions)
+    }
+
+    #[test]
+    fn records_wait_for_an_unreachable_registry_then_every_one_counts_once() {
+        // The first three look-ups fail: the first records of three partitions wait, with
+        // every later record of theirs; the other partitions go on.
+        let (result, sink, watch, ids, total) = run_with(3, None);
+        let summary = result.unwrap();
+        assert_eq!(summary.records, total, "every record handled once");
+        assert_eq!(*watch.consumed.lock().unwrap(), total);
+        assert_eq!(summary.stats.consumed_total(), total);
+        assert_eq!(summary.stats.gaps, 0, "no offset skipped");
+        assert_eq!(summary.stats.redelivered, 0);
+        assert_eq!(
+            summary.stats.dead_lettered_total(),
+            0,
+            "nothing dead-lettered"
+        );
+        let (folded, letters, positions) = committed(&sink);
+        assert_eq!(letters, 0);
+        assert_eq!(folded, ids, "every event folded exactly once");
+        let ends: BTreeMap<(Topic, u32), u64> = records()
+            .0
+            .parts
+            .iter()
+            .map(|(k, v)| (*k, v.len() as u64))
+            .collect();
+        assert_eq!(positions, ends);
+        let retries = watch.retries.lock().unwrap();
+        assert!(!retries.is_empty());
+        assert!(
+            retries.iter().all(|(w, _)| w == WAIT_SCHEMAS),
+            "{retries:?}"
+        );
+        assert_eq!(
+            retries[0].1,
+            Duration::from_millis(200),
+            "the commit retry's backoff"
+        );
+        let reg = watch.registry.lock().unwrap();
+        assert!(
+            reg[0].as_ref().unwrap_err().contains("http://127.0.0.1:1"),
+            "{reg:?}"
+        );
+        assert_eq!(reg.last(), Some(&Ok(())), "ready again at the end");
+    }
+
+    #[test]
+    fn a_stop_while_waiting_ends_the_run_with_the_waiting_records_unconsumed() {
+        let started = Instant::now();
+        let (result, sink, watch, _ids, total) =
+            run_with(u32::MAX, Some(Duration::from_millis(700)));
+        let summary = result.unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "the stop was seen while waiting: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(summary.records, 0, "nothing could be decoded");
+        assert_eq!(summary.stats.dead_lettered_total(), 0);
+        let (folded, letters, positions) = committed(&sink);
+        assert!(folded.is_empty() && letters == 0);
+        assert!(
+            positions.values().all(|p| *p == 0),
+            "{positions:?} of {total}"
+        );
+        assert!(!watch.retries.lock().unwrap().is_empty());
+        assert!(watch.registry.lock().unwrap().iter().all(|r| r.is_err()));
     }
 }

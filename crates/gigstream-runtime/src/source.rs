@@ -14,6 +14,44 @@ pub struct RecordRef<'a> {
     pub timestamp_ms: i64,
     pub key: &'a [u8],
     pub value: &'a [u8],
+    /// The file and line the record was made from, when its producer said so (the headers
+    /// [`SOURCE_FILE_HEADER`] and [`SOURCE_LINE_HEADER`], which `gigstream produce --from`
+    /// writes into the embedded log); a dead letter's reason then starts with `FILE:LINE`.
+    pub origin: Option<Origin<'a>>,
+}
+
+/// Record header naming the file a record was read from (`gigstream produce --from`).
+pub const SOURCE_FILE_HEADER: &str = "gigstream.source.file";
+/// Record header with the record's line in that file (for an Avro file: its record number).
+pub const SOURCE_LINE_HEADER: &str = "gigstream.source.line";
+
+/// Where a record was read from: the values of [`SOURCE_FILE_HEADER`] and
+/// [`SOURCE_LINE_HEADER`]. Displays as `FILE:LINE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin<'a> {
+    pub file: &'a [u8],
+    pub line: &'a [u8],
+}
+
+impl Origin<'_> {
+    /// The origin given by a record's headers, if both are present (`header` looks one up).
+    pub fn from_headers<'h>(header: impl Fn(&str) -> Option<&'h [u8]>) -> Option<Origin<'h>> {
+        Some(Origin {
+            file: header(SOURCE_FILE_HEADER)?,
+            line: header(SOURCE_LINE_HEADER)?,
+        })
+    }
+}
+
+impl std::fmt::Display for Origin<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}",
+            String::from_utf8_lossy(self.file),
+            String::from_utf8_lossy(self.line)
+        )
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

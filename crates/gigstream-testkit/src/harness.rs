@@ -1,5 +1,5 @@
 //! The `main` of a test binary (`harness = false` in its `[[test]]`) whose tests need Kafka,
-//! ClickHouse or both: each test says what it needs, and
+//! ClickHouse, a schema registry or several: each test says what it needs, and
 //!
 //! - with those services configured, it runs;
 //! - without them, it is reported as ignored with the reason (so `cargo test` without services
@@ -26,25 +26,43 @@ use std::process::ExitCode;
 pub struct Needs {
     pub kafka: bool,
     pub clickhouse: bool,
+    /// A Confluent-compatible schema registry (`GIGSTREAM_SCHEMA_REGISTRY_URL`).
+    pub registry: bool,
 }
 
 impl Needs {
     pub const NOTHING: Needs = Needs {
         kafka: false,
         clickhouse: false,
+        registry: false,
     };
     pub const KAFKA: Needs = Needs {
         kafka: true,
-        clickhouse: false,
+        ..Needs::NOTHING
     };
     pub const CLICKHOUSE: Needs = Needs {
-        kafka: false,
         clickhouse: true,
+        ..Needs::NOTHING
     };
+    /// Kafka and ClickHouse.
     pub const BOTH: Needs = Needs {
         kafka: true,
         clickhouse: true,
+        registry: false,
     };
+    pub const REGISTRY: Needs = Needs {
+        registry: true,
+        ..Needs::NOTHING
+    };
+
+    /// What `self` and `other` need together (`Needs::BOTH.and(Needs::REGISTRY)`).
+    pub const fn and(self, other: Needs) -> Needs {
+        Needs {
+            kafka: self.kafka || other.kafka,
+            clickhouse: self.clickhouse || other.clickhouse,
+            registry: self.registry || other.registry,
+        }
+    }
 }
 
 /// One test of the binary.
@@ -86,13 +104,18 @@ fn missing(needs: Needs) -> Option<String> {
     if needs.clickhouse && services::try_clickhouse().is_none() {
         what.push("ClickHouse (GIGSTREAM_CLICKHOUSE_URL)");
     }
+    if needs.registry && services::try_registry().is_none() {
+        what.push("a schema registry (GIGSTREAM_SCHEMA_REGISTRY_URL)");
+    }
     (!what.is_empty()).then(|| what.join(" and "))
 }
 
 /// Runs the listed tests with libtest's command line (filters, `--ignored`, `--list`,
-/// `--test-threads`) and exit status.
+/// `--test-threads`) and exit status. The schema registry settings are kept for the tests that
+/// need one and withheld from the processes tests start ([`services::withhold_registry`]).
 pub fn main_of(tests: Vec<Test>) -> ExitCode {
     let args = Arguments::from_args();
+    services::withhold_registry();
     let required = services::required();
     let mut skipped = 0usize;
     let trials: Vec<Trial> = tests
@@ -127,8 +150,8 @@ pub fn main_of(tests: Vec<Test>) -> ExitCode {
         .collect();
     if skipped > 0 {
         eprintln!(
-            "{skipped} test(s) skipped: they need Kafka and/or ClickHouse, which are not \
-             configured (see README, Development; {}=require makes them fail instead)",
+            "{skipped} test(s) skipped: they need Kafka, ClickHouse or a schema registry, which \
+             are not configured (see README, Development; {}=require makes them fail instead)",
             services::REQUIRE
         );
     }

@@ -178,12 +178,19 @@ fn official_images_are_named() {
                 tag.starts_with('v') && tag[1..].split('.').count() == 3,
                 "{image}: an exact vX.Y.Z"
             ),
+            // Apicurio Registry 3 (the registry the tests run, from Maven Central): its
+            // Confluent API under /apis/ccompat/v7; kafkasql storage from 3.0.
+            "apicurio/apicurio-registry" => assert!(
+                version >= vec![3, 3] && tag.split('.').count() == 3,
+                "{image}: an exact 3.3.x or later"
+            ),
             other => panic!("{name}: {other} is not one of the official images"),
         }
         seen.insert(repo.to_string());
     }
     let want: BTreeSet<String> = [
         "apache/kafka",
+        "apicurio/apicurio-registry",
         "clickhouse/clickhouse-server",
         "grafana/grafana",
         "prom/prometheus",
@@ -480,6 +487,7 @@ fn services_start_after_the_init_steps() {
         for (dep, cond) in [
             ("kafka-init", "service_completed_successfully"),
             ("clickhouse-migrate", "service_completed_successfully"),
+            ("schemas-register", "service_completed_successfully"),
             ("kafka", "service_healthy"),
             ("clickhouse", "service_healthy"),
         ] {
@@ -701,4 +709,43 @@ fn topics_keep_backdated_records_and_groups_are_named() {
         .kafka()
         .unwrap();
     assert_eq!(k.group_of("sla"), "gigstream-sla");
+}
+
+/// The services, the producer and the registration step use the compose registry, at the
+/// path of its Confluent API; the registry keeps its data in Kafka (ids survive restarts), and
+/// the registration checks BACKWARD_TRANSITIVE before the services start.
+#[test]
+fn the_schema_registry_is_used_by_the_services_the_producer_and_the_init_step() {
+    let c = compose();
+    let reg = &c["services"]["schema-registry"];
+    let env = environment(reg);
+    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(get("APICURIO_STORAGE_KIND").as_deref(), Some("kafkasql"));
+    assert_eq!(
+        get("APICURIO_KAFKASQL_BOOTSTRAP_SERVERS").as_deref(),
+        Some("kafka:19092")
+    );
+    assert!(!reg["healthcheck"]["test"].is_badvalue());
+    let url = "http://schema-registry:8080/apis/ccompat/v7";
+    for svc in ["billing", "sla", "market", "producer", "schemas-register"] {
+        let env = environment(&c["services"][svc]);
+        assert!(
+            env.iter()
+                .any(|(k, v)| k == "GIGSTREAM_SCHEMA_REGISTRY_URL" && v == url),
+            "{svc} does not read the registry at {url}: {env:?}"
+        );
+    }
+    let init = &c["services"]["schemas-register"];
+    assert_eq!(
+        strings(&init["command"]),
+        ["gigstream", "schemas", "register", "--set-compatibility"].map(String::from)
+    );
+    assert_eq!(
+        init["depends_on"]["schema-registry"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    assert_eq!(
+        c["services"]["producer"]["depends_on"]["schemas-register"]["condition"].as_str(),
+        Some("service_completed_successfully")
+    );
 }

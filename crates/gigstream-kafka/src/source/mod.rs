@@ -232,6 +232,7 @@ impl KafkaSource {
                         timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
                         key: m.key().unwrap_or_default(),
                         value: m.payload().unwrap_or_default(),
+                        origin: None,
                     });
                     n += 1;
                     if n >= MAX_RECORDS_PER_POLL {

@@ -1,6 +1,7 @@
 //! The client against a real schema registry: `GIGSTREAM_SCHEMA_REGISTRY_URL` (and the other
 //! `GIGSTREAM_SCHEMA_REGISTRY_*` settings, e.g. `_CA_LOCATION` for https, `_USERNAME` and
-//! `_PASSWORD`). Without it every test is reported as ignored ("needs a schema registry"),
+//! `_PASSWORD`, or a `GIGSTREAM_CONFIG` file's `[schema_registry]`, read by `gigstream-config`
+//! as every service reads them). Without it every test is reported as ignored ("needs a schema registry"),
 //! unless `GIGSTREAM_TEST_SERVICES=require`, which makes them fail. Each test uses subjects
 //! of its own (a unique prefix) and deletes them at the end, so any registry will do, seeded or
 //! not. Tested with Apicurio Registry 3.3.3 (`infra/registry/start.sh DIR PORT`, base URL
@@ -19,10 +20,16 @@ use std::sync::Arc;
 const URL: &str = "GIGSTREAM_SCHEMA_REGISTRY_URL";
 const REQUIRE: &str = "GIGSTREAM_TEST_SERVICES";
 
-fn registry() -> SchemaRegistry {
-    let config = RegistryConfig::from_env()
+/// The configured registry's settings, read by `gigstream-config`.
+fn configured() -> Option<RegistryConfig> {
+    gigstream_config::Config::load(None)
         .unwrap_or_else(|e| panic!("the schema registry settings are invalid: {e}"))
-        .unwrap_or_else(|| {
+        .config
+        .schema_registry()
+}
+
+fn registry() -> SchemaRegistry {
+    let config = configured().unwrap_or_else(|| {
             panic!("this test needs a schema registry: set {URL} (infra/registry/start.sh DIR PORT starts one; URL http://127.0.0.1:PORT/apis/ccompat/v7), or unset {REQUIRE} to skip it")
         });
     SchemaRegistry::new(config).unwrap_or_else(|e| panic!("{e}"))
@@ -292,7 +299,7 @@ fn sample_events(topic: Topic) -> Vec<Event> {
 
 fn unreachable_registry_is_retryable() {
     // The configured registry's settings, another port where nothing listens.
-    let mut config = RegistryConfig::from_env().unwrap().unwrap();
+    let mut config = configured().unwrap();
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -313,7 +320,7 @@ fn unreachable_registry_is_retryable() {
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
-    let configured = std::env::var(URL).is_ok_and(|v| !v.is_empty());
+    let configured = configured().is_some();
     let required = std::env::var(REQUIRE).is_ok_and(|v| v == "require");
     let tests: Vec<(&str, fn())> = vec![
         (
