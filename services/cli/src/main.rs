@@ -4,11 +4,15 @@ use clap::{Parser, Subcommand};
 use gigstream_avro::{Codec, Registry};
 use gigstream_cli::gen_cmd::{self, Output, WireEncoding};
 use gigstream_cli::services::{run_services_on, Service};
-use gigstream_cli::{bench, bench_kafka, demo, produce_cmd, replay, sql, verify};
+use gigstream_cli::{
+    bench, bench_kafka, demo, produce_cmd, produce_log, replay, schemas_cmd, sql, verify,
+};
 use gigstream_config::{Config, Loaded};
 use gigstream_core::{RefData, DEFAULT_PARTITIONS};
 use gigstream_gen::GenConfig;
-use gigstream_host::{install_stop_handler, start_shutdown_watchdog, Backends, ServiceRun};
+use gigstream_host::{
+    install_stop_handler, service_codec, start_shutdown_watchdog, Backends, ServiceRun,
+};
 use gigstream_ops::Ops;
 use indicatif::MultiProgress;
 use std::net::SocketAddr;
@@ -88,12 +92,16 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_PARTITIONS)]
         partitions: u32,
     },
-    /// Write generated events (or gen's files) to Kafka, Confluent wire format, keyed by entity.
+    /// Write generated events (or gen's files) to Kafka, Confluent wire format, keyed by entity;
+    /// without a broker, the events of --from files (JSON lines, Avro, - for stdin) go into the
+    /// embedded log.
     Produce {
         #[command(flatten)]
         gen: GenArgs,
         #[command(flatten)]
         produce: produce_cmd::ProduceArgs,
+        #[command(flatten)]
+        embedded: produce_log::LogArgs,
     },
     /// Run services until caught up (or keep following): over the embedded log into Parquet,
     /// or from Kafka when GIGSTREAM_KAFKA_BROKERS is set and into ClickHouse when
@@ -152,6 +160,13 @@ enum Command {
         /// Differences printed per table.
         #[arg(long, default_value_t = 20)]
         max_diffs: usize,
+    },
+    /// Check the catalog's schemas (schemas/*.avsc) against the subjects of the configured
+    /// schema registry for BACKWARD_TRANSITIVE compatibility (every stored version stays
+    /// readable: the services replay from offset 0), and register them: before a deploy.
+    Schemas {
+        #[command(subcommand)]
+        command: schemas_cmd::SchemasCommand,
     },
     /// Benchmark the production path against the configured Kafka and ClickHouse (in topics
     /// and a database of its own): SLA throughput as a ratio of a raw librdkafka consume, and
@@ -281,10 +296,21 @@ fn execute(cli: Cli, loaded: &Loaded) -> Result<()> {
                 }
             }
         }
-        Command::Produce { gen, produce } => {
-            let report = produce_cmd::run(
+        Command::Produce {
+            produce, embedded, ..
+        } if produce_log::applies(&produce, backends.kafka.as_ref()) => {
+            let report = produce_log::run(&produce, &embedded, &dirs.log(), &codec, &refdata)?;
+            print!("{}", report.render());
+        }
+        Command::Produce { gen, produce, .. } => {
+            let registry = match cfg.schema_registry() {
+                Some(r) => Some(gigstream_registry::SchemaRegistry::new(r)?),
+                None => None,
+            };
+            let report = produce_cmd::run_with_registry(
                 &produce,
                 backends.kafka.clone(),
+                registry.as_ref(),
                 &gen.config(0.0),
                 &codec,
                 &refdata,
@@ -345,7 +371,7 @@ fn execute(cli: Cli, loaded: &Loaded) -> Result<()> {
             let run = ServiceRun {
                 backends: &backends,
                 options,
-                codec: codec.clone(),
+                codec: service_codec(cfg.schema_registry(), &backends)?,
                 refdata: refdata.clone(),
                 observer: Some(ops.as_ref()),
             };
@@ -403,7 +429,54 @@ fn execute(cli: Cli, loaded: &Loaded) -> Result<()> {
             } else {
                 services
             };
+            let codec = service_codec(cfg.schema_registry(), &backends)?;
             verify::run_cli(&codec, &refdata, &backends, &services, max_diffs)?;
+        }
+        Command::Schemas { command } => {
+            let Some(config) = cfg.schema_registry() else {
+                anyhow::bail!(
+                    "no schema registry is configured: set [schema_registry] url or \
+                     GIGSTREAM_SCHEMA_REGISTRY_URL (e.g. http://127.0.0.1:8081, or \
+                     http://HOST:PORT/apis/ccompat/v7 for Apicurio)"
+                );
+            };
+            let registry = gigstream_registry::SchemaRegistry::new(config)?;
+            let (args, register, set_compatibility) = match &command {
+                schemas_cmd::SchemasCommand::Check(args) => (args, false, false),
+                schemas_cmd::SchemasCommand::Register {
+                    args,
+                    set_compatibility,
+                } => (args, true, *set_compatibility),
+            };
+            let prefix = args
+                .topic_prefix
+                .clone()
+                .unwrap_or_else(|| cfg.kafka.topic_prefix.clone());
+            let report = schemas_cmd::run(
+                &registry,
+                &Registry::builtin(),
+                &|t| format!("{prefix}{}", t.name()),
+                register,
+                set_compatibility,
+            )?;
+            if args.json {
+                println!("{}", serde_json::to_string(&report.to_json())?);
+            } else {
+                print!("{}", report.render());
+            }
+            let bad = report.incompatible();
+            if !bad.is_empty() {
+                let names: Vec<&str> = bad.iter().map(|s| s.subject.as_str()).collect();
+                anyhow::bail!(
+                    "not BACKWARD_TRANSITIVE compatible: {} (see above){}",
+                    names.join(", "),
+                    if register {
+                        "; nothing was registered"
+                    } else {
+                        ""
+                    }
+                );
+            }
         }
         Command::BenchKafka {
             events,

@@ -13,6 +13,12 @@
 //! same records as a log run. With `--rate` (freshness measurements) or `--from` (files carry
 //! no append time) the default is the produce time; `--timestamp` chooses explicitly.
 //!
+//! With a schema registry configured (`[schema_registry] url`), the catalog's schemas are first
+//! checked and registered under each topic's subject (see [`crate::schemas_cmd`]), and every
+//! record carries the id the registry assigned instead of the catalog's (the datum is the same
+//! bytes). A subject holding a version the catalog cannot read stops the produce before any
+//! record is written.
+//!
 //! Encoding runs on its own thread and hands records to the producer through a bounded
 //! channel, so files of any size stream through and the producer rarely waits for the encoder.
 
@@ -22,6 +28,7 @@ use gigstream_avro::{Codec, Encoding};
 use gigstream_core::{Event, RefData, Topic};
 use gigstream_gen::{GenConfig, Generated};
 use gigstream_kafka::{ensure_topics, wait_ready, KafkaConfig, KafkaProducer, ProduceSummary};
+use gigstream_registry::SchemaRegistry;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -74,6 +81,8 @@ pub struct ProduceReport {
     /// Records made invalid on purpose: topic → kind → count (generated events only).
     pub injected: BTreeMap<String, BTreeMap<String, u64>>,
     pub stamp: Stamp,
+    /// With a schema registry: where the ids came from and each topic's subject and id.
+    pub schema_ids: Option<String>,
 }
 
 impl ProduceReport {
@@ -87,6 +96,9 @@ impl ProduceReport {
         let mut out = String::new();
         if !self.created.is_empty() {
             let _ = writeln!(out, "created topics: {}", self.created.join(", "));
+        }
+        if let Some(ids) = &self.schema_ids {
+            let _ = writeln!(out, "{ids}");
         }
         for (topic, name) in &self.topics {
             let n = self.summary.per_topic.get(topic).copied().unwrap_or(0);
@@ -144,10 +156,24 @@ const CHUNK: usize = 1024;
 const CHUNKS_IN_FLIGHT: usize = 32;
 
 /// Produces generated events (`gen`) or the events of `args.from` to Kafka (the `configured`
-/// settings and the flags of `args`), creating the topics first.
+/// settings and the flags of `args`), creating the topics first; Confluent ids are the
+/// catalog's.
 pub fn run(
     args: &ProduceArgs,
     configured: Option<KafkaConfig>,
+    gen: &GenConfig,
+    codec: &Codec,
+    refdata: &RefData,
+) -> Result<ProduceReport> {
+    run_with_registry(args, configured, None, gen, codec, refdata)
+}
+
+/// [`run`], with the ids `registry` assigns when one is given: the catalog's schemas are
+/// checked and registered under each topic's subject first.
+pub fn run_with_registry(
+    args: &ProduceArgs,
+    configured: Option<KafkaConfig>,
+    registry: Option<&SchemaRegistry>,
     gen: &GenConfig,
     codec: &Codec,
     refdata: &RefData,
@@ -191,6 +217,29 @@ pub fn run(
         .filter(|s| s.created)
         .map(|s| s.name)
         .collect();
+    let (wire_ids, schema_ids) = match registry {
+        None => (None, None),
+        Some(r) => {
+            let catalog = codec.registry();
+            let (ids, report) =
+                crate::schemas_cmd::ensure_registered(r, catalog, &|t| config.topic_name(t))?;
+            let subjects: Vec<String> = report
+                .subjects
+                .iter()
+                .map(|s| {
+                    let id = ids.get(&catalog.latest(s.topic).0).copied().unwrap_or(0);
+                    format!("{} id {id}", s.subject)
+                })
+                .collect();
+            let line = format!(
+                "schema ids from the {}: {}",
+                report.registry,
+                subjects.join(", ")
+            );
+            (Some(ids), Some(line))
+        }
+    };
+    let wire_ids = wire_ids.as_ref();
 
     let records = if args.from.is_empty() {
         Some(gen_cmd::generate_records(gen, refdata)?)
@@ -202,8 +251,8 @@ pub fn run(
     let (tx, rx) = sync_channel::<Vec<Encoded>>(CHUNKS_IN_FLIGHT);
     let (produced, encoded) = std::thread::scope(|s| {
         let encoder = s.spawn(move || match &records {
-            Some(records) => encode_generated(codec, records, stamp, tx),
-            None => encode_files(codec, &args.from, tx).map(|()| BTreeMap::new()),
+            Some(records) => encode_generated(codec, records, stamp, wire_ids, tx),
+            None => encode_files(codec, &args.from, wire_ids, tx).map(|()| BTreeMap::new()),
         });
         let produced =
             producer.produce_iter_blocking(rx.into_iter().flatten(), args.rate, &mut |n| {
@@ -224,6 +273,7 @@ pub fn run(
         summary,
         injected,
         stamp,
+        schema_ids,
     })
 }
 
@@ -273,11 +323,26 @@ impl Chunker {
     }
 }
 
-/// Encodes like `gen` does for the log (same injected damage), Confluent framing.
+/// The Confluent id of a framed value replaced by the registry's id of that catalog id (a value
+/// damaged on purpose keeps what it has: an unknown id, no framing).
+fn to_registry_id(value: &mut [u8], wire_ids: Option<&BTreeMap<u32, u32>>) {
+    let Some(ids) = wire_ids else { return };
+    if value.len() < 5 || value[0] != 0 {
+        return;
+    }
+    let id = u32::from_be_bytes([value[1], value[2], value[3], value[4]]);
+    if let Some(wire) = ids.get(&id) {
+        value[1..5].copy_from_slice(&wire.to_be_bytes());
+    }
+}
+
+/// Encodes like `gen` does for the log (same injected damage), Confluent framing (with the
+/// registry's ids when `wire_ids` maps the catalog's to them: the same datum either way).
 fn encode_generated(
     codec: &Codec,
     records: &[Generated],
     stamp: Stamp,
+    wire_ids: Option<&BTreeMap<u32, u32>>,
     tx: SyncSender<Vec<Encoded>>,
 ) -> Result<BTreeMap<String, BTreeMap<String, u64>>> {
     let mut out = Chunker {
@@ -289,10 +354,12 @@ fn encode_generated(
         records,
         WireEncoding::Confluent,
         |topic, key, value, ts| {
+            let mut value = value.to_vec();
+            to_registry_id(&mut value, wire_ids);
             out.push((
                 topic,
                 key.to_vec(),
-                value.to_vec(),
+                value,
                 (stamp == Stamp::Append).then_some(ts),
             ))
         },
@@ -301,7 +368,12 @@ fn encode_generated(
     Ok(injected)
 }
 
-fn encode_files(codec: &Codec, paths: &[PathBuf], tx: SyncSender<Vec<Encoded>>) -> Result<()> {
+fn encode_files(
+    codec: &Codec,
+    paths: &[PathBuf],
+    wire_ids: Option<&BTreeMap<u32, u32>>,
+    tx: SyncSender<Vec<Encoded>>,
+) -> Result<()> {
     let mut out = Chunker {
         tx,
         chunk: Vec::with_capacity(CHUNK),
@@ -309,9 +381,12 @@ fn encode_files(codec: &Codec, paths: &[PathBuf], tx: SyncSender<Vec<Encoded>>) 
     for path in paths {
         for_each_event(codec, path, &mut |event| {
             let mut value = Vec::with_capacity(256);
-            codec
-                .encode(&event, Encoding::Confluent, &mut value)
-                .with_context(|| format!("cannot encode event {}", event.event_id()))?;
+            let latest = codec.registry().latest(event.topic());
+            let encoded = match wire_ids.and_then(|ids| ids.get(&latest.0)) {
+                Some(&wire) => codec.encode_confluent_as(&event, latest, wire, &mut value),
+                None => codec.encode(&event, Encoding::Confluent, &mut value),
+            };
+            encoded.with_context(|| format!("cannot encode event {}", event.event_id()))?;
             out.push((event.topic(), event.key().as_bytes().to_vec(), value, None))
         })?;
     }
@@ -406,6 +481,26 @@ mod tests {
         );
         let err = topic_of_file(Path::new("ordersx.jsonl")).unwrap_err();
         assert!(err.to_string().contains("ordersx.jsonl"), "{err}");
+    }
+
+    #[test]
+    fn registry_ids_replace_catalog_ids_and_leave_damage_alone() {
+        let ids = BTreeMap::from([(2u32, 41u32), (6, 47)]);
+        let mut v = vec![0, 0, 0, 0, 2, 9, 9];
+        to_registry_id(&mut v, Some(&ids));
+        assert_eq!(v, [0, 0, 0, 0, 41, 9, 9]);
+        for damaged in [
+            vec![0, 0, 0, 0x27, 0x0f, 2],
+            vec![7, 0, 0, 0, 2, 1],
+            vec![0, 0, 0],
+        ] {
+            let mut v = damaged.clone();
+            to_registry_id(&mut v, Some(&ids));
+            assert_eq!(v, damaged);
+        }
+        let mut v = vec![0, 0, 0, 0, 2, 9];
+        to_registry_id(&mut v, None);
+        assert_eq!(v, [0, 0, 0, 0, 2, 9]);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use gigstream_host::Backends;
 use gigstream_kafka::KafkaConfig;
 use gigstream_log::{Batch, Log};
 use gigstream_market::Market;
-use gigstream_runtime::{Processor, RecordRef, StoredTask};
+use gigstream_runtime::{Origin, Processor, RecordRef, StoredTask};
 use gigstream_sla::Sla;
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -211,24 +211,59 @@ fn recompute<P: Projection>(
         .map(|h| (h.topic, h.partition, h.next_offset))
         .collect();
     let mut records = 0u64;
+    let mut unavailable = None;
     match log {
         LogSource::Embedded(dir) => {
             let log = Log::open(dir)
                 .with_context(|| format!("cannot open the embedded log in {}", dir.display()))?;
             for &(topic, partition, end) in &parts {
                 records += read_embedded(&log, topic, partition, end, &mut |r| {
-                    proc.process(r);
+                    process_or_wait(&mut proc, r, &mut unavailable);
                 })?;
             }
         }
         LogSource::Kafka(config) => {
             records = gigstream_kafka::read_partitions_until(config, &parts, &mut |r| {
-                proc.process(r);
+                process_or_wait(&mut proc, r, &mut unavailable);
             })
             .context("cannot read the stored prefixes from Kafka")?;
         }
     }
+    if let Some(e) = unavailable {
+        bail!("{e}; verify gave up waiting for the schema registry");
+    }
     Ok((proc, records))
+}
+
+/// How long verify waits for the schema registry (per record that waits) before it gives up.
+const REGISTRY_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Hands `r` to `proc`; while its writer schema cannot be asked for (the schema registry is
+/// unreachable: `Outcome::Retry`), tries again with backoff for up to [`REGISTRY_PATIENCE`],
+/// then records the error in `unavailable` (every later record is then left alone: the
+/// recomputation is incomplete and verify fails with it).
+fn process_or_wait<P: Projection>(
+    proc: &mut Processor<P>,
+    r: RecordRef<'_>,
+    unavailable: &mut Option<String>,
+) {
+    if unavailable.is_some() {
+        return;
+    }
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(200);
+    while proc.process(r) == gigstream_runtime::Outcome::Retry {
+        let error = proc
+            .retry_error()
+            .unwrap_or("the schema registry is unavailable");
+        if started.elapsed() + delay > REGISTRY_PATIENCE {
+            *unavailable = Some(error.to_string());
+            return;
+        }
+        tracing::warn!(error, retry_in = ?delay, "schema registry unavailable; retrying");
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
 }
 
 /// Hands `f` the records of one embedded partition from offset 0 to `end` (excluded).
@@ -273,6 +308,7 @@ fn read_embedded(
                 timestamp_ms: r.timestamp_ms,
                 key: r.key,
                 value: r.value,
+                origin: Origin::from_headers(|name| r.headers.get(name)),
             });
             n += 1;
             if r.offset + 1 >= end {
