@@ -80,32 +80,10 @@ func (t Topic) CatalogID() uint32 {
 
 // Fingerprint is the 64-bit schema fingerprint that gigstream's consumers expect after C3 01
 // in Avro single-object encoding (little-endian), as in schemas/golden/*.so.hex: the
-// CRC-64-AVRO (Rabin) of the canonical form that gigstream's Rust codec computes (the
-// apache-avro crate's Schema::canonical_form, which keeps "precision" and "scale" and writes a
-// logical type's primitive as {"type":"long"}).
-//
-// Beware: that form is not the Avro specification's Parsing Canonical Form, so this is not
-// the fingerprint Java (SchemaNormalization.parsingFingerprint64), fastavro or hamba/avro
-// compute for the same schema; for orders v2 Java gives 0x65368ed40eee3820, usage v2
-// 0x20bdc80bf1007d74, telemetry v2 0x4358f2d625641ffe (SpecFingerprint). Prefer the
-// Confluent framing with a registry's ids.
+// CRC-64-AVRO (Rabin) of the topic's v2 schema in the Avro specification's Parsing Canonical
+// Form, which Java (SchemaNormalization.parsingFingerprint64), fastavro and hamba/avro compute
+// for the same schema. Prefer the Confluent framing with a registry's ids.
 func (t Topic) Fingerprint() uint64 {
-	switch t {
-	case Orders:
-		return 0x2fea8d56a44137e7
-	case Usage:
-		return 0xb80e4602ad1ff620
-	case Telemetry:
-		return 0xcce02813c0840741
-	}
-	return 0
-}
-
-// SpecFingerprint is the fingerprint of the Avro specification's Parsing Canonical Form of the
-// topic's v2 schema (Java's SchemaNormalization.parsingFingerprint64), which Java, Python and
-// Go Avro libraries put in single-object encoding. gigstream's consumers do not recognize it
-// (see Fingerprint).
-func (t Topic) SpecFingerprint() uint64 {
 	switch t {
 	case Orders:
 		return 0x65368ed40eee3820
@@ -116,6 +94,12 @@ func (t Topic) SpecFingerprint() uint64 {
 	}
 	return 0
 }
+
+// SpecFingerprint is Fingerprint: the fingerprint of the Parsing Canonical Form. It was a
+// separate value while gigstream's codec fingerprinted another canonical form.
+//
+// Deprecated: use Fingerprint.
+func (t Topic) SpecFingerprint() uint64 { return t.Fingerprint() }
 
 // Subject is the schema registry subject of the topic's values under Confluent's default
 // TopicNameStrategy: "<prefix><topic>-value" (prefix as the topics are named, e.g.

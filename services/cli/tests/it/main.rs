@@ -1,13 +1,16 @@
 //! The `gigstream` command's integration tests, in one binary: every test binary links the
 //! whole pipeline (DataFusion, rdkafka, the ClickHouse client), so one link instead of four
 //! keeps the build fast and small. The harness is `gigstream_testkit::harness`: the tests that
-//! need Kafka or ClickHouse say so and are skipped (reported as ignored) where they are not
-//! configured.
+//! need Kafka, ClickHouse or a schema registry say so and are skipped (reported as ignored)
+//! where they are not configured.
 
 mod cli;
 mod faults;
+mod interop;
 mod ops;
+mod own_events;
 mod produce;
+mod registry;
 mod security;
 mod support;
 mod verify;
@@ -41,6 +44,24 @@ fn main() -> std::process::ExitCode {
         test!(produce::files_from_gen_are_produced_at_a_steady_rate_stamped_with_the_produce_time)
             .needs(Needs::KAFKA),
         test!(produce::without_brokers_produce_says_what_to_set),
+        test!(own_events::the_example_file_goes_in_and_is_folded),
+        test!(own_events::bad_lines_become_dead_letters_naming_their_line),
+        test!(own_events::standard_input_is_read_with_dash),
+        test!(own_events::a_missing_file_or_no_events_fails_and_appends_nothing),
+        test!(own_events::avro_container_files_go_in_too),
+        test!(own_events::the_embedded_log_partitions_like_the_kafka_producer),
+        test!(registry::a_produce_registers_and_the_services_read_registry_ids_exactly)
+            .needs(Needs::BOTH.and(Needs::REGISTRY)),
+        test!(registry::b_ids_the_registry_does_not_know_are_unknown_schema_dead_letters)
+            .needs(Needs::BOTH.and(Needs::REGISTRY)),
+        test!(registry::c_the_registry_unreachable_mid_run_then_back)
+            .needs(Needs::BOTH.and(Needs::REGISTRY)),
+        test!(registry::d_schemas_check_passes_on_the_catalog_and_names_an_incompatible_field)
+            .needs(Needs::REGISTRY),
+        test!(interop::confluent_python_avro_serializer_feeds_the_pipeline_exactly)
+            .needs(Needs::BOTH.and(Needs::REGISTRY)),
+        test!(interop::go_franz_go_producer_feeds_the_pipeline_exactly)
+            .needs(Needs::BOTH.and(Needs::REGISTRY)),
         test!(security::tls_and_scram_end_to_end).needs(Needs::BOTH),
         test!(verify::verify_is_clean_after_a_run_and_names_a_tampered_value),
         test!(verify::the_command_exits_0_clean_1_on_differences_2_when_nothing_is_stored),
