@@ -13,11 +13,16 @@
 use std::ops::Range;
 
 /// Chunks are at least this long...
-const MIN: usize = 2 * 1024;
-/// ...about this long on average...
-const MASK: u64 = (1 << 14) - 1;
-/// ...and at most this long.
-const MAX: usize = 64 * 1024;
+const MIN: usize = 512;
+/// ...about MIN + 4 KiB long on average...
+const MASK: u64 = (1 << 12) - 1;
+/// ...and at most this long. Small chunks because a commit changes a few places of a task's
+/// checkpoint (the minutes of the last second of each service, the current month, today's
+/// seen ids): each place costs one chunk, and low-entropy stretches (runs of zero counts)
+/// give no boundary before MAX. With 4 KiB chunks (and the low bits of the hash) `gigstream
+/// bench-steady` measured 470 KB of checkpoint per commit at 180 days of history, against
+/// 944 KB with 16 KiB ones, for a manifest of 16 bytes per 4.5 KiB.
+const MAX: usize = 16 * 1024;
 
 /// The start of a stored manifest: distinguishes it from a checkpoint stored whole (a
 /// MessagePack message never starts with these bytes).
@@ -61,7 +66,9 @@ fn boundary(data: &[u8], gear: &[u64; 256]) -> usize {
     let limit = data.len().min(MAX);
     for (i, b) in data.iter().enumerate().take(limit).skip(MIN) {
         h = (h << 1).wrapping_add(gear[*b as usize]);
-        if h & MASK == 0 {
+        // The top bits, which depend on the last 64 bytes (the low bits depend on the last
+        // few only, so data made of short repeating records would rarely or always match).
+        if h >> (64 - MASK.count_ones()) == 0 {
             return i + 1;
         }
     }

@@ -480,7 +480,11 @@ pub fn run(
             &format!("DROP DATABASE IF EXISTS `{}`", ch.database),
         );
     }
-    let _ = std::fs::remove_dir_all(&tmp);
+    if std::env::var_os("GIGSTREAM_BENCH_KEEP").is_some() {
+        eprintln!("the instances' logs are kept in {}", tmp.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
     let figures = |r: &SteadyRun| -> BTreeMap<String, f64> {
         let max =
             |f: fn(&InstanceFigures) -> u64| r.per_instance.iter().map(f).max().unwrap_or(0) as f64;
