@@ -665,7 +665,7 @@ pub(crate) fn i_an_owner_whose_sink_is_down_past_its_session_keeps_its_partition
         .and_then(|mut a| a.next())
         .expect("the ClickHouse address");
     let proxy = Proxy::start(target);
-    let (kafka, g) = (b.kafka.clone(), gen(12_000, b.seed + 1, 0.0));
+    let (kafka, g) = (b.kafka.clone(), gen(6_000, b.seed + 1, 0.0));
     let producer = std::thread::spawn(move || produce_to(&kafka, &g, Some(300.0)));
     let mut direct = b.spawn("sla", "direct");
     let proxied = proxy.url();
@@ -710,12 +710,17 @@ pub(crate) fn i_an_owner_whose_sink_is_down_past_its_session_keeps_its_partition
         b.log_count("cut", REVOKED),
     ];
 
+    // Events arrive through the whole outage (30 s at 300/s, longer than it), whatever the
+    // first producer has left: a slow start of the instances cannot use them all up before.
+    let (kafka, g) = (b.kafka.clone(), gen(9_000, b.seed + 2, 0.0));
+    let during = std::thread::spawn(move || produce_to(&kafka, &g, Some(300.0)));
     proxy.cut();
     let outage = Duration::from_millis(b.session_timeout_ms * 5 / 2);
     std::thread::sleep(outage);
     let retries = b.log_count("cut", "retrying");
     proxy.restore();
     producer.join().expect("producer thread");
+    during.join().expect("producer thread");
     b.wait_caught_up("sla", TELEMETRY, Duration::from_secs(180));
     let after = [
         b.log_count("direct", ASSIGNED),
