@@ -58,7 +58,7 @@ fn spawn_service(b: &Backends, service: &str, label: &str, env: &[(&str, &str)])
 
 /// The address from the `listening on http://ADDR` log line (`gigstream run`: `serving ... on
 /// http://ADDR`).
-fn wait_listening(b: &Backends, label: &str, child: &mut Child) -> SocketAddr {
+pub(crate) fn wait_listening(b: &Backends, label: &str, child: &mut Child) -> SocketAddr {
     let until = Instant::now() + Duration::from_secs(60);
     loop {
         let log = std::fs::read_to_string(b.log_path(label)).unwrap_or_default();

@@ -14,6 +14,7 @@
 //! harness withholds the registry settings from the processes the other tests start; these
 //! give them explicitly.
 
+use crate::ops::wait_listening;
 use crate::support::{backends, terminate, text, Backends, Proxy};
 use gigstream_avro::{Codec, Registry};
 use gigstream_config::SchemaRegistryConfig;
@@ -25,7 +26,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const TELEMETRY: &[Topic] = &[Topic::Telemetry];
@@ -373,34 +374,6 @@ pub(crate) fn b_ids_the_registry_does_not_know_are_unknown_schema_dead_letters()
         );
     }
     println!("{sent} records with id {unknown}: {}", letters[0].2);
-}
-
-/// The address of a `... on http://ADDR` log line of `label`.
-fn wait_listening(b: &Backends, label: &str, child: &mut Child) -> SocketAddr {
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        let log = std::fs::read_to_string(b.log_path(label)).unwrap_or_default();
-        if let Some(rest) = log.split(" on http://").nth(1) {
-            let addr: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                .collect();
-            return addr.parse().expect("a socket address");
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "{label} exited ({status}) {}\n{}",
-                b.ctx(),
-                b.log_tail(label)
-            );
-        }
-        assert!(
-            Instant::now() < until,
-            "{label} never listened\n{}",
-            b.log_tail(label)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// GET `path`: status and body.
