@@ -34,15 +34,44 @@ type IdSet = HashSet<u64, BuildHasherDefault<IdentityHasher>>;
 
 /// The ids of one day. Stored as one byte string of little-endian `u64`s (a checkpoint holds
 /// every id of the allowed lateness, millions of them: writing them one serde element at a
-/// time cost more than the rest of the checkpoint). Checkpoints written before stored a
+/// time cost more than the rest of the checkpoint), in the order they were first seen: a
+/// commit's new ids then extend the end of the string, and a checkpoint cut into
+/// content-defined chunks (`crate::chunks`) changes in one place per day touched. Written in
+/// the set's order, each new id landed at a random place and changed a chunk of its own: at
+/// 50 events/s that was most of every commit's checkpoint. Checkpoints written before stored a
 /// sequence of integers; that still loads.
 #[derive(Debug, Default, Clone)]
-struct Ids(IdSet);
+struct Ids {
+    set: IdSet,
+    /// The same ids in the order they were first inserted.
+    order: Vec<u64>,
+}
+
+impl Ids {
+    fn with_capacity(capacity: usize) -> Ids {
+        Ids {
+            set: IdSet::with_capacity_and_hasher(capacity, Default::default()),
+            order: Vec::with_capacity(capacity),
+        }
+    }
+
+    fn insert(&mut self, id: u64) -> bool {
+        let new = self.set.insert(id);
+        if new {
+            self.order.push(id);
+        }
+        new
+    }
+
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+}
 
 impl Serialize for Ids {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut bytes = Vec::with_capacity(self.0.len() * 8);
-        for id in &self.0 {
+        let mut bytes = Vec::with_capacity(self.order.len() * 8);
+        for id in &self.order {
             bytes.extend_from_slice(&id.to_le_bytes());
         }
         s.serialize_bytes(&bytes)
@@ -65,25 +94,22 @@ impl<'de> Deserialize<'de> for Ids {
                         v.len()
                     )));
                 }
-                let mut set = IdSet::with_capacity_and_hasher(v.len() / 8, Default::default());
+                let mut ids = Ids::with_capacity(v.len() / 8);
                 for c in v.chunks_exact(8) {
                     let mut b = [0u8; 8];
                     b.copy_from_slice(c);
-                    set.insert(u64::from_le_bytes(b));
+                    ids.insert(u64::from_le_bytes(b));
                 }
-                Ok(Ids(set))
+                Ok(ids)
             }
             /// The earlier encoding (and the bytes of formats without a byte string type are
             /// not expected here: checkpoints are MessagePack).
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Ids, A::Error> {
-                let mut set = IdSet::with_capacity_and_hasher(
-                    seq.size_hint().unwrap_or(0),
-                    Default::default(),
-                );
+                let mut ids = Ids::with_capacity(seq.size_hint().unwrap_or(0));
                 while let Some(id) = seq.next_element::<u64>()? {
-                    set.insert(id);
+                    ids.insert(id);
                 }
-                Ok(Ids(set))
+                Ok(ids)
             }
         }
         d.deserialize_any(V)
@@ -144,7 +170,7 @@ impl Dedup {
             _ => self.locate(occurred_at.div_euclid(DAY_MS)),
         };
         self.cursor = i;
-        self.days[i].1 .0.insert(h)
+        self.days[i].1.insert(h)
     }
 
     /// The position of `day`, inserted when missing.
@@ -155,11 +181,10 @@ impl Dedup {
                 // A new newest day is sized like the newest one so far (days carry similar
                 // traffic), so it does not grow by rehashing; an old day starts empty.
                 let capacity = match self.days.last() {
-                    Some((_, ids)) if i == self.days.len() => ids.0.len(),
+                    Some((_, ids)) if i == self.days.len() => ids.len(),
                     _ => 0,
                 };
-                let ids = IdSet::with_capacity_and_hasher(capacity, Default::default());
-                self.days.insert(i, (day, Ids(ids)));
+                self.days.insert(i, (day, Ids::with_capacity(capacity)));
                 i
             }
         }
@@ -176,7 +201,7 @@ impl Dedup {
     }
 
     pub fn len(&self) -> usize {
-        self.days.iter().map(|(_, ids)| ids.0.len()).sum()
+        self.days.iter().map(|(_, ids)| ids.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -225,6 +250,29 @@ mod tests {
     }
 
     #[test]
+    fn new_ids_change_the_chunked_checkpoint_in_one_place_per_day() {
+        // A day of 100k ids (a busy partition's day), then a commit's worth of new ones.
+        let mut d = Dedup::default();
+        for i in 0..100_000 {
+            d.insert(&format!("e-{i}"), 10 * DAY_MS + i);
+        }
+        let chunks = |d: &Dedup| -> std::collections::HashSet<u128> {
+            let bytes = rmp_serde::to_vec(d).unwrap();
+            crate::chunks::split(&bytes)
+                .into_iter()
+                .map(|(h, _)| h)
+                .collect()
+        };
+        let before = chunks(&d);
+        for i in 0..50 {
+            d.insert(&format!("n-{i}"), 10 * DAY_MS + 100_000 + i);
+        }
+        let new = chunks(&d).difference(&before).count();
+        // The day's length (its header) and its end; in set order it was one chunk per id.
+        assert!(new <= 3, "{new} new chunks for 50 new ids of one day");
+    }
+
+    #[test]
     fn ids_survive_a_checkpoint_in_both_encodings() {
         let mut d = Dedup::default();
         for i in 0..1_000 {
@@ -237,11 +285,7 @@ mod tests {
             days: BTreeMap<i64, Vec<u64>>,
         }
         let earlier = Earlier {
-            days: d
-                .days
-                .iter()
-                .map(|(k, v)| (*k, v.0.iter().copied().collect()))
-                .collect(),
+            days: d.days.iter().map(|(k, v)| (*k, v.order.clone())).collect(),
         };
         let loaded: Dedup = rmp_serde::from_slice(&rmp_serde::to_vec(&earlier).unwrap()).unwrap();
         for mut restored in [packed, loaded] {
