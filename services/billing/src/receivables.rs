@@ -1,12 +1,17 @@
 //! Receivables: what each invoice still owes and how late it is.
 //!
 //! Aging is measured at the projection's "as of" time, the newest event time billing has seen,
-//! never the wall clock, so replaying the same events gives the same rows.
+//! never the wall clock, so replaying the same events gives the same rows. Aging counts calendar
+//! days, so a row carries the UTC day it was aged on, not the instant: an open invoice's row
+//! changes once a day, not at every commit, and a paid invoice's row carries the day of its
+//! last payment and no longer changes at all. A commit then rewrites the open invoices on the
+//! first event of a new day and otherwise only the invoices its events touched, not every
+//! invoice of the history.
 
 use crate::orders::Deal;
 use crate::tables::RECEIVABLES;
 use gigstream_core::table::{datetime_ms, TableData};
-use gigstream_core::time::date_of;
+use gigstream_core::time::{date_of, date_start_ms};
 use gigstream_core::Decimal;
 use std::collections::BTreeMap;
 
@@ -36,6 +41,11 @@ pub(crate) fn receivables_table(deals: &BTreeMap<String, Deal>, as_of: i64) -> T
         for (invoice_id, inv) in &deal.invoices {
             let outstanding = inv.gross - inv.paid;
             let (bucket, days) = aging(outstanding, inv.due_at, as_of);
+            let aged_on = if outstanding <= Decimal::ZERO {
+                inv.last_paid_at.unwrap_or(inv.issued_at).min(as_of)
+            } else {
+                as_of
+            };
             t.push(vec![
                 deal_id.as_str().into(),
                 invoice_id.as_str().into(),
@@ -51,7 +61,7 @@ pub(crate) fn receivables_table(deals: &BTreeMap<String, Deal>, as_of: i64) -> T
                 inv.last_paid_at.map(datetime_ms).into(),
                 days.into(),
                 bucket.into(),
-                datetime_ms(as_of),
+                datetime_ms(date_start_ms(date_of(aged_on))),
             ]);
         }
     }

@@ -98,7 +98,7 @@ pub static RECEIVABLES: TableDef = TableDef {
         col_null("last_paid_at", DateTime, "settled_at of the newest payment; null when unpaid"),
         col("days_overdue", Int64, "UTC calendar days from the due date to as_of when outstanding > 0 and past due; else 0"),
         col("aging_bucket", String, "paid (outstanding ≤ 0), current (not yet due), 1-30, 31-60, 61-90 or 90+ days overdue"),
-        col("as_of", DateTime, "the newest event time billing has seen; aging is computed at this time"),
+        col("as_of", DateTime, "00:00 UTC of the day aging is computed at: the day of the newest event time billing has seen; for a paid invoice, the day of its last payment (the row no longer changes)"),
     ],
 };
 

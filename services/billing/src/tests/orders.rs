@@ -655,3 +655,42 @@ fn upwork_fee_follows_the_schedule_by_settle_date() {
         ]
     );
 }
+
+/// A receivable's row changes when its invoice does or when the aging day moves, not with
+/// every newer event: a commit rewrites the invoices it touched (and the open ones once a day),
+/// not every invoice of the history. A paid invoice's row is final.
+#[test]
+fn receivable_rows_change_with_the_day_not_with_every_event() {
+    let receivables = |events: &[Event]| -> Vec<Vec<Value>> {
+        let t = tables(&run(events));
+        table(&t, "billing_receivables").rows.clone()
+    };
+    let mut events = deals();
+    let before = receivables(&events);
+    // Later the same day: no row changes.
+    events.push(worked("e-11", "2026-03-15T18:30:00Z", "d-1"));
+    assert_eq!(receivables(&events), before);
+    // The next day: the open invoices are aged a day more; the paid ones (inv-a, inv-3) keep
+    // the row they had, as_of the day of their last payment.
+    events.push(worked("e-12", "2026-03-16T08:00:00Z", "d-1"));
+    let after = receivables(&events);
+    let by_id = |rows: &[Vec<Value>], id: &str| -> Vec<Value> {
+        rows.iter()
+            .find(|r| r[1] == Value::Str(id.into()))
+            .unwrap_or_else(|| panic!("no row for {id}"))
+            .clone()
+    };
+    for paid in ["inv-a", "inv-3"] {
+        assert_eq!(by_id(&after, paid), by_id(&before, paid), "{paid}");
+    }
+    let secs = |s: &str| Value::DateTime(ts(s) / 1000);
+    assert_eq!(by_id(&after, "inv-a")[14], secs("2026-01-30T00:00:00Z"));
+    let (open_before, open_after) = (by_id(&before, "inv-4"), by_id(&after, "inv-4"));
+    assert_eq!(open_before[14], secs("2026-03-15T00:00:00Z"));
+    assert_eq!(open_after[14], secs("2026-03-16T00:00:00Z"));
+    assert_eq!(
+        open_after[12],
+        Value::I64(65),
+        "one day more overdue than 64"
+    );
+}
