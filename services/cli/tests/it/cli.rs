@@ -1,27 +1,10 @@
 //! The `gigstream` binary as a user runs it.
 
-use std::process::Command;
-
-fn gigstream(data: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_gigstream"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        // The embedded default, even where the environment configures Kafka and ClickHouse.
-        .env_remove("GIGSTREAM_KAFKA_BROKERS")
-        .env_remove("GIGSTREAM_CLICKHOUSE_URL")
-        .output()
-        .expect("the gigstream binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::support::{embedded, text};
 
 pub(crate) fn demo_then_sql_lists_tables_with_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let out = gigstream(dir.path(), &["demo", "--events", "30000", "--days", "40"]);
+    let out = embedded(dir.path(), &["demo", "--events", "30000", "--days", "40"]);
     assert!(out.status.success(), "demo failed: {}", text(&out.stderr));
     let summary = text(&out.stdout);
     for section in [
@@ -36,7 +19,7 @@ pub(crate) fn demo_then_sql_lists_tables_with_rows() {
         );
     }
 
-    let out = gigstream(dir.path(), &["sql", "SHOW TABLES"]);
+    let out = embedded(dir.path(), &["sql", "SHOW TABLES"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let tables = text(&out.stdout);
     for t in [
@@ -49,7 +32,7 @@ pub(crate) fn demo_then_sql_lists_tables_with_rows() {
         assert!(tables.contains(t), "SHOW TABLES lacks {t}:\n{tables}");
     }
 
-    let out = gigstream(
+    let out = embedded(
         dir.path(),
         &[
             "sql",
@@ -62,7 +45,7 @@ pub(crate) fn demo_then_sql_lists_tables_with_rows() {
     let n: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
     assert!(n["n"].as_u64().unwrap() > 0, "{n}");
 
-    let out = gigstream(
+    let out = embedded(
         dir.path(),
         &[
             "sql",
@@ -80,18 +63,18 @@ pub(crate) fn demo_then_sql_lists_tables_with_rows() {
 
 pub(crate) fn a_bad_query_fails_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
-    let out = gigstream(dir.path(), &["sql", "SELECT 1"]);
+    let out = embedded(dir.path(), &["sql", "SELECT 1"]);
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("gigstream demo"),
         "{}",
         text(&out.stderr)
     );
-    let out = gigstream(dir.path(), &["gen", "--events", "2000", "--days", "5"]);
+    let out = embedded(dir.path(), &["gen", "--events", "2000", "--days", "5"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = gigstream(dir.path(), &["run", "market"]);
+    let out = embedded(dir.path(), &["run", "market"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = gigstream(dir.path(), &["sql", "SELECT nope FROM market_funnel_daily"]);
+    let out = embedded(dir.path(), &["sql", "SELECT nope FROM market_funnel_daily"]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("nope"), "{}", text(&out.stderr));
 }
@@ -100,7 +83,7 @@ pub(crate) fn files_output_writes_one_file_per_topic() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("files");
     for format in ["jsonl", "avro"] {
-        let out = gigstream(
+        let out = embedded(
             dir.path(),
             &[
                 "gen",

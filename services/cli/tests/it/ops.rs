@@ -3,11 +3,12 @@
 //! catches up with nothing lost or repeated (`gigstream verify`), and no secret in the process
 //! arguments, the logs or the metrics.
 
-use crate::support::{backends, produce_to, still_loading, terminate, text, Backends};
+use crate::support::{
+    backends, http_get, metric_value, produce_to, still_loading, terminate, text, Backends,
+};
 use gigstream_core::Topic;
 use gigstream_gen::GenConfig;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -92,7 +93,7 @@ fn wait_ready(b: &Backends, label: &str, addr: SocketAddr, not_ready: &str) -> D
     let started = Instant::now();
     let mut last = (0, String::new());
     while started.elapsed() < Duration::from_secs(90) {
-        last = get(addr, "/ready").expect("GET /ready");
+        last = http_get(addr, "/ready").expect("GET /ready");
         if last.0 == 200 {
             break;
         }
@@ -108,31 +109,6 @@ fn wait_ready(b: &Backends, label: &str, addr: SocketAddr, not_ready: &str) -> D
         b.log_tail(label)
     );
     started.elapsed()
-}
-
-/// GET `path`: status and body.
-fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw)?;
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Ok((status, body.to_string()))
-}
-
-/// The value of the series `name{labels}` (labels exactly as rendered), if present.
-fn metric(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 fn gen(events: u64, seed: u64) -> GenConfig {
@@ -164,7 +140,10 @@ pub(crate) fn ready_metrics_and_sigterm_under_load() {
         &[("GIGSTREAM_KAFKA_SASL_PASSWORD", SECRET_MARKER)],
     );
     let addr = wait_listening(&b, label, &mut child);
-    assert_eq!(get(addr, "/health").unwrap(), (200, "ok\n".to_string()));
+    assert_eq!(
+        http_get(addr, "/health").unwrap(),
+        (200, "ok\n".to_string())
+    );
 
     // Ready once the partitions are assigned and the checkpoints loaded.
     let took = wait_ready(&b, label, addr, "not ready: sla: ");
@@ -174,7 +153,7 @@ pub(crate) fn ready_metrics_and_sigterm_under_load() {
     let consumed = r#"gigstream_events_consumed_total{service="sla",topic="telemetry"}"#;
     let until = Instant::now() + Duration::from_secs(60);
     let text = loop {
-        let (status, text) = get(addr, "/metrics").expect("GET /metrics");
+        let (status, text) = http_get(addr, "/metrics").expect("GET /metrics");
         assert_eq!(status, 200);
         let letters = text.lines().any(|l| {
             l.starts_with(
@@ -182,7 +161,7 @@ pub(crate) fn ready_metrics_and_sigterm_under_load() {
             )
         });
         let lag = (0..4).all(|p| {
-            metric(
+            metric_value(
                 &text,
                 &format!(
                     r#"gigstream_consumer_lag{{service="sla",topic="telemetry",partition="{p}"}}"#
@@ -190,7 +169,7 @@ pub(crate) fn ready_metrics_and_sigterm_under_load() {
             )
             .is_some()
         });
-        if metric(&text, consumed).unwrap_or(0.0) > 0.0 && letters && lag {
+        if metric_value(&text, consumed).unwrap_or(0.0) > 0.0 && letters && lag {
             break text;
         }
         assert!(
@@ -200,8 +179,9 @@ pub(crate) fn ready_metrics_and_sigterm_under_load() {
         );
         std::thread::sleep(Duration::from_millis(300));
     };
-    let value =
-        |series: &str| metric(&text, series).unwrap_or_else(|| panic!("no {series} in:\n{text}"));
+    let value = |series: &str| {
+        metric_value(&text, series).unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+    };
     assert!(value(consumed) > 0.0);
     let applied = value(r#"gigstream_events_applied_total{service="sla",topic="telemetry"}"#);
     assert!(applied > 0.0 && applied <= value(consumed), "{text}");
@@ -274,9 +254,9 @@ pub(crate) fn ready_metrics_and_sigterm_under_load() {
     let mut child = spawn_service(&b, "sla", label, &[]);
     let addr = wait_listening(&b, label, &mut child);
     b.wait_caught_up("sla", &[Topic::Telemetry], Duration::from_secs(180));
-    let (status, text) = get(addr, "/metrics").expect("GET /metrics");
+    let (status, text) = http_get(addr, "/metrics").expect("GET /metrics");
     assert_eq!(status, 200);
-    assert!(metric(&text, consumed).unwrap_or(0.0) > 0.0, "{text}");
+    assert!(metric_value(&text, consumed).unwrap_or(0.0) > 0.0, "{text}");
     assert_eq!(
         terminate(&mut child, SHUTDOWN_DEADLINE + Duration::from_secs(5)),
         Some(0),
@@ -299,7 +279,10 @@ pub(crate) fn gigstream_run_serves_ops_and_stops_on_sigterm() {
     let label = "run-1";
     let mut child = b.spawn_with("run-1", &["--http-listen", "127.0.0.1:0"]);
     let addr = wait_listening(&b, label, &mut child);
-    assert_eq!(get(addr, "/health").unwrap(), (200, "ok\n".to_string()));
+    assert_eq!(
+        http_get(addr, "/health").unwrap(),
+        (200, "ok\n".to_string())
+    );
 
     let took = wait_ready(&b, label, addr, "not ready: ");
     println!("all three ready after {took:?}");
@@ -307,7 +290,7 @@ pub(crate) fn gigstream_run_serves_ops_and_stops_on_sigterm() {
     // Every service has its own series.
     let until = Instant::now() + Duration::from_secs(60);
     let text = loop {
-        let (status, text) = get(addr, "/metrics").expect("GET /metrics");
+        let (status, text) = http_get(addr, "/metrics").expect("GET /metrics");
         assert_eq!(status, 200);
         let all = [
             ("billing", "orders"),
@@ -317,7 +300,7 @@ pub(crate) fn gigstream_run_serves_ops_and_stops_on_sigterm() {
         ]
         .iter()
         .all(|(svc, topic)| {
-            metric(
+            metric_value(
                 &text,
                 &format!(r#"gigstream_events_consumed_total{{service="{svc}",topic="{topic}"}}"#),
             )
@@ -325,7 +308,7 @@ pub(crate) fn gigstream_run_serves_ops_and_stops_on_sigterm() {
                 > 0.0
         });
         let committed = ["billing", "sla", "market"].iter().all(|svc| {
-            metric(
+            metric_value(
                 &text,
                 &format!(r#"gigstream_commits_total{{service="{svc}",result="ok"}}"#),
             )
@@ -344,12 +327,12 @@ pub(crate) fn gigstream_run_serves_ops_and_stops_on_sigterm() {
     };
     for svc in ["billing", "sla", "market"] {
         assert_eq!(
-            metric(&text, &format!(r#"gigstream_up{{service="{svc}"}}"#)),
+            metric_value(&text, &format!(r#"gigstream_up{{service="{svc}"}}"#)),
             Some(1.0),
             "{text}"
         );
         assert!(
-            metric(
+            metric_value(
                 &text,
                 &format!(r#"gigstream_assigned_partitions{{service="{svc}"}}"#)
             )
@@ -399,7 +382,7 @@ pub(crate) fn sigterm_while_joining_the_group() {
     // Joining: connected, the group rebalancing, nothing assigned to this instance yet.
     let until = Instant::now() + Duration::from_secs(60);
     loop {
-        let (status, why) = get(addr2, "/ready").expect("GET /ready");
+        let (status, why) = http_get(addr2, "/ready").expect("GET /ready");
         if why.contains("no partition assigned") {
             println!("second instance before SIGTERM: {status} {}", why.trim());
             break;

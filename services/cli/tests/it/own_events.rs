@@ -1,56 +1,20 @@
 //! A user's own events without Kafka: `gigstream produce --from FILE` into the embedded log,
 //! then `gigstream run`, `gigstream sql` and `gigstream verify`, as a user runs them (no broker).
 
+use crate::support::{embedded, embedded_in, text};
 use gigstream_core::partition::partition_for;
 use gigstream_core::Topic;
 use gigstream_log::{Batch, Log};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/events.jsonl")
 }
 
-/// `gigstream --data-dir DATA ARGS...` on the embedded default, with `stdin` piped in.
-fn gigstream_in(data: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gigstream"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        // The embedded default, even where the environment configures Kafka and ClickHouse.
-        .env_remove("GIGSTREAM_KAFKA_BROKERS")
-        .env_remove("GIGSTREAM_CLICKHOUSE_URL")
-        .env_remove("GIGSTREAM_CONFIG")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the gigstream binary runs");
-    if let Some(bytes) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin is piped");
-        pipe.write_all(bytes).expect("write stdin");
-    }
-    child.wait_with_output().expect("gigstream ends")
-}
-
-fn gigstream(data: &Path, args: &[&str]) -> Output {
-    gigstream_in(data, args, None)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 /// Runs and asserts success; stdout.
 fn ok(data: &Path, args: &[&str]) -> String {
-    let out = gigstream(data, args);
+    let out = embedded(data, args);
     assert!(
         out.status.success(),
         "gigstream {} failed ({:?}):\n{}\n{}",
@@ -324,7 +288,7 @@ pub(crate) fn bad_lines_become_dead_letters_naming_their_line() {
     let file = data.join("my-events.jsonl");
     std::fs::write(&file, &content).unwrap();
     let label = file.to_str().unwrap();
-    let out = gigstream(data, &["produce", "--from", label]);
+    let out = embedded(data, &["produce", "--from", label]);
     let stdout = text(&out.stdout);
     assert!(
         out.status.success(),
@@ -378,7 +342,7 @@ pub(crate) fn bad_lines_become_dead_letters_naming_their_line() {
 
     // Lines whose topic cannot be told go where --bad-line-topic says.
     let dir2 = tempfile::tempdir().unwrap();
-    let out = gigstream(
+    let out = embedded(
         dir2.path(),
         &["produce", "--from", label, "--bad-line-topic", "usage"],
     );
@@ -394,7 +358,7 @@ pub(crate) fn standard_input_is_read_with_dash() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     let (content, bad) = with_bad_lines();
-    let out = gigstream_in(data, &["produce", "--from", "-"], Some(content.as_bytes()));
+    let out = embedded_in(data, &["produce", "--from", "-"], Some(content.as_bytes()));
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert_eq!(
@@ -415,7 +379,7 @@ pub(crate) fn a_missing_file_or_no_events_fails_and_appends_nothing() {
     let data = dir.path();
     let example = example();
     let missing = data.join("nope.jsonl");
-    let out = gigstream(
+    let out = embedded(
         data,
         &[
             "produce",
@@ -432,7 +396,7 @@ pub(crate) fn a_missing_file_or_no_events_fails_and_appends_nothing() {
     );
     let csv = data.join("sales.csv");
     std::fs::write(&csv, "deal_id,amount\nd-1,100\n").unwrap();
-    let out = gigstream(data, &["produce", "--from", csv.to_str().unwrap()]);
+    let out = embedded(data, &["produce", "--from", csv.to_str().unwrap()]);
     let err = text(&out.stderr);
     assert!(!out.status.success(), "a file of no events fails: {err}");
     assert!(
@@ -441,7 +405,7 @@ pub(crate) fn a_missing_file_or_no_events_fails_and_appends_nothing() {
     );
     let empty = data.join("empty.jsonl");
     std::fs::write(&empty, "\n\n").unwrap();
-    let out = gigstream(data, &["produce", "--from", empty.to_str().unwrap()]);
+    let out = embedded(data, &["produce", "--from", empty.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("no events"),

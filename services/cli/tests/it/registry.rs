@@ -15,7 +15,7 @@
 //! give them explicitly.
 
 use crate::ops::wait_listening;
-use crate::support::{backends, terminate, text, Backends, Proxy};
+use crate::support::{backends, http_get, metric_value, terminate, text, Backends, Proxy};
 use gigstream_avro::{Codec, Registry};
 use gigstream_config::SchemaRegistryConfig;
 use gigstream_core::{RefData, Topic};
@@ -24,8 +24,7 @@ use gigstream_kafka::KafkaProducer;
 use gigstream_registry::{CompatibilityLevel, RegistryError, SchemaRegistry};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -378,24 +377,7 @@ pub(crate) fn b_ids_the_registry_does_not_know_are_unknown_schema_dead_letters()
 
 /// GET `path`: status and body.
 fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let go = || -> std::io::Result<(u16, String)> {
-        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-        s.set_read_timeout(Some(Duration::from_secs(10)))?;
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )?;
-        let mut raw = String::new();
-        s.read_to_string(&mut raw)?;
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        Ok((status, body.to_string()))
-    };
-    go().unwrap_or_else(|e| panic!("GET http://{addr}{path}: {e}"))
+    http_get(addr, path).unwrap_or_else(|e| panic!("GET http://{addr}{path}: {e}"))
 }
 
 /// Polls `/ready` until `done` holds for its answer (within `limit`); the answers seen.
@@ -418,10 +400,7 @@ fn poll_ready(
 }
 
 fn metric(addr: SocketAddr, series: &str) -> f64 {
-    let (_, body) = get(addr, "/metrics");
-    body.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0.0)
+    metric_value(&get(addr, "/metrics").1, series).unwrap_or(0.0)
 }
 
 const WAITING: &str = "records wait for the schema registry";

@@ -1,6 +1,7 @@
 //! `gigstream verify` on the embedded log and Parquet store: clean after a run, still clean
 //! when the log has grown since, and exact about a tampered stored value (the negative control).
 
+use crate::support::{embedded, text};
 use gigstream_avro::{Codec, Registry};
 use gigstream_billing::Billing;
 use gigstream_cli::gen_cmd::{self, WireEncoding};
@@ -12,8 +13,6 @@ use gigstream_core::{Decimal, Projection, RefData};
 use gigstream_gen::GenConfig;
 use gigstream_parquet::ParquetStore;
 use gigstream_runtime::RunOptions;
-use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -199,26 +198,10 @@ pub(crate) fn verify_is_clean_after_a_run_and_names_a_tampered_value() {
     }
 }
 
-fn gigstream(data: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_gigstream"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .env_remove("GIGSTREAM_KAFKA_BROKERS")
-        .env_remove("GIGSTREAM_CLICKHOUSE_URL")
-        .output()
-        .expect("the gigstream binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 pub(crate) fn the_command_exits_0_clean_1_on_differences_2_when_nothing_is_stored() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path();
-    let out = gigstream(data, &["verify"]);
+    let out = embedded(data, &["verify"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("billing has no stored checkpoint"),
@@ -226,11 +209,11 @@ pub(crate) fn the_command_exits_0_clean_1_on_differences_2_when_nothing_is_store
         text(&out.stderr)
     );
 
-    let out = gigstream(data, &["gen", "--events", "3000", "--days", "5"]);
+    let out = embedded(data, &["gen", "--events", "3000", "--days", "5"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = gigstream(data, &["run", "market"]);
+    let out = embedded(data, &["run", "market"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = gigstream(data, &["verify", "market"]);
+    let out = embedded(data, &["verify", "market"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -257,7 +240,7 @@ pub(crate) fn the_command_exits_0_clean_1_on_differences_2_when_nothing_is_store
     ParquetStore::new(dir.tables())
         .commit("market", &tables, &checkpoint)
         .unwrap();
-    let out = gigstream(data, &["verify", "market", "--max-diffs", "1"]);
+    let out = embedded(data, &["verify", "market", "--max-diffs", "1"]);
     assert_eq!(
         out.status.code(),
         Some(1),
