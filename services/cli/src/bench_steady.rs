@@ -2,8 +2,8 @@
 //! configured Kafka and ClickHouse (topics and databases of its own, removed at the end).
 //!
 //! For each history length H (days): a generated history of H days is produced and folded by
-//! the SLA service (catch-up, as a process of its own); then N instances of `gigstream run sla
-//! --follow` (N = 1, then 2, in one consumer group) commit every second while events arrive at
+//! the service (SLA by default; catch-up, as a process of its own); then N instances of
+//! `gigstream run SERVICE --follow` (N = 1, then 2, in one consumer group) commit every second while events arrive at
 //! a steady rate R for S seconds, one day after the history. Measured over the steady part:
 //!
 //! - rows and bytes inserted into ClickHouse per input event (the server's own counters,
@@ -17,13 +17,13 @@
 //! and two instances against one (each holds and writes about half).
 
 use crate::bench_kafka::produce;
+use crate::services::Service;
 use anyhow::{bail, Context, Result};
 use gigstream_avro::Codec;
 use gigstream_clickhouse::{ClickHouseConfig, ClickHouseSink, Connection};
-use gigstream_core::{Projection, RefData, Topic};
+use gigstream_core::{RefData, Topic};
 use gigstream_gen::GenConfig;
 use gigstream_kafka::KafkaConfig;
-use gigstream_sla::Sla;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -35,6 +35,8 @@ use std::time::{Duration, Instant};
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The service measured.
+    pub service: Service,
     pub history_days: Vec<u32>,
     /// Events of history per day (the generator's mix: about 80% telemetry).
     pub events_per_day: u64,
@@ -77,6 +79,7 @@ pub struct InstanceFigures {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SteadyReport {
+    pub service: &'static str,
     pub rate: f64,
     pub seconds: u64,
     pub commit_interval_ms: u64,
@@ -92,8 +95,8 @@ impl SteadyReport {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "steady state: {:.0} events/s for {} s, commits every {} ms (SLA service)",
-            self.rate, self.seconds, self.commit_interval_ms
+            "steady state: {:.0} events/s for {} s, commits every {} ms ({} service)",
+            self.rate, self.seconds, self.commit_interval_ms, self.service
         );
         let _ = writeln!(
             s,
@@ -197,18 +200,24 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank - 1]
 }
 
-/// One `gigstream run sla --follow` process of the benchmark, logging JSON to a file.
+/// One `gigstream run SERVICE --follow` process of the benchmark, logging JSON to a file.
 struct Instance {
     child: Child,
     log: PathBuf,
 }
 
 impl Instance {
-    fn start(exe: &Path, env: &[(String, String)], dir: &Path, label: &str) -> Result<Instance> {
+    fn start(
+        exe: &Path,
+        service: Service,
+        env: &[(String, String)],
+        dir: &Path,
+        label: &str,
+    ) -> Result<Instance> {
         let log = dir.join(format!("{label}.log"));
         let out = std::fs::File::create(&log)?;
         let child = Command::new(exe)
-            .args(["run", "sla", "--follow"])
+            .args(["run", service.name(), "--follow"])
             .arg("--data-dir")
             .arg(dir)
             .envs(env.iter().cloned())
@@ -259,26 +268,28 @@ fn message(v: &serde_json::Value) -> &str {
     field(v, "message").and_then(|m| m.as_str()).unwrap_or("")
 }
 
-/// Next offset per partition stored with the SLA output.
-fn stored(sink: &ClickHouseSink) -> BTreeMap<u32, u64> {
-    sink.stored_tasks(Sla::NAME, None, false)
+/// Next offset per input partition stored with the service's output.
+fn stored(sink: &ClickHouseSink, service: Service) -> BTreeMap<(Topic, u32), u64> {
+    sink.stored_tasks(service.name(), None, false)
         .map(|ts| {
             ts.into_iter()
-                .map(|t| (t.partition, t.next_offset))
+                .map(|t| ((t.topic, t.partition), t.next_offset))
                 .collect()
         })
         .unwrap_or_default()
 }
 
 /// Waits until the stored positions reach the topics' end.
-fn wait_caught_up(kafka: &KafkaConfig, sink: &ClickHouseSink, limit: Duration) -> Result<()> {
-    let end: BTreeMap<u32, u64> = gigstream_kafka::end_offsets(kafka, &[Topic::Telemetry])?
-        .into_iter()
-        .map(|((_, p), o)| (p, o))
-        .collect();
+fn wait_caught_up(
+    kafka: &KafkaConfig,
+    sink: &ClickHouseSink,
+    service: Service,
+    limit: Duration,
+) -> Result<()> {
+    let end = gigstream_kafka::end_offsets(kafka, service.topics())?;
     let started = Instant::now();
     loop {
-        let have = stored(sink);
+        let have = stored(sink, service);
         if end
             .iter()
             .all(|(p, o)| have.get(p).copied().unwrap_or(0) >= *o)
@@ -287,7 +298,8 @@ fn wait_caught_up(kafka: &KafkaConfig, sink: &ClickHouseSink, limit: Duration) -
         }
         if started.elapsed() > limit {
             bail!(
-                "the SLA service did not catch up within {limit:?}: end {end:?}, stored {have:?}"
+                "the {} service did not catch up within {limit:?}: end {end:?}, stored {have:?}",
+                service.name()
             );
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -352,7 +364,7 @@ pub fn run(
         eprintln!("{h} days of history: folding it ...");
         let started = Instant::now();
         let out = Command::new(&exe)
-            .args(["run", "sla"])
+            .args(["run", plan.service.name()])
             .arg("--data-dir")
             .arg(&tmp)
             .envs(env.iter().cloned())
@@ -373,7 +385,7 @@ pub fn run(
         for (round, &n) in plan.instances.iter().enumerate() {
             eprintln!("{h} days of history, {n} instance(s): steady load ...");
             let mut instances: Vec<Instance> = (0..n)
-                .map(|i| Instance::start(&exe, &env, &tmp, &format!("h{h}-n{n}-{i}")))
+                .map(|i| Instance::start(&exe, plan.service, &env, &tmp, &format!("h{h}-n{n}-{i}")))
                 .collect::<Result<_>>()?;
             // Every instance holds partitions and the group is quiet.
             let ready = Instant::now();
@@ -407,7 +419,7 @@ pub fn run(
                 ..GenConfig::default()
             };
             let sent = produce(&k, &steady, Some(plan.rate), refdata, codec)?;
-            wait_caught_up(&k, &sink, Duration::from_secs(120))?;
+            wait_caught_up(&k, &sink, plan.service, Duration::from_secs(120))?;
             // The last commit is in.
             std::thread::sleep(Duration::from_millis(plan.commit_interval_ms * 2));
             let (rows1, bytes1) = inserted(&conn)?;
@@ -533,6 +545,7 @@ pub fn run(
         None => BTreeMap::new(),
     };
     Ok(SteadyReport {
+        service: plan.service.name(),
         rate: plan.rate,
         seconds: plan.seconds,
         commit_interval_ms: plan.commit_interval_ms,

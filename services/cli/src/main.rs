@@ -187,8 +187,11 @@ enum Command {
     },
     /// Measure what a commit costs once history is folded, against the configured Kafka and
     /// ClickHouse: rows and bytes inserted per input event, commit latency, checkpoint bytes,
-    /// memory, with H days of history and one or two instances of the SLA service.
+    /// memory, with H days of history and one or two instances of a service.
     BenchSteady {
+        /// The service measured.
+        #[arg(long, value_enum, default_value = "sla")]
+        service: Service,
         /// Days of history folded before the steady load, each a run of its own.
         #[arg(long, value_delimiter = ',', default_value = "30,180")]
         history_days: Vec<u32>,
@@ -502,6 +505,7 @@ fn execute(cli: Cli, loaded: &Loaded) -> Result<()> {
             }
         }
         Command::BenchSteady {
+            service,
             history_days,
             events_per_day,
             rate,
@@ -516,6 +520,7 @@ fn execute(cli: Cli, loaded: &Loaded) -> Result<()> {
                 );
             };
             let plan = gigstream_cli::bench_steady::Plan {
+                service,
                 history_days,
                 events_per_day,
                 rate,
