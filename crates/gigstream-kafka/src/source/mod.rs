@@ -218,6 +218,13 @@ impl KafkaSource {
                         if !st.active.contains(&(topic, partition)) {
                             // Assigned but not sought yet (or just revoked): fetched again
                             // from the sought position once the runtime has its checkpoint.
+                            // A backlog of such records never lets the poll come back empty:
+                            // hand control back on an assignment change or after `poll_wait`
+                            // here too, or the runtime would never seek them.
+                            if st.changed || started.elapsed() >= self.config.poll_wait {
+                                st.changed = false;
+                                break;
+                            }
                             continue;
                         }
                         if let Some(pos) = st.positions.get_mut(&(topic, partition)) {

@@ -5,8 +5,8 @@
 //! pass. A failure message carries the seed of the test's random choices.
 
 use super::support::{
-    backends, kill, produce_to, repo_path, still_loading, terminate, text, try_produce_to,
-    Backends, Proxy,
+    backends, kill, process_state, produce_to, repo_path, still_loading, terminate, text,
+    try_produce_to, Backends, Proxy,
 };
 use chrono::Datelike;
 use gigstream_cli::gen_cmd::dead_letter_code;
@@ -700,6 +700,15 @@ pub(crate) fn i_an_owner_whose_sink_is_down_past_its_session_keeps_its_partition
     {
         std::thread::sleep(Duration::from_millis(100));
     }
+    assert!(
+        b.log_count("direct", COMMITTED) > direct_commits
+            && b.log_count("cut", COMMITTED) > cut_commits,
+        "the two instances did not both commit after taking their partitions: direct {}, cut {} {}{}",
+        process_state(&mut direct),
+        process_state(&mut cut),
+        b.ctx(),
+        b.all_log_tails()
+    );
     std::thread::sleep(b.pause(1_000, 3_000));
     const ASSIGNED: &str = "kafka partitions assigned";
     const REVOKED: &str = "kafka partitions revoked";
@@ -734,7 +743,8 @@ pub(crate) fn i_an_owner_whose_sink_is_down_past_its_session_keeps_its_partition
     );
     assert!(
         retries > 0,
-        "the cut instance never retried {}",
+        "the cut instance never retried ({}) {}",
+        process_state(&mut cut),
         b.log_tail("cut")
     );
     assert_eq!(

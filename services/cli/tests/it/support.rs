@@ -422,6 +422,43 @@ pub fn kill(child: &mut Child) {
 }
 
 /// SIGTERM, then wait up to `deadline` for the exit (SIGKILL after it); the exit status.
+/// What a child process is doing, for a failure message: its exit status, or each thread's
+/// name, state and wait channel (`/proc`), which tells a hang from a busy loop.
+pub fn process_state(child: &mut Child) -> String {
+    if let Ok(Some(status)) = child.try_wait() {
+        return format!("process {} exited: {status}", child.id());
+    }
+    let dir = format!("/proc/{}/task", child.id());
+    let mut threads: Vec<String> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.flatten()
+                .map(|t| {
+                    let p = t.path();
+                    let read = |f: &str| {
+                        std::fs::read_to_string(p.join(f))
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string()
+                    };
+                    let stat = read("stat");
+                    // "pid (comm) S ...": the state follows the parenthesised name.
+                    let state = stat
+                        .rsplit_once(") ")
+                        .map(|(_, rest)| rest.chars().next().unwrap_or('?'))
+                        .unwrap_or('?');
+                    format!("{}:{state}:{}", read("comm"), read("wchan"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    threads.sort();
+    format!(
+        "process {} runs; threads (name:state:wait) {}",
+        child.id(),
+        threads.join(" ")
+    )
+}
+
 pub fn terminate(child: &mut Child, deadline: Duration) -> Option<i32> {
     let pid = child.id().to_string();
     let _ = Command::new("kill").args(["-TERM", &pid]).status();
