@@ -260,6 +260,58 @@ impl ColumnData {
         }
     }
 
+    /// The values of `rows`, in that order.
+    pub fn take(&self, rows: &[usize]) -> ColumnData {
+        fn pick<T: Copy>(v: &[T], rows: &[usize]) -> Vec<T> {
+            rows.iter().map(|&i| v[i]).collect()
+        }
+        fn list<T: Copy>(c: &ListColumn<T>, rows: &[usize]) -> ListColumn<T> {
+            let n = rows.iter().map(|&i| c.get(i).len()).sum();
+            let mut out = ListColumn::with_capacity(rows.len(), n);
+            for &i in rows {
+                out.push(c.get(i));
+            }
+            out
+        }
+        match self {
+            ColumnData::Str(c) => {
+                let bytes = rows.iter().map(|&i| c.get(i).len()).sum();
+                let mut out = StrColumn::with_capacity(rows.len(), bytes);
+                for &i in rows {
+                    out.push(c.get(i));
+                }
+                ColumnData::Str(out)
+            }
+            ColumnData::U8(v) => ColumnData::U8(pick(v, rows)),
+            ColumnData::U32(v) => ColumnData::U32(pick(v, rows)),
+            ColumnData::U64(v) => ColumnData::U64(pick(v, rows)),
+            ColumnData::I64(v) => ColumnData::I64(pick(v, rows)),
+            ColumnData::F64(v) => ColumnData::F64(pick(v, rows)),
+            ColumnData::Dec(v) => ColumnData::Dec(pick(v, rows)),
+            ColumnData::Date(v) => ColumnData::Date(pick(v, rows)),
+            ColumnData::DateTime(v) => ColumnData::DateTime(pick(v, rows)),
+            ColumnData::ArrU32(c) => ColumnData::ArrU32(list(c, rows)),
+            ColumnData::ArrU64(c) => ColumnData::ArrU64(list(c, rows)),
+        }
+    }
+
+    /// Row `i` against row `j`, in the order of [`Value::total_cmp`].
+    pub fn cmp_at(&self, i: usize, j: usize) -> std::cmp::Ordering {
+        match self {
+            ColumnData::Str(c) => c.get(i).cmp(c.get(j)),
+            ColumnData::U8(v) => v[i].cmp(&v[j]),
+            ColumnData::U32(v) => v[i].cmp(&v[j]),
+            ColumnData::U64(v) => v[i].cmp(&v[j]),
+            ColumnData::I64(v) => v[i].cmp(&v[j]),
+            ColumnData::F64(v) => v[i].total_cmp(&v[j]),
+            ColumnData::Dec(v) => v[i].cmp(&v[j]),
+            ColumnData::Date(v) => v[i].cmp(&v[j]),
+            ColumnData::DateTime(v) => v[i].cmp(&v[j]),
+            ColumnData::ArrU32(c) => c.get(i).cmp(c.get(j)),
+            ColumnData::ArrU64(c) => c.get(i).cmp(c.get(j)),
+        }
+    }
+
     /// Appends `v`; false (and nothing appended) when it does not fit. `Null` appends the
     /// placeholder.
     fn push_value(&mut self, v: &Value) -> bool {
@@ -578,6 +630,46 @@ impl ColumnTable {
         })
     }
 
+    /// The table of `rows` (indices into this one), in that order.
+    pub fn take(&self, rows: &[usize]) -> ColumnTable {
+        let columns = self
+            .columns
+            .iter()
+            .map(|c| Column {
+                data: c.data.take(rows),
+                // None when no taken row is null, as `from_rows` builds it.
+                nulls: c
+                    .nulls
+                    .as_ref()
+                    .filter(|n| rows.iter().any(|&i| n[i]))
+                    .map(|n| rows.iter().map(|&i| n[i]).collect()),
+            })
+            .collect();
+        ColumnTable {
+            def: self.def,
+            columns,
+            rows: rows.len(),
+        }
+    }
+
+    /// Row `i` against row `j` on the columns `on`, in order: the order of
+    /// [`crate::table::compare_keys`] on those columns' values (null first).
+    pub fn cmp_rows(&self, on: &[usize], i: usize, j: usize) -> std::cmp::Ordering {
+        for &c in on {
+            let col = &self.columns[c];
+            let o = match (col.is_null(i), col.is_null(j)) {
+                (true, true) => std::cmp::Ordering::Equal,
+                (true, false) => std::cmp::Ordering::Less,
+                (false, true) => std::cmp::Ordering::Greater,
+                (false, false) => col.data.cmp_at(i, j),
+            };
+            if o.is_ne() {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    }
+
     /// The same table as rows.
     pub fn to_rows(&self) -> TableData {
         let mut t = TableData::new(self.def);
@@ -666,6 +758,30 @@ mod tests {
             Value::Date(0),
         ]);
         t
+    }
+
+    #[test]
+    fn taking_and_comparing_rows_agree_with_the_rows() {
+        let c = ColumnTable::from_rows(&rows()).unwrap();
+        let t = c.take(&[2, 0, 0]);
+        let all = rows().rows;
+        assert_eq!(
+            t.to_rows().rows,
+            vec![all[2].clone(), all[0].clone(), all[0].clone()]
+        );
+        for on in [vec![0], vec![1], vec![3], vec![4, 5], vec![2, 0]] {
+            for i in 0..3 {
+                for j in 0..3 {
+                    let a: Vec<Value> = on.iter().map(|&k| all[i][k].clone()).collect();
+                    let b: Vec<Value> = on.iter().map(|&k| all[j][k].clone()).collect();
+                    assert_eq!(
+                        c.cmp_rows(&on, i, j),
+                        crate::table::compare_keys(&a, &b),
+                        "columns {on:?}, rows {i} and {j}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

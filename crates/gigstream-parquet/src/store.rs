@@ -4,7 +4,7 @@
 //! ```text
 //! <tables>/<service>/CURRENT                           the name of the committed manifest
 //! <tables>/<service>/manifest-00000042.json            generation 42: every table's files, the checkpoint
-//! <tables>/<service>/chunks/<hash>.bin                  chunks of the checkpoint: positions and state the tables reflect
+//! <tables>/<service>/chunks/pack-g00000042.bin        the checkpoint chunks new in generation 42, end to end
 //! <tables>/<service>/<table>/<bucket>.g00000041.parquet  one bucket of a table, as written by generation 41
 //! ```
 //!
@@ -12,8 +12,9 @@
 //! month for a `Date`, a UTC day for a `DateTime` (`sla_minute` has a file per day), one
 //! bucket for tables without one. A commit applies the changes it is given (upserts replacing
 //! the row of their key, deletes) to the buckets they touch only: it reads each such bucket,
-//! writes it anew under the new generation's name, then writes the checkpoint and the new
-//! manifest, and makes the manifest current by renaming `CURRENT`. A crash at any point leaves
+//! writes it anew under the new generation's name, then writes the checkpoint's new chunks
+//! (one pack file per commit, see [`ChunkRef`]) and the new manifest, and makes the manifest
+//! current by renaming `CURRENT`. A crash at any point leaves
 //! the old or the new manifest, never a mix, so the tables and the offsets they were computed
 //! from always agree; files no manifest names any more are removed after the switch. What a
 //! commit costs follows what changed, not the size of the tables.
@@ -22,7 +23,7 @@ use crate::arrow_conv::columns_to_record_batch;
 use crate::read::read_table;
 use arrow::record_batch::RecordBatch;
 use gigstream_core::changes::{key_of, key_positions, TableChanges};
-use gigstream_core::columns::ColumnTable;
+use gigstream_core::columns::{ColumnData, ColumnTable};
 use gigstream_core::table::{compare_keys, ColumnType, TableData, TableDef, Value};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding};
@@ -77,19 +78,45 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub generation: u64,
-    /// The checkpoint's content-defined chunks, in order (`chunks/<hash>.bin`): a commit
-    /// writes only those that are new.
+    /// The checkpoint's chunks as files of their own (`chunks/<hash>.bin`), in order: the
+    /// layout before packs, still read; a commit writes [`Manifest::checkpoint`] instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checkpoint_chunks: Vec<String>,
+    /// The checkpoint's content-defined chunks, in order, each where a pack holds it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkpoint: Vec<ChunkRef>,
+    /// The pack files [`Manifest::checkpoint`] refers to, with their sizes in bytes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub packs: BTreeMap<String, u64>,
     /// Table → bucket → file.
     pub tables: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// Where one checkpoint chunk is: `(hash, pack, offset, length)`, the hash as hex.
+///
+/// A commit writes the chunks its checkpoint has and the previous one had not into one pack
+/// file (`chunks/pack-g<generation>.bin`), one create and one fsync whatever their number,
+/// and refers to the unchanged ones where they already are. A pack stays while a chunk in it
+/// is referred to; when less than half of a pack is still referred to, the next commit copies
+/// those chunks into its own pack, so the packs on disk stay within about twice the
+/// checkpoint's size.
+pub type ChunkRef = (String, String, u64, u64);
+
+/// One chunk of a committed checkpoint: the file, and the byte range in it (`None`: the
+/// whole file, the layout before packs), with the hash it must have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkLocation {
+    pub path: PathBuf,
+    pub range: Option<(u64, u64)>,
+    pub hash: Option<u128>,
 }
 
 /// A service's committed tables as of one generation: what readers read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     pub generation: u64,
-    /// The checkpoint's chunk files, in order.
-    pub checkpoint: Vec<PathBuf>,
+    /// The checkpoint's chunks, in order.
+    pub checkpoint: Vec<ChunkLocation>,
     /// Table → its files, in bucket order.
     pub tables: BTreeMap<String, Vec<PathBuf>>,
 }
@@ -129,6 +156,75 @@ fn bucket_of(def: &TableDef, row: &[Value]) -> String {
         }
     }
     "all".to_string()
+}
+
+/// The bucket of a deleted key: the key's columns hold the bucket column (it is the first
+/// date or time column of the key).
+fn delete_bucket(def: &TableDef, key: &[Value]) -> String {
+    let mut row = vec![Value::Null; def.columns.len()];
+    for (k, v) in key_positions(def).iter().zip(key) {
+        row[*k] = v.clone();
+    }
+    bucket_of(def, &row)
+}
+
+/// The rows of `t` by bucket ([`bucket_of`]), read from the columns.
+fn bucket_rows(def: &TableDef, t: &ColumnTable) -> BTreeMap<String, Vec<usize>> {
+    let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    if t.num_rows() == 0 {
+        return out;
+    }
+    let at = def.key.iter().find_map(|k| {
+        let i = def.columns.iter().position(|c| c.name == *k)?;
+        matches!(def.columns[i].ty, ColumnType::Date | ColumnType::DateTime).then_some(i)
+    });
+    let Some(at) = at else {
+        out.insert("all".to_string(), (0..t.num_rows()).collect());
+        return out;
+    };
+    let col = &t.columns()[at];
+    // A bucket per day seen (rows come in runs of the same day), named once.
+    let mut slots: HashMap<Option<i64>, usize> = HashMap::new();
+    let mut buckets: Vec<Vec<usize>> = Vec::new();
+    let mut days: Vec<Option<i64>> = Vec::new();
+    let mut last: Option<(Option<i64>, usize)> = None;
+    for i in 0..t.num_rows() {
+        let day = match &col.data {
+            _ if col.is_null(i) => None,
+            ColumnData::Date(v) => Some(i64::from(v[i])),
+            ColumnData::DateTime(v) => Some(v[i].div_euclid(86_400)),
+            _ => None,
+        };
+        let slot = match last {
+            Some((d, slot)) if d == day => slot,
+            _ => {
+                let slot = *slots.entry(day).or_insert_with(|| {
+                    buckets.push(Vec::new());
+                    days.push(day);
+                    buckets.len() - 1
+                });
+                last = Some((day, slot));
+                slot
+            }
+        };
+        buckets[slot].push(i);
+    }
+    for (day, rows) in days.into_iter().zip(buckets) {
+        let mut row = vec![Value::Null; def.columns.len()];
+        row[at] = match (&col.data, day) {
+            (ColumnData::Date(_), Some(d)) => Value::Date(d as i32),
+            (ColumnData::DateTime(_), Some(d)) => Value::DateTime(d * 86_400),
+            _ => Value::Null,
+        };
+        // Several days make one month's bucket: their rows go together, in row order.
+        out.entry(bucket_of(def, &row)).or_default().extend(rows);
+    }
+    for rows in out.values_mut() {
+        if rows.windows(2).any(|w| w[0] > w[1]) {
+            rows.sort_unstable();
+        }
+    }
+    out
 }
 
 /// The committed tables of every service under `<data-dir>/tables`.
@@ -173,8 +269,40 @@ impl ParquetStore {
             return Ok(None);
         };
         let mut out = Vec::new();
-        for p in &s.checkpoint {
-            out.extend(fs::read(p).map_err(io(p))?);
+        // Each pack is read once, however many of its chunks the checkpoint has.
+        let mut files: HashMap<&Path, Vec<u8>> = HashMap::new();
+        for c in &s.checkpoint {
+            if !files.contains_key(c.path.as_path()) {
+                let bytes = fs::read(&c.path).map_err(io(&c.path))?;
+                files.insert(c.path.as_path(), bytes);
+            }
+            let file = &files[c.path.as_path()];
+            let bytes = match c.range {
+                None => &file[..],
+                Some((offset, len)) => usize::try_from(offset)
+                    .ok()
+                    .zip(usize::try_from(offset + len).ok())
+                    .and_then(|(a, b)| file.get(a..b))
+                    .ok_or_else(|| StoreError::Damaged {
+                        path: c.path.clone(),
+                        message: format!(
+                            "the checkpoint pack is shorter ({} bytes) than the chunk at {offset}+{len} it should hold",
+                            file.len()
+                        ),
+                    })?,
+            };
+            if let Some(h) = c.hash {
+                if gigstream_runtime::chunks::name_of(bytes) != h {
+                    return Err(StoreError::Damaged {
+                        path: c.path.clone(),
+                        message: format!(
+                            "checkpoint chunk {} does not match its hash",
+                            gigstream_runtime::chunks::hex(h)
+                        ),
+                    });
+                }
+            }
+            out.extend_from_slice(bytes);
         }
         Ok(Some(out))
     }
@@ -197,36 +325,73 @@ impl ParquetStore {
         let generation = old.generation + 1;
         let mut new = Manifest {
             generation,
-            checkpoint_chunks: Vec::new(),
             tables: old.tables.clone(),
+            ..Manifest::default()
         };
-        // Changes per table and bucket, in order (a later change of a key wins).
+        // Changes per table and bucket, in order (a later change of a key wins). A bucket
+        // that does not exist yet, with upserts from one change set and no delete, is written
+        // straight from the change's columns (sorted by key); the others are merged with
+        // what their file holds, row by row.
         let mut defs: BTreeMap<&'static str, &'static TableDef> = BTreeMap::new();
-        let mut touched: BTreeMap<(&'static str, String), Vec<Change>> = BTreeMap::new();
+        let mut sets: HashMap<&'static str, usize> = HashMap::new();
+        let mut deleted: BTreeSet<(&'static str, String)> = BTreeSet::new();
         for c in changes {
             let def = c.def();
             defs.insert(def.name, def);
+            *sets.entry(def.name).or_default() += 1;
+            for key in &c.deletes {
+                deleted.insert((def.name, delete_bucket(def, key)));
+            }
+        }
+        let mut touched: BTreeMap<(&'static str, String), Vec<Change>> = BTreeMap::new();
+        let mut fresh: BTreeMap<(&'static str, String), (&TableChanges, Vec<usize>)> =
+            BTreeMap::new();
+        for c in changes {
+            let def = c.def();
             let keys = key_positions(def);
-            for row in c.upserts.to_rows().rows {
-                let b = bucket_of(def, &row);
-                touched
-                    .entry((def.name, b))
-                    .or_default()
-                    .push(Change::Upsert(key_of(&row, &keys), row));
+            for (b, rows) in bucket_rows(def, &c.upserts) {
+                let exists = old.tables.get(def.name).is_some_and(|m| m.contains_key(&b));
+                let id = (def.name, b);
+                if !exists && sets[def.name] == 1 && !deleted.contains(&id) {
+                    fresh.insert(id, (*c, rows));
+                    continue;
+                }
+                let list = touched.entry(id).or_default();
+                for i in rows {
+                    let row = c.upserts.row(i);
+                    list.push(Change::Upsert(key_of(&row, &keys), row));
+                }
             }
             for key in &c.deletes {
-                // A delete names the key only; the bucket comes from the key's columns, which
-                // hold the bucket column (it is the first date or time column of the key).
-                let mut row = vec![Value::Null; def.columns.len()];
-                for (k, v) in keys.iter().zip(key) {
-                    row[*k] = v.clone();
-                }
-                let b = bucket_of(def, &row);
                 touched
-                    .entry((def.name, b))
+                    .entry((def.name, delete_bucket(def, key)))
                     .or_default()
                     .push(Change::Delete(key.clone()));
             }
+        }
+        for ((table, bucket), (c, mut rows)) in fresh {
+            let keys = key_positions(c.def());
+            let cols = &c.upserts;
+            // Sorted by key; of equal keys the last one wins (a stable sort keeps their order).
+            rows.sort_by(|a, b| cols.cmp_rows(&keys, *a, *b));
+            let mut keep = Vec::with_capacity(rows.len());
+            for (n, &i) in rows.iter().enumerate() {
+                let superseded = rows
+                    .get(n + 1)
+                    .is_some_and(|&j| cols.cmp_rows(&keys, i, j).is_eq());
+                if !superseded {
+                    keep.push(i);
+                }
+            }
+            let file = bucket_file(table, &bucket, generation);
+            let path = dir.join(&file);
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            write_parquet(&path, &cols.take(&keep))?;
+            let buckets = new.tables.entry(table.to_string()).or_default();
+            buckets.insert(bucket, file);
+            buckets.remove(EMPTY_BUCKET);
         }
         for ((table, bucket), list) in touched {
             let def = defs[table];
@@ -270,18 +435,15 @@ impl ParquetStore {
         }
         let chunk_dir = dir.join("chunks");
         fs::create_dir_all(&chunk_dir).map_err(io(&chunk_dir))?;
-        for (h, range) in gigstream_runtime::chunks::split(checkpoint) {
-            let name = format!("chunks/{}.bin", gigstream_runtime::chunks::hex(h));
-            let path = dir.join(&name);
-            // Named by its content: a chunk already there is this chunk.
-            if !path.exists() {
-                write_synced(&path, &checkpoint[range])?;
-            }
-            new.checkpoint_chunks.push(name);
+        let (refs, packs, pack) = pack_checkpoint(&old, checkpoint, generation);
+        if let Some((file, bytes)) = pack {
+            write_synced(&dir.join(file), &bytes)?;
+            sync_dir(&chunk_dir)?;
         }
-        sync_dir(&chunk_dir)?;
+        new.checkpoint = refs;
+        new.packs = packs;
         let name = format!("manifest-{generation:08}.json");
-        let json = serde_json::to_vec_pretty(&new).expect("a manifest serialises");
+        let json = serde_json::to_vec(&new).expect("a manifest serialises");
         write_synced(&dir.join(&name), &json)?;
         for t in new.tables.keys() {
             let d = dir.join(t);
@@ -337,6 +499,78 @@ impl ParquetStore {
     }
 }
 
+/// The chunk references of `checkpoint` as generation `generation` stores it, the packs they
+/// are in (with their sizes) and the new pack to write (its name and content), if any chunk
+/// is new or moves out of a mostly unreferenced pack of `old`.
+#[allow(clippy::type_complexity)]
+fn pack_checkpoint(
+    old: &Manifest,
+    checkpoint: &[u8],
+    generation: u64,
+) -> (
+    Vec<ChunkRef>,
+    BTreeMap<String, u64>,
+    Option<(String, Vec<u8>)>,
+) {
+    use gigstream_runtime::chunks::{hex, split};
+    let pieces = split(checkpoint);
+    // Where the previous generation has each chunk.
+    let mut known: HashMap<&str, (&str, u64, u64)> = HashMap::with_capacity(old.checkpoint.len());
+    for (h, pack, offset, len) in &old.checkpoint {
+        known.insert(h.as_str(), (pack.as_str(), *offset, *len));
+    }
+    let hexes: Vec<String> = pieces.iter().map(|(h, _)| hex(*h)).collect();
+    // How much of each old pack the new checkpoint still refers to (each chunk counted once).
+    let mut live: HashMap<&str, u64> = HashMap::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for h in &hexes {
+        if let Some((pack, _, len)) = known.get(h.as_str()) {
+            if seen.insert(h.as_str()) {
+                *live.entry(pack).or_default() += len;
+            }
+        }
+    }
+    // Packs mostly unreferenced now: their live chunks move into the new pack.
+    let sparse: BTreeSet<&str> = live
+        .iter()
+        .filter(|(pack, bytes)| {
+            let size = old.packs.get(**pack).copied().unwrap_or(0);
+            **bytes * 2 < size
+        })
+        .map(|(pack, _)| *pack)
+        .collect();
+    let name = format!("chunks/pack-g{generation:08}.bin");
+    let mut out: Vec<u8> = Vec::new();
+    let mut placed: HashMap<&str, (u64, u64)> = HashMap::new();
+    let mut refs = Vec::with_capacity(pieces.len());
+    let mut packs: BTreeMap<String, u64> = BTreeMap::new();
+    for ((_, range), h) in pieces.iter().zip(&hexes) {
+        if let Some(&(offset, len)) = placed.get(h.as_str()) {
+            refs.push((h.clone(), name.clone(), offset, len));
+            continue;
+        }
+        match known.get(h.as_str()) {
+            Some(&(pack, offset, len)) if !sparse.contains(pack) => {
+                packs.insert(pack.to_string(), old.packs.get(pack).copied().unwrap_or(0));
+                refs.push((h.clone(), pack.to_string(), offset, len));
+            }
+            _ => {
+                // New, or moved out of a sparse pack (the same bytes: they hash the same).
+                let offset = out.len() as u64;
+                out.extend_from_slice(&checkpoint[range.clone()]);
+                let len = range.len() as u64;
+                placed.insert(h.as_str(), (offset, len));
+                refs.push((h.clone(), name.clone(), offset, len));
+            }
+        }
+    }
+    if out.is_empty() {
+        return (refs, packs, None);
+    }
+    packs.insert(name.clone(), out.len() as u64);
+    (refs, packs, Some((name, out)))
+}
+
 enum Change {
     Upsert(Vec<Value>, Vec<Value>),
     Delete(Vec<Value>),
@@ -389,6 +623,7 @@ fn remove_unreferenced(dir: &Path, current: &Manifest, name: &str) {
         .map(|f| dir.join(f))
         .collect();
     keep.extend(current.checkpoint_chunks.iter().map(|c| dir.join(c)));
+    keep.extend(current.packs.keys().map(|p| dir.join(p)));
     keep.insert(dir.join(name));
     keep.insert(dir.join(CURRENT));
     let remove = |p: &Path| {
@@ -466,7 +701,25 @@ fn current_manifest(service_dir: &Path) -> Result<Option<Manifest>, StoreError> 
 fn snapshot_of(dir: &Path, m: &Manifest) -> Snapshot {
     Snapshot {
         generation: m.generation,
-        checkpoint: m.checkpoint_chunks.iter().map(|c| dir.join(c)).collect(),
+        checkpoint: if m.checkpoint_chunks.is_empty() {
+            m.checkpoint
+                .iter()
+                .map(|(h, pack, offset, len)| ChunkLocation {
+                    path: dir.join(pack),
+                    range: Some((*offset, *len)),
+                    hash: u128::from_str_radix(h, 16).ok(),
+                })
+                .collect()
+        } else {
+            m.checkpoint_chunks
+                .iter()
+                .map(|c| ChunkLocation {
+                    path: dir.join(c),
+                    range: None,
+                    hash: None,
+                })
+                .collect()
+        },
         tables: m
             .tables
             .iter()
@@ -713,5 +966,187 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("manifest-00000009"), "{err}");
+    }
+
+    /// A checkpoint of `n` pseudo-random bytes (content-defined chunks of a few KiB each).
+    fn noise(n: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    fn chunk_files(dir: &Path) -> Vec<(String, u64)> {
+        let mut out: Vec<(String, u64)> = fs::read_dir(dir.join("svc/chunks"))
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                let len = e.metadata().unwrap().len();
+                (e.file_name().to_string_lossy().into_owned(), len)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_commit_writes_its_new_checkpoint_chunks_as_one_pack() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ParquetStore::new(dir.path());
+        let t = TableData::new(&T);
+        let mut ckpt = noise(400_000, 7);
+        store
+            .commit("svc", std::slice::from_ref(&t), &ckpt)
+            .unwrap();
+        let first = chunk_files(dir.path());
+        assert_eq!(
+            first.len(),
+            1,
+            "one pack for the whole checkpoint: {first:?}"
+        );
+        assert_eq!(first[0].1, 400_000);
+        // A small change in the middle: one more pack, with only the chunks around it.
+        ckpt[200_000..200_010].copy_from_slice(b"0123456789");
+        store
+            .commit("svc", std::slice::from_ref(&t), &ckpt)
+            .unwrap();
+        let second = chunk_files(dir.path());
+        assert_eq!(second.len(), 2, "{second:?}");
+        let new = second.iter().find(|f| !first.contains(f)).unwrap();
+        assert!(
+            new.1 < 40_000,
+            "the new pack holds the changed chunks only: {new:?}"
+        );
+        assert_eq!(store.load_checkpoint("svc").unwrap().unwrap(), ckpt);
+        // A fresh store (a restart) reads the same.
+        assert_eq!(
+            ParquetStore::new(dir.path())
+                .load_checkpoint("svc")
+                .unwrap()
+                .unwrap(),
+            ckpt
+        );
+    }
+
+    #[test]
+    fn packs_mostly_unreferenced_are_folded_into_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ParquetStore::new(dir.path());
+        let t = TableData::new(&T);
+        let mut ckpt = noise(300_000, 11);
+        for round in 0..40u64 {
+            // Most of the checkpoint changes a little at a time, at a new place each round.
+            let at = (round as usize * 7_919) % 290_000;
+            ckpt[at..at + 8].copy_from_slice(&round.to_le_bytes());
+            store
+                .commit("svc", std::slice::from_ref(&t), &ckpt)
+                .unwrap();
+            let on_disk: u64 = chunk_files(dir.path()).iter().map(|f| f.1).sum();
+            assert!(
+                on_disk <= 2 * ckpt.len() as u64 + 64 * 1024,
+                "round {round}: {on_disk} bytes of packs for a checkpoint of {}",
+                ckpt.len()
+            );
+        }
+        assert_eq!(store.load_checkpoint("svc").unwrap().unwrap(), ckpt);
+    }
+
+    #[test]
+    fn checkpoints_of_the_layout_before_packs_still_load_and_move_to_a_pack() {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = dir.path().join("svc");
+        fs::create_dir_all(svc.join("chunks")).unwrap();
+        let ckpt = noise(50_000, 3);
+        let mut names = Vec::new();
+        for (h, range) in gigstream_runtime::chunks::split(&ckpt) {
+            let name = format!("chunks/{}.bin", gigstream_runtime::chunks::hex(h));
+            fs::write(svc.join(&name), &ckpt[range]).unwrap();
+            names.push(name);
+        }
+        let old = serde_json::json!({
+            "generation": 3,
+            "checkpoint_chunks": names,
+            "tables": {},
+        });
+        fs::write(svc.join("manifest-00000003.json"), old.to_string()).unwrap();
+        fs::write(svc.join("CURRENT"), "manifest-00000003.json").unwrap();
+        let mut store = ParquetStore::new(dir.path());
+        assert_eq!(store.load_checkpoint("svc").unwrap().unwrap(), ckpt);
+        store.commit("svc", &[TableData::new(&T)], &ckpt).unwrap();
+        assert_eq!(store.load_checkpoint("svc").unwrap().unwrap(), ckpt);
+        let files = chunk_files(dir.path());
+        assert_eq!(files, vec![("pack-g00000004.bin".to_string(), 50_000)]);
+    }
+
+    #[test]
+    fn a_damaged_pack_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ParquetStore::new(dir.path());
+        let ckpt = noise(20_000, 5);
+        store.commit("svc", &[TableData::new(&T)], &ckpt).unwrap();
+        let pack = dir.path().join("svc/chunks/pack-g00000001.bin");
+        let mut bytes = fs::read(&pack).unwrap();
+        bytes[100] ^= 1;
+        fs::write(&pack, &bytes).unwrap();
+        let err = store.load_checkpoint("svc").unwrap_err().to_string();
+        assert!(err.contains("does not match its hash"), "{err}");
+        fs::write(&pack, &bytes[..10]).unwrap();
+        let err = store.load_checkpoint("svc").unwrap_err().to_string();
+        assert!(err.contains("shorter"), "{err}");
+    }
+
+    #[test]
+    fn a_new_bucket_written_from_columns_equals_one_merged_row_by_row() {
+        // Unsorted, with a key given twice (the later one wins), over two months.
+        let rows = day_rows(&[
+            ("b", 20_400, 1),
+            ("a", 20_401, 2),
+            ("a", 20_370, 3),
+            ("b", 20_400, 4),
+            ("c", 20_401, 5),
+        ]);
+        let changes = TableChanges::upserts(&rows).unwrap();
+        // Straight from the columns: the buckets do not exist yet.
+        let fresh = tempfile::tempdir().unwrap();
+        let mut a = ParquetStore::new(fresh.path());
+        a.commit_changes("svc", &[&changes], b"").unwrap();
+        // Row by row: the same changes as two sets, so they are merged.
+        let merged = tempfile::tempdir().unwrap();
+        let mut b = ParquetStore::new(merged.path());
+        b.commit_changes("svc", &[&changes, &TableChanges::none(&DAYS)], b"")
+            .unwrap();
+        let read = |s: &ParquetStore| s.snapshot("svc").unwrap().unwrap().read(&DAYS).unwrap();
+        let want = vec![
+            vec![Value::from("a"), Value::Date(20_370), Value::U64(3)],
+            vec![Value::from("a"), Value::Date(20_401), Value::U64(2)],
+            vec![Value::from("b"), Value::Date(20_400), Value::U64(4)],
+            vec![Value::from("c"), Value::Date(20_401), Value::U64(5)],
+        ];
+        assert_eq!(read(&a), want);
+        assert_eq!(read(&b), want);
+        let files = |d: &Path| {
+            let mut f: Vec<(String, Vec<u8>)> = fs::read_dir(d.join("svc/days"))
+                .unwrap()
+                .flatten()
+                .map(|e| {
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        fs::read(e.path()).unwrap(),
+                    )
+                })
+                .collect();
+            f.sort();
+            f
+        };
+        assert_eq!(
+            files(fresh.path()),
+            files(merged.path()),
+            "byte for byte the same files"
+        );
     }
 }

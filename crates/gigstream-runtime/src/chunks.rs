@@ -99,6 +99,11 @@ pub fn parse_manifest(stored: &[u8]) -> Option<Vec<u128>> {
     )
 }
 
+/// The name of a chunk: the xxh3-128 hash of its bytes.
+pub fn name_of(bytes: &[u8]) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(bytes)
+}
+
 /// Hex of a chunk name, for file names and SQL.
 pub fn hex(hash: u128) -> String {
     format!("{hash:032x}")
