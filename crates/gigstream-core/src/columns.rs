@@ -260,55 +260,42 @@ impl ColumnData {
         }
     }
 
-    /// The values of `rows`, in that order.
-    pub fn take(&self, rows: &[usize]) -> ColumnData {
-        fn pick<T: Copy>(v: &[T], rows: &[usize]) -> Vec<T> {
-            rows.iter().map(|&i| v[i]).collect()
+    /// Appends row `i` of `src`, a column of the same type; false (and nothing appended)
+    /// when it is not.
+    pub fn push_from(&mut self, src: &ColumnData, i: usize) -> bool {
+        match (self, src) {
+            (ColumnData::Str(c), ColumnData::Str(s)) => c.push(s.get(i)),
+            (ColumnData::U8(c), ColumnData::U8(s)) => c.push(s[i]),
+            (ColumnData::U32(c), ColumnData::U32(s)) => c.push(s[i]),
+            (ColumnData::U64(c), ColumnData::U64(s)) => c.push(s[i]),
+            (ColumnData::I64(c), ColumnData::I64(s)) => c.push(s[i]),
+            (ColumnData::F64(c), ColumnData::F64(s)) => c.push(s[i]),
+            (ColumnData::Dec(c), ColumnData::Dec(s)) => c.push(s[i]),
+            (ColumnData::Date(c), ColumnData::Date(s)) => c.push(s[i]),
+            (ColumnData::DateTime(c), ColumnData::DateTime(s)) => c.push(s[i]),
+            (ColumnData::ArrU32(c), ColumnData::ArrU32(s)) => c.push(s.get(i)),
+            (ColumnData::ArrU64(c), ColumnData::ArrU64(s)) => c.push(s.get(i)),
+            _ => return false,
         }
-        fn list<T: Copy>(c: &ListColumn<T>, rows: &[usize]) -> ListColumn<T> {
-            let n = rows.iter().map(|&i| c.get(i).len()).sum();
-            let mut out = ListColumn::with_capacity(rows.len(), n);
-            for &i in rows {
-                out.push(c.get(i));
-            }
-            out
-        }
-        match self {
-            ColumnData::Str(c) => {
-                let bytes = rows.iter().map(|&i| c.get(i).len()).sum();
-                let mut out = StrColumn::with_capacity(rows.len(), bytes);
-                for &i in rows {
-                    out.push(c.get(i));
-                }
-                ColumnData::Str(out)
-            }
-            ColumnData::U8(v) => ColumnData::U8(pick(v, rows)),
-            ColumnData::U32(v) => ColumnData::U32(pick(v, rows)),
-            ColumnData::U64(v) => ColumnData::U64(pick(v, rows)),
-            ColumnData::I64(v) => ColumnData::I64(pick(v, rows)),
-            ColumnData::F64(v) => ColumnData::F64(pick(v, rows)),
-            ColumnData::Dec(v) => ColumnData::Dec(pick(v, rows)),
-            ColumnData::Date(v) => ColumnData::Date(pick(v, rows)),
-            ColumnData::DateTime(v) => ColumnData::DateTime(pick(v, rows)),
-            ColumnData::ArrU32(c) => ColumnData::ArrU32(list(c, rows)),
-            ColumnData::ArrU64(c) => ColumnData::ArrU64(list(c, rows)),
-        }
+        true
     }
 
-    /// Row `i` against row `j`, in the order of [`Value::total_cmp`].
-    pub fn cmp_at(&self, i: usize, j: usize) -> std::cmp::Ordering {
-        match self {
-            ColumnData::Str(c) => c.get(i).cmp(c.get(j)),
-            ColumnData::U8(v) => v[i].cmp(&v[j]),
-            ColumnData::U32(v) => v[i].cmp(&v[j]),
-            ColumnData::U64(v) => v[i].cmp(&v[j]),
-            ColumnData::I64(v) => v[i].cmp(&v[j]),
-            ColumnData::F64(v) => v[i].total_cmp(&v[j]),
-            ColumnData::Dec(v) => v[i].cmp(&v[j]),
-            ColumnData::Date(v) => v[i].cmp(&v[j]),
-            ColumnData::DateTime(v) => v[i].cmp(&v[j]),
-            ColumnData::ArrU32(c) => c.get(i).cmp(c.get(j)),
-            ColumnData::ArrU64(c) => c.get(i).cmp(c.get(j)),
+    /// Row `i` of this column against row `j` of `other`, in the order of
+    /// [`Value::total_cmp`] (columns of different types: by the type, as values are).
+    pub fn cmp_with(&self, i: usize, other: &ColumnData, j: usize) -> std::cmp::Ordering {
+        match (self, other) {
+            (ColumnData::Str(a), ColumnData::Str(b)) => a.get(i).cmp(b.get(j)),
+            (ColumnData::U8(a), ColumnData::U8(b)) => a[i].cmp(&b[j]),
+            (ColumnData::U32(a), ColumnData::U32(b)) => a[i].cmp(&b[j]),
+            (ColumnData::U64(a), ColumnData::U64(b)) => a[i].cmp(&b[j]),
+            (ColumnData::I64(a), ColumnData::I64(b)) => a[i].cmp(&b[j]),
+            (ColumnData::F64(a), ColumnData::F64(b)) => a[i].total_cmp(&b[j]),
+            (ColumnData::Dec(a), ColumnData::Dec(b)) => a[i].cmp(&b[j]),
+            (ColumnData::Date(a), ColumnData::Date(b)) => a[i].cmp(&b[j]),
+            (ColumnData::DateTime(a), ColumnData::DateTime(b)) => a[i].cmp(&b[j]),
+            (ColumnData::ArrU32(a), ColumnData::ArrU32(b)) => a.get(i).cmp(b.get(j)),
+            (ColumnData::ArrU64(a), ColumnData::ArrU64(b)) => a.get(i).cmp(b.get(j)),
+            (a, b) => a.value(i).total_cmp(&b.value(j)),
         }
     }
 
@@ -632,36 +619,75 @@ impl ColumnTable {
 
     /// The table of `rows` (indices into this one), in that order.
     pub fn take(&self, rows: &[usize]) -> ColumnTable {
-        let columns = self
-            .columns
-            .iter()
-            .map(|c| Column {
-                data: c.data.take(rows),
-                // None when no taken row is null, as `from_rows` builds it.
-                nulls: c
-                    .nulls
-                    .as_ref()
-                    .filter(|n| rows.iter().any(|&i| n[i]))
-                    .map(|n| rows.iter().map(|&i| n[i]).collect()),
-            })
-            .collect();
-        ColumnTable {
-            def: self.def,
-            columns,
-            rows: rows.len(),
-        }
+        let picks: Vec<(usize, usize)> = rows.iter().map(|&r| (0, r)).collect();
+        ColumnTable::gather(self.def, &[self], &picks).expect("rows of one table fit it")
     }
 
-    /// Row `i` against row `j` on the columns `on`, in order: the order of
-    /// [`crate::table::compare_keys`] on those columns' values (null first).
-    pub fn cmp_rows(&self, on: &[usize], i: usize, j: usize) -> std::cmp::Ordering {
+    /// A table of `def` made of the rows `picks` names, in that order: `(source, row)`, rows
+    /// of tables of `sources` of the same definition.
+    pub fn gather(
+        def: &'static TableDef,
+        sources: &[&ColumnTable],
+        picks: &[(usize, usize)],
+    ) -> Result<ColumnTable, TableError> {
+        if let Some(&(s, _)) = picks.iter().find(|(s, _)| sources[*s].def.name != def.name) {
+            return Err(TableError {
+                table: def.name,
+                message: format!(
+                    "rows of table {} cannot be gathered into it",
+                    sources[s].def.name
+                ),
+            });
+        }
+        let mut columns = Vec::with_capacity(def.columns.len());
+        for (c, d) in def.columns.iter().enumerate() {
+            let mut data = ColumnData::with_capacity(d.ty, picks.len());
+            let any_null = picks.iter().any(|&(s, r)| sources[s].columns[c].is_null(r));
+            let mut nulls = any_null.then(|| Vec::with_capacity(picks.len()));
+            for &(s, r) in picks {
+                let src = &sources[s].columns[c];
+                if !data.push_from(&src.data, r) {
+                    return Err(TableError {
+                        table: def.name,
+                        message: format!(
+                            "column {} of table {} holds {} where {:?} is expected",
+                            d.name,
+                            sources[s].def.name,
+                            variant_name(&src.data),
+                            d.ty
+                        ),
+                    });
+                }
+                if let Some(n) = &mut nulls {
+                    n.push(src.is_null(r));
+                }
+            }
+            columns.push(Column { data, nulls });
+        }
+        Ok(ColumnTable {
+            def,
+            columns,
+            rows: picks.len(),
+        })
+    }
+
+    /// Row `i` of this table against row `j` of `other` (a table of the same definition) on
+    /// the columns `on`, in order: the order of [`crate::table::compare_keys`] on those
+    /// columns' values (null first).
+    pub fn cmp_rows(
+        &self,
+        on: &[usize],
+        i: usize,
+        other: &ColumnTable,
+        j: usize,
+    ) -> std::cmp::Ordering {
         for &c in on {
-            let col = &self.columns[c];
-            let o = match (col.is_null(i), col.is_null(j)) {
+            let (a, b) = (&self.columns[c], &other.columns[c]);
+            let o = match (a.is_null(i), b.is_null(j)) {
                 (true, true) => std::cmp::Ordering::Equal,
                 (true, false) => std::cmp::Ordering::Less,
                 (false, true) => std::cmp::Ordering::Greater,
-                (false, false) => col.data.cmp_at(i, j),
+                (false, false) => a.data.cmp_with(i, &b.data, j),
             };
             if o.is_ne() {
                 return o;
@@ -775,7 +801,7 @@ mod tests {
                     let a: Vec<Value> = on.iter().map(|&k| all[i][k].clone()).collect();
                     let b: Vec<Value> = on.iter().map(|&k| all[j][k].clone()).collect();
                     assert_eq!(
-                        c.cmp_rows(&on, i, j),
+                        c.cmp_rows(&on, i, &c, j),
                         crate::table::compare_keys(&a, &b),
                         "columns {on:?}, rows {i} and {j}"
                     );

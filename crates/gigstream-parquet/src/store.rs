@@ -317,6 +317,7 @@ impl ParquetStore {
         checkpoint: &[u8],
     ) -> Result<u64, StoreError> {
         let dir = self.service_dir(service);
+        let started = Instant::now();
         fs::create_dir_all(&dir).map_err(io(&dir))?;
         let old = match self.manifests.get(service) {
             Some(m) => m.clone(),
@@ -333,27 +334,28 @@ impl ParquetStore {
         // straight from the change's columns (sorted by key); the others are merged with
         // what their file holds, row by row.
         let mut defs: BTreeMap<&'static str, &'static TableDef> = BTreeMap::new();
-        let mut sets: HashMap<&'static str, usize> = HashMap::new();
         let mut deleted: BTreeSet<(&'static str, String)> = BTreeSet::new();
         for c in changes {
             let def = c.def();
             defs.insert(def.name, def);
-            *sets.entry(def.name).or_default() += 1;
             for key in &c.deletes {
                 deleted.insert((def.name, delete_bucket(def, key)));
             }
         }
         let mut touched: BTreeMap<(&'static str, String), Vec<Change>> = BTreeMap::new();
-        let mut fresh: BTreeMap<(&'static str, String), (&TableChanges, Vec<usize>)> =
-            BTreeMap::new();
-        for c in changes {
+        // New buckets: (change set, row) in the order given.
+        let mut fresh: BTreeMap<(&'static str, String), Vec<(usize, usize)>> = BTreeMap::new();
+        for (n, c) in changes.iter().enumerate() {
             let def = c.def();
             let keys = key_positions(def);
             for (b, rows) in bucket_rows(def, &c.upserts) {
                 let exists = old.tables.get(def.name).is_some_and(|m| m.contains_key(&b));
                 let id = (def.name, b);
-                if !exists && sets[def.name] == 1 && !deleted.contains(&id) {
-                    fresh.insert(id, (*c, rows));
+                if !exists && !deleted.contains(&id) {
+                    fresh
+                        .entry(id)
+                        .or_default()
+                        .extend(rows.into_iter().map(|r| (n, r)));
                     continue;
                 }
                 let list = touched.entry(id).or_default();
@@ -369,30 +371,43 @@ impl ParquetStore {
                     .push(Change::Delete(key.clone()));
             }
         }
-        for ((table, bucket), (c, mut rows)) in fresh {
-            let keys = key_positions(c.def());
-            let cols = &c.upserts;
+        let bucketed = started.elapsed();
+        let (mut sorting, mut encoding) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+        let sources: Vec<&ColumnTable> = changes.iter().map(|c| &c.upserts).collect();
+        for ((table, bucket), mut picks) in fresh {
+            let t0 = Instant::now();
+            let def = defs[table];
+            let keys = key_positions(def);
+            let cmp = |a: &(usize, usize), b: &(usize, usize)| {
+                sources[a.0].cmp_rows(&keys, a.1, sources[b.0], b.1)
+            };
             // Sorted by key; of equal keys the last one wins (a stable sort keeps their order).
-            rows.sort_by(|a, b| cols.cmp_rows(&keys, *a, *b));
-            let mut keep = Vec::with_capacity(rows.len());
-            for (n, &i) in rows.iter().enumerate() {
-                let superseded = rows
-                    .get(n + 1)
-                    .is_some_and(|&j| cols.cmp_rows(&keys, i, j).is_eq());
-                if !superseded {
-                    keep.push(i);
+            picks.sort_by(cmp);
+            let mut keep = Vec::with_capacity(picks.len());
+            for (n, p) in picks.iter().enumerate() {
+                if !picks.get(n + 1).is_some_and(|q| cmp(p, q).is_eq()) {
+                    keep.push(*p);
                 }
             }
+            let columns =
+                ColumnTable::gather(def, &sources, &keep).map_err(|e| StoreError::Encode {
+                    table: e.table.to_string(),
+                    message: e.message,
+                })?;
             let file = bucket_file(table, &bucket, generation);
             let path = dir.join(&file);
             if let Some(parent) = path.parent() {
                 fs::create_dir_all(parent).map_err(io(parent))?;
             }
-            write_parquet(&path, &cols.take(&keep))?;
+            let t1 = Instant::now();
+            sorting += t1 - t0;
+            write_parquet(&path, &columns)?;
+            encoding += t1.elapsed();
             let buckets = new.tables.entry(table.to_string()).or_default();
             buckets.insert(bucket, file);
             buckets.remove(EMPTY_BUCKET);
         }
+        let fresh_done = started.elapsed();
         for ((table, bucket), list) in touched {
             let def = defs[table];
             let buckets = new.tables.entry(table.to_string()).or_default();
@@ -433,6 +448,7 @@ impl ParquetStore {
                 buckets.insert(EMPTY_BUCKET.to_string(), file);
             }
         }
+        let tables_done = started.elapsed();
         let chunk_dir = dir.join("chunks");
         fs::create_dir_all(&chunk_dir).map_err(io(&chunk_dir))?;
         let (refs, packs, pack) = pack_checkpoint(&old, checkpoint, generation);
@@ -456,7 +472,20 @@ impl ParquetStore {
         write_synced(&cur_tmp, name.as_bytes())?;
         fs::rename(&cur_tmp, dir.join(CURRENT)).map_err(io(&dir))?;
         sync_dir(&dir)?;
+        let switched = started.elapsed();
         remove_unreferenced(&dir, &new, &name);
+        tracing::debug!(
+            service,
+            generation,
+            bucketing_ms = bucketed.as_millis() as u64,
+            new_buckets_ms = (fresh_done - bucketed).as_millis() as u64,
+            of_which_sorting_ms = sorting.as_millis() as u64,
+            of_which_writing_ms = encoding.as_millis() as u64,
+            merged_buckets_ms = (tables_done - fresh_done).as_millis() as u64,
+            checkpoint_and_switch_ms = (switched - tables_done).as_millis() as u64,
+            cleanup_ms = (started.elapsed() - switched).as_millis() as u64,
+            "tables committed"
+        );
         self.manifests.insert(service.to_string(), new);
         Ok(generation)
     }
