@@ -330,9 +330,9 @@ impl ParquetStore {
             ..Manifest::default()
         };
         // Changes per table and bucket, in order (a later change of a key wins). A bucket
-        // that does not exist yet, with upserts from one change set and no delete, is written
-        // straight from the change's columns (sorted by key); the others are merged with
-        // what their file holds, row by row.
+        // that does not exist yet and has no delete is gathered straight from the columns of
+        // the change sets that upsert into it (sorted by key); the others are merged with what
+        // their file holds, row by row.
         let mut defs: BTreeMap<&'static str, &'static TableDef> = BTreeMap::new();
         let mut deleted: BTreeSet<(&'static str, String)> = BTreeSet::new();
         for c in changes {
@@ -372,7 +372,7 @@ impl ParquetStore {
             }
         }
         let bucketed = started.elapsed();
-        let (mut sorting, mut encoding) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+        let (mut gathering, mut encoding) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
         let sources: Vec<&ColumnTable> = changes.iter().map(|c| &c.upserts).collect();
         for ((table, bucket), mut picks) in fresh {
             let t0 = Instant::now();
@@ -400,7 +400,7 @@ impl ParquetStore {
                 fs::create_dir_all(parent).map_err(io(parent))?;
             }
             let t1 = Instant::now();
-            sorting += t1 - t0;
+            gathering += t1 - t0;
             write_parquet(&path, &columns)?;
             encoding += t1.elapsed();
             let buckets = new.tables.entry(table.to_string()).or_default();
@@ -451,13 +451,13 @@ impl ParquetStore {
         let tables_done = started.elapsed();
         let chunk_dir = dir.join("chunks");
         fs::create_dir_all(&chunk_dir).map_err(io(&chunk_dir))?;
-        let (refs, packs, pack) = pack_checkpoint(&old, checkpoint, generation);
-        if let Some((file, bytes)) = pack {
-            write_synced(&dir.join(file), &bytes)?;
+        let packed = pack_checkpoint(&old, checkpoint, generation);
+        if let Some((file, bytes)) = &packed.pack {
+            write_synced(&dir.join(file), bytes)?;
             sync_dir(&chunk_dir)?;
         }
-        new.checkpoint = refs;
-        new.packs = packs;
+        new.checkpoint = packed.refs;
+        new.packs = packed.packs;
         let name = format!("manifest-{generation:08}.json");
         let json = serde_json::to_vec(&new).expect("a manifest serialises");
         write_synced(&dir.join(&name), &json)?;
@@ -479,7 +479,7 @@ impl ParquetStore {
             generation,
             bucketing_ms = bucketed.as_millis() as u64,
             new_buckets_ms = (fresh_done - bucketed).as_millis() as u64,
-            of_which_sorting_ms = sorting.as_millis() as u64,
+            of_which_sorting_and_gathering_ms = gathering.as_millis() as u64,
             of_which_writing_ms = encoding.as_millis() as u64,
             merged_buckets_ms = (tables_done - fresh_done).as_millis() as u64,
             checkpoint_and_switch_ms = (switched - tables_done).as_millis() as u64,
@@ -528,19 +528,18 @@ impl ParquetStore {
     }
 }
 
+/// A checkpoint as a commit stores it: see [`pack_checkpoint`].
+struct Packed {
+    refs: Vec<ChunkRef>,
+    packs: BTreeMap<String, u64>,
+    /// The new pack's file name and content.
+    pack: Option<(String, Vec<u8>)>,
+}
+
 /// The chunk references of `checkpoint` as generation `generation` stores it, the packs they
 /// are in (with their sizes) and the new pack to write (its name and content), if any chunk
 /// is new or moves out of a mostly unreferenced pack of `old`.
-#[allow(clippy::type_complexity)]
-fn pack_checkpoint(
-    old: &Manifest,
-    checkpoint: &[u8],
-    generation: u64,
-) -> (
-    Vec<ChunkRef>,
-    BTreeMap<String, u64>,
-    Option<(String, Vec<u8>)>,
-) {
+fn pack_checkpoint(old: &Manifest, checkpoint: &[u8], generation: u64) -> Packed {
     use gigstream_runtime::chunks::{hex, split};
     let pieces = split(checkpoint);
     // Where the previous generation has each chunk.
@@ -594,10 +593,18 @@ fn pack_checkpoint(
         }
     }
     if out.is_empty() {
-        return (refs, packs, None);
+        return Packed {
+            refs,
+            packs,
+            pack: None,
+        };
     }
     packs.insert(name.clone(), out.len() as u64);
-    (refs, packs, Some((name, out)))
+    Packed {
+        refs,
+        packs,
+        pack: Some((name, out)),
+    }
 }
 
 enum Change {
